@@ -1,0 +1,96 @@
+// swift-tools-version:6.0
+// Tongban (通办): the device service of a government service counter.
+import PackageDescription
+
+/// A system-library target for one C library: `Sources/C<Name>/module.modulemap` + `shim.h`.
+func systemLibrary(_ name: String, pkgConfig: String? = nil, apt: String) -> Target {
+    .systemLibrary(name: name, pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+let package = Package(
+    name: "Tongban",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tongban", targets: ["tongban"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+    ],
+    targets: [
+        // MARK: C libraries — one system-library target each, nothing else imports them but its wrapper.
+        systemLibrary("CLibUSB", pkgConfig: "libusb-1.0", apt: "libusb-1.0-0-dev"),
+        systemLibrary("CSANE", pkgConfig: "sane-backends", apt: "libsane-dev"),
+        systemLibrary("CCUPS", apt: "libcups2-dev"),
+        systemLibrary("CV4L2", pkgConfig: "libv4l2", apt: "libv4l-dev"),
+        systemLibrary("CLeptonica", pkgConfig: "lept", apt: "libleptonica-dev"),
+        systemLibrary("CTurboJPEG", pkgConfig: "libturbojpeg", apt: "libturbojpeg0-dev"),
+        systemLibrary("CPangoCairo", pkgConfig: "pangocairo", apt: "libpango1.0-dev"),
+        systemLibrary("CZint", apt: "libzint-dev"),
+        systemLibrary("CGStreamer", pkgConfig: "gstreamer-1.0", apt: "libgstreamer1.0-dev"),
+
+        // MARK: Safe Swift wrappers — no Unsafe*/OpaquePointer in their public API.
+        .target(name: "LibUSB", dependencies: ["CLibUSB", "TongbanCore"]),
+        .target(name: "SANE", dependencies: ["CSANE", "TongbanCore"]),
+        .target(name: "CUPS", dependencies: ["CCUPS", "TongbanCore"]),
+        .target(name: "V4L2", dependencies: ["CV4L2", "TongbanCore"]),
+        .target(name: "Leptonica", dependencies: ["CLeptonica"]),
+        .target(name: "TurboJPEG", dependencies: ["CTurboJPEG"]),
+        .target(name: "PangoCairo", dependencies: ["CPangoCairo"]),
+        .target(name: "Zint", dependencies: ["CZint"]),
+        .target(name: "GStreamer", dependencies: ["CGStreamer"]),
+
+        // MARK: The product.
+        .target(name: "TongbanCore", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "TongbanConfig", dependencies: ["TongbanCore", "Yams"]),
+        .target(name: "Store", dependencies: [
+            "TongbanCore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Devices", dependencies: [
+            "TongbanCore", "TongbanConfig", "Store", "LibUSB", "SANE", "CUPS", "V4L2",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .target(name: "API", dependencies: [
+            "TongbanCore", "TongbanConfig", "Store", "Devices",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ], resources: [.copy("Resources")]),
+        .target(name: "Doctor", dependencies: [
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "SANE", "CUPS", "LibUSB", "V4L2",
+            "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer",
+        ]),
+        .executableTarget(name: "tongban", dependencies: [
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+
+        // MARK: Tests
+        .testTarget(name: "TongbanTests", dependencies: [
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor",
+            "SANE", "CUPS", "LibUSB", "V4L2", "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "WSClient", package: "swift-websocket"),
+        ]),
+    ]
+)

@@ -1,0 +1,3 @@
+// Leptonica — imported only by the Leptonica wrapper.
+#pragma once
+#include <leptonica/allheaders.h>

@@ -1,0 +1,3 @@
+// libusb-1.0 — imported only by the LibUSB wrapper.
+#pragma once
+#include <libusb.h>

@@ -1,0 +1,212 @@
+import CUPS
+import Foundation
+import GStreamer
+import Leptonica
+import LibUSB
+import PangoCairo
+import SANE
+import Store
+import TongbanConfig
+import TongbanCore
+import TurboJPEG
+import V4L2
+import Zint
+
+/// One line of `tongban doctor`.
+public struct DoctorCheck: Sendable, Codable, Equatable {
+    public enum Outcome: String, Sendable, Codable { case ok, warning, fail }
+
+    public var name: String
+    public var outcome: Outcome
+    public var detail: String
+    /// What to do; set for warnings and failures.
+    public var remedy: String?
+
+    public init(_ name: String, _ outcome: Outcome, _ detail: String, remedy: String? = nil) {
+        self.name = name
+        self.outcome = outcome
+        self.detail = detail
+        self.remedy = remedy
+    }
+}
+
+/// Checks that a counter PC can run Tongban: libraries, fonts, device permissions, SANE, CUPS, the data folder,
+/// the case core, and the browser policy an administrator deploys.
+public enum DoctorChecks {
+    public static func run(configuration: TongbanConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment) async -> [DoctorCheck] {
+        var checks: [DoctorCheck] = []
+        checks.append(DoctorCheck("configuration", .ok, configuration.sourceFile.map { "read \($0)" } ?? "defaults (no file)"))
+        checks.append(contentsOf: libraryChecks())
+        checks.append(fontCheck())
+        checks.append(quirksCheck(configuration))
+        checks.append(contentsOf: devicePermissionChecks(configuration))
+        checks.append(await saneCheck(timeout: .milliseconds(configuration.devices.scannerListTimeoutMilliseconds)))
+        checks.append(contentsOf: await cupsChecks(configuration))
+        checks.append(dataDirectoryCheck(configuration.dataDirectory))
+        checks.append(caseCoreCheck(configuration))
+        return checks
+    }
+
+    static func libraryChecks() -> [DoctorCheck] {
+        var checks: [DoctorCheck] = []
+        do {
+            checks.append(DoctorCheck("libsane", .ok, "SANE \(try SANESession.shared.version())"))
+        } catch {
+            checks.append(DoctorCheck("libsane", .fail, error.description, remedy: "apt-get install libsane1 sane-utils"))
+        }
+        checks.append(DoctorCheck("libusb", .ok, "libusb \(USBContext.libraryVersion)"))
+        checks.append(DoctorCheck("leptonica", .ok, Leptonica.version))
+        do {
+            let encoder = try JPEGEncoder()
+            let jpeg = try encoder.encode(pixels: [UInt8](repeating: 200, count: 16 * 16 * 3), width: 16, height: 16,
+                                          layout: .rgb, quality: 85)
+            let isJPEG = jpeg.starts(with: [0xFF, 0xD8]) && jpeg.suffix(2).elementsEqual([0xFF, 0xD9])
+            checks.append(DoctorCheck("libturbojpeg", isJPEG ? .ok : .fail,
+                                      isJPEG ? "encoded a test image (\(jpeg.count) bytes)" : "encoder produced no JPEG",
+                                      remedy: isJPEG ? nil : "apt-get install --reinstall libturbojpeg0"))
+        } catch {
+            checks.append(DoctorCheck("libturbojpeg", .fail, error.description, remedy: "apt-get install libturbojpeg0"))
+        }
+        checks.append(DoctorCheck("pango/cairo", .ok, "pango \(PangoCairo.pangoVersion), cairo \(PangoCairo.cairoVersion)"))
+        checks.append(DoctorCheck("libzint", .ok, "zint \(Zint.version)"))
+        do {
+            try GStreamer.initialise()
+            let missing = ["webrtcbin", "vp8enc", "opusenc", "splitmuxsink", "v4l2src"].filter { !GStreamer.hasElement($0) }
+            checks.append(missing.isEmpty
+                ? DoctorCheck("gstreamer", .ok, GStreamer.version)
+                : DoctorCheck("gstreamer", .warning, "\(GStreamer.version); missing elements: \(missing.joined(separator: ", "))",
+                              remedy: "apt-get install gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice (needed for video assistance)"))
+        } catch {
+            checks.append(DoctorCheck("gstreamer", .fail, error.description, remedy: "apt-get install libgstreamer1.0-0"))
+        }
+        return checks
+    }
+
+    /// Notices are rendered with Noto Sans CJK SC; without it Chinese prints as boxes.
+    public static func fontCheck() -> DoctorCheck {
+        let families = PangoCairo.fontFamilies()
+        if families.contains("Noto Sans CJK SC") {
+            return DoctorCheck("font Noto Sans CJK SC", .ok, "found among \(families.count) font families")
+        }
+        return DoctorCheck("font Noto Sans CJK SC", .fail, "not found among \(families.count) font families",
+                           remedy: "apt-get install fonts-noto-cjk (notices would print Chinese as empty boxes)")
+    }
+
+    static func quirksCheck(_ configuration: TongbanConfiguration) -> DoctorCheck {
+        let path = DeviceQuirks.resolvePath(configuration.devices.quirksFile, configFile: configuration.sourceFile)
+        do {
+            let quirks = try DeviceQuirks.load(from: path)
+            return DoctorCheck("device quirk data", .ok, "\(path): \(quirks.idReaders.usb.count) USB reader ids")
+        } catch {
+            return DoctorCheck("device quirk data", .fail, error.description,
+                               remedy: "Set devices.quirks to the devices.yaml shipped in Config/")
+        }
+    }
+
+    static func devicePermissionChecks(_ configuration: TongbanConfiguration) -> [DoctorCheck] {
+        var checks: [DoctorCheck] = []
+        let nodes = V4L2.deviceNodes(in: configuration.devices.videoDirectory)
+        let unreadable = nodes.filter { access($0, R_OK | W_OK) != 0 }
+        if nodes.isEmpty {
+            checks.append(DoctorCheck("video devices", .warning, "no /dev/video* nodes",
+                                      remedy: "Plug in the document camera; no camera means no document photos."))
+        } else if unreadable.isEmpty {
+            checks.append(DoctorCheck("video devices", .ok, "\(nodes.count) node(s) accessible"))
+        } else {
+            checks.append(DoctorCheck("video devices", .fail, "no read/write access to \(unreadable.joined(separator: ", "))",
+                                      remedy: "Install udev/70-tongban.rules and add the service user to the tongban group."))
+        }
+        if FileManager.default.fileExists(atPath: "/dev/bus/usb") {
+            checks.append(DoctorCheck("usb bus", .ok, "/dev/bus/usb present"))
+        } else {
+            checks.append(DoctorCheck("usb bus", .warning, "/dev/bus/usb missing: USB ID-card readers cannot be used",
+                                      remedy: "Run on a machine with USB, or use a serial reader (devices.idcard.serialPorts)."))
+        }
+        for port in configuration.devices.idCardSerialPorts {
+            if !FileManager.default.fileExists(atPath: port) {
+                checks.append(DoctorCheck("serial \(port)", .warning, "not present", remedy: "Plug in the ID-card reader."))
+            } else if access(port, R_OK | W_OK) != 0 {
+                checks.append(DoctorCheck("serial \(port)", .fail, "no read/write access",
+                                          remedy: "Install udev/70-tongban.rules or add the service user to dialout."))
+            } else {
+                checks.append(DoctorCheck("serial \(port)", .ok, "accessible"))
+            }
+        }
+        return checks
+    }
+
+    static func saneCheck(timeout: Duration) async -> DoctorCheck {
+        let listing = Task { try await SANESession.shared.devices() }
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            listing.cancel()
+        }
+        defer { timer.cancel() }
+        do {
+            let devices = try await listing.value
+            if devices.isEmpty {
+                return DoctorCheck("SANE scanners", .warning, "libsane found no scanner",
+                                   remedy: "Connect the scanner and check `scanimage -L`; network scanners need their backend in dll.conf.")
+            }
+            return DoctorCheck("SANE scanners", .ok, devices.map(\.name).joined(separator: ", "))
+        } catch {
+            return DoctorCheck("SANE scanners", .fail, "\(error)", remedy: "Check `scanimage -L` and SANE's dll.conf.")
+        }
+    }
+
+    static func cupsChecks(_ configuration: TongbanConfiguration) async -> [DoctorCheck] {
+        let client = CUPSClient(server: configuration.printers.cupsServer)
+        do {
+            let destinations = try await client.destinations()
+            var checks = [DoctorCheck("CUPS", .ok, "\(await client.effectiveServer()): \(destinations.count) queue(s)")]
+            for (role, queue) in [("notices", configuration.printers.notices), ("receipts", configuration.printers.receipts)] {
+                guard let queue, !queue.hasPrefix("socket://") else { continue }
+                checks.append(destinations.contains { $0.name == queue }
+                    ? DoctorCheck("printer for \(role)", .ok, queue)
+                    : DoctorCheck("printer for \(role)", .fail, "queue '\(queue)' does not exist on \(await client.effectiveServer())",
+                                  remedy: "Create it with lpadmin or correct printers.\(role)."))
+            }
+            return checks
+        } catch {
+            return [DoctorCheck("CUPS", .fail, error.description, remedy: error.problem.remedy)]
+        }
+    }
+
+    static func dataDirectoryCheck(_ directory: String) -> DoctorCheck {
+        let probe = "\(directory)/.doctor-probe"
+        do {
+            try DurableFile.prepareDirectory(directory)
+            try DurableFile.write(Array("ok".utf8), to: probe)
+            unlink(probe)
+            return DoctorCheck("data folder", .ok, "\(directory) writable, fsync works")
+        } catch {
+            return DoctorCheck("data folder", .fail, "\(directory): \(error)",
+                               remedy: "Create it and make it writable by the service user, or set dataDir.")
+        }
+    }
+
+    static func caseCoreCheck(_ configuration: TongbanConfiguration) -> DoctorCheck {
+        guard let url = configuration.caseCore.url, let parsed = URL(string: url), let host = parsed.host else {
+            return DoctorCheck("case core", .ok, "none configured: attachments go to the local archive folder")
+        }
+        let port = parsed.port ?? (parsed.scheme == "https" ? 443 : 80)
+        switch TCPProbe.connect(host: host, port: port, timeoutMilliseconds: 3000) {
+        case .success: return DoctorCheck("case core", .ok, "\(host):\(port) accepts connections")
+        case .failure(let message):
+            return DoctorCheck("case core", .fail, "\(host):\(port): \(message)",
+                               remedy: "Check the network to the case core; captures are kept and delivered when it is back.")
+        }
+    }
+
+    /// The Chrome enterprise policy that lets the case system's pages reach Tongban on loopback
+    /// (Local Network Access), as JSON for /etc/opt/chrome/policies/managed/ or the Windows registry.
+    public static func browserPolicy(allowedOrigins: [String]) -> String {
+        let list = allowedOrigins.map { "\"\($0)\"" }.joined(separator: ", ")
+        return """
+        {
+          "LocalNetworkAccessAllowedForUrls": [\(list)],
+          "LoopbackNetworkAllowedForUrls": [\(list)]
+        }
+        """
+    }
+}

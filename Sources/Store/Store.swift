@@ -1,0 +1,270 @@
+import Crypto
+import Foundation
+import GRDB
+import TongbanCore
+
+/// Tongban's durable store: one SQLite database (WAL) in the data folder plus the files beside it.
+///
+/// Tables: `device` (every device ever seen), `job` (scans, prints, captures, calls), `attachment`
+/// (files delivered to the case core), `outbox` (delivery queue), `audit` (append-only, hash-chained).
+public final class Store: Sendable {
+    /// The data folder.
+    public let directory: String
+    /// Where attachment files live (`<dataDir>/files`).
+    public let filesDirectory: String
+    let database: DatabasePool
+
+    /// Opens (creating and migrating) the store in `directory`.
+    public init(directory: String) throws(StoreError) {
+        self.directory = directory
+        self.filesDirectory = "\(directory)/files"
+        do {
+            try DurableFile.prepareDirectory(directory)
+            try DurableFile.prepareDirectory(filesDirectory)
+        } catch {
+            throw StoreError.storage(error)
+        }
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            database = try DatabasePool(path: "\(directory)/tongban.sqlite", configuration: configuration)
+            try Self.migrator.migrate(database)
+        } catch {
+            throw StoreError.database("open \(directory)/tongban.sqlite", "\(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "device") { t in
+                t.primaryKey("id", .text)
+                t.column("class", .text).notNull()
+                t.column("model", .text).notNull()
+                t.column("transport", .text).notNull()
+                t.column("availability", .text).notNull()
+                t.column("message", .text)
+                t.column("firstSeen", .datetime).notNull()
+                t.column("lastSeen", .datetime).notNull()
+            }
+            try db.create(table: "job") { t in
+                t.primaryKey("id", .text)
+                t.column("kind", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("device", .text)
+                t.column("caseNumber", .text)
+                t.column("detail", .text)
+                t.column("createdAt", .datetime).notNull()
+                t.column("updatedAt", .datetime).notNull()
+            }
+            try db.create(table: "attachment") { t in
+                t.primaryKey("id", .text)
+                t.column("jobId", .text).references("job", onDelete: .setNull)
+                t.column("caseNumber", .text).notNull()
+                t.column("materialName", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("contentType", .text).notNull()
+                t.column("sha256", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("pages", .integer)
+                t.column("device", .text)
+                t.column("counterId", .text).notNull()
+                t.column("operator", .text)
+                t.column("capturedAt", .datetime).notNull()
+                t.column("retentionClass", .text).notNull()
+                t.column("path", .text).notNull()
+                t.column("encrypted", .boolean).notNull().defaults(to: false)
+                t.column("purgedAt", .datetime)
+            }
+            try db.create(index: "attachment_case", on: "attachment", columns: ["caseNumber"])
+            try db.create(table: "outbox") { t in
+                t.primaryKey("attachmentId", .text).references("attachment", onDelete: .cascade)
+                t.column("state", .text).notNull()
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("uploadURL", .text)
+                t.column("offset", .integer).notNull().defaults(to: 0)
+                t.column("nextAttemptAt", .datetime)
+                t.column("lastError", .text)
+                t.column("createdAt", .datetime).notNull()
+                t.column("deliveredAt", .datetime)
+            }
+            try db.create(table: "audit") { t in
+                t.autoIncrementedPrimaryKey("sequence")
+                t.column("time", .datetime).notNull()
+                t.column("actor", .text).notNull()
+                t.column("action", .text).notNull()
+                t.column("subject", .text).notNull()
+                t.column("detail", .text).notNull()
+                t.column("previousHash", .text).notNull()
+                t.column("hash", .text).notNull()
+            }
+            // Append-only: the database itself refuses edits and deletions of audit records.
+            try db.execute(sql: """
+                CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+                CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+                """)
+        }
+        return migrator
+    }
+
+    /// The applied migrations, oldest first.
+    public func appliedMigrations() throws(StoreError) -> [String] {
+        do { return try database.read { try Self.migrator.appliedMigrations($0) } }
+        catch { throw .database("read migrations", "\(error)") }
+    }
+
+    /// The journal mode SQLite reports (`wal`).
+    public func journalMode() throws(StoreError) -> String {
+        do { return try database.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") ?? "" } }
+        catch { throw .database("PRAGMA journal_mode", "\(error)") }
+    }
+
+    // MARK: Devices
+
+    /// Records devices as seen now: inserts new ones, updates state and last-seen of known ones.
+    public func recordDevices(_ devices: [Device], at time: Date = Date()) throws(StoreError) {
+        do {
+            try database.write { db in
+                for device in devices {
+                    try db.execute(sql: """
+                        INSERT INTO device (id, class, model, transport, availability, message, firstSeen, lastSeen)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT(id) DO UPDATE SET model = excluded.model, availability = excluded.availability,
+                          message = excluded.message, lastSeen = excluded.lastSeen
+                        """, arguments: [device.id, device.deviceClass.rawValue, device.model, device.transport.rawValue,
+                                         device.state.availability.rawValue, device.state.message, time, time])
+                }
+            }
+        } catch { throw .database("record devices", "\(error)") }
+    }
+
+    /// Every device ever recorded, with when it was first and last seen.
+    public func knownDevices() throws(StoreError) -> [(id: String, firstSeen: Date, lastSeen: Date)] {
+        do {
+            return try database.read { db in
+                try Row.fetchAll(db, sql: "SELECT id, firstSeen, lastSeen FROM device ORDER BY id").map {
+                    (id: $0["id"], firstSeen: $0["firstSeen"], lastSeen: $0["lastSeen"])
+                }
+            }
+        } catch { throw .database("read devices", "\(error)") }
+    }
+
+    // MARK: Audit log
+
+    /// Appends an audit record chained to the previous one: `hash = SHA-256(previousHash | fields)`.
+    /// `detail` must already be masked (it is kept for years).
+    @discardableResult
+    public func appendAudit(actor: String, action: String, subject: String, detail: String = "",
+                            at time: Date = Date()) throws(StoreError) -> AuditRecord {
+        do {
+            return try database.write { db in
+                let previous = try String.fetchOne(db, sql: "SELECT hash FROM audit ORDER BY sequence DESC LIMIT 1")
+                    ?? AuditRecord.genesisHash
+                let sequence = (try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM audit") ?? 0) + 1
+                var record = AuditRecord(sequence: sequence, time: time, actor: actor, action: action, subject: subject,
+                                         detail: PersonalData.maskIDNumbers(inText: detail), previousHash: previous, hash: "")
+                record.hash = record.computedHash()
+                try db.execute(sql: """
+                    INSERT INTO audit (sequence, time, actor, action, subject, detail, previousHash, hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [record.sequence, AuditRecord.timeText(record.time), record.actor, record.action,
+                                     record.subject, record.detail, record.previousHash, record.hash])
+                return record
+            }
+        } catch { throw .database("append audit record", "\(error)") }
+    }
+
+    /// Re-computes the chain. Any edited, inserted or removed record breaks it at that point.
+    public func verifyAudit() throws(StoreError) -> AuditVerification {
+        do {
+            return try database.read { db in
+                var previous = AuditRecord.genesisHash
+                var expectedSequence: Int64 = 1
+                var count = 0
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY sequence") {
+                    let record = AuditRecord(sequence: row["sequence"], time: AuditRecord.time(fromText: row["time"]),
+                                             actor: row["actor"], action: row["action"], subject: row["subject"],
+                                             detail: row["detail"], previousHash: row["previousHash"], hash: row["hash"])
+                    if record.sequence != expectedSequence {
+                        return .broken(at: expectedSequence, reason: "record \(expectedSequence) is missing")
+                    }
+                    if record.previousHash != previous {
+                        return .broken(at: record.sequence, reason: "record \(record.sequence) does not follow record \(record.sequence - 1)")
+                    }
+                    if record.computedHash() != record.hash {
+                        return .broken(at: record.sequence, reason: "record \(record.sequence) was altered")
+                    }
+                    previous = record.hash
+                    expectedSequence += 1
+                    count += 1
+                }
+                return .intact(records: count)
+            }
+        } catch { throw .database("verify audit log", "\(error)") }
+    }
+}
+
+/// One audit-log record.
+public struct AuditRecord: Sendable, Equatable, Codable {
+    public var sequence: Int64
+    public var time: Date
+    public var actor: String
+    public var action: String
+    public var subject: String
+    public var detail: String
+    public var previousHash: String
+    public var hash: String
+
+    static let genesisHash = String(repeating: "0", count: 64)
+
+    static func timeText(_ time: Date) -> String {
+        String(format: "%.6f", time.timeIntervalSince1970)
+    }
+
+    static func time(fromText text: String) -> Date {
+        Date(timeIntervalSince1970: Double(text) ?? 0)
+    }
+
+    func computedHash() -> String {
+        let fields = [String(sequence), Self.timeText(time), actor, action, subject, detail, previousHash]
+        // Length-prefixed so no field boundary can be shifted without changing the hash.
+        let canonical = fields.map { "\($0.utf8.count):\($0)" }.joined(separator: "|")
+        return SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// The result of `Store.verifyAudit()`.
+public enum AuditVerification: Sendable, Equatable {
+    case intact(records: Int)
+    case broken(at: Int64, reason: String)
+}
+
+/// A store failure: the storage call that failed, or the database operation with SQLite's message.
+public enum StoreError: Error, Sendable, CustomStringConvertible {
+    case storage(StorageError)
+    case database(String, String)
+
+    public var description: String {
+        switch self {
+        case .storage(let error): error.description
+        case .database(let operation, let message): "\(operation): \(message)"
+        }
+    }
+}
+
+extension StoreError: ProblemConvertible {
+    public var problem: Problem {
+        switch self {
+        case .storage(let error): return error.problem
+        case .database(let operation, let message):
+            if message.contains("SQLITE_FULL") || message.contains("database or disk is full") {
+                return Problem(code: "disk-full", status: 507, title: "磁盘已满 Disk full", detail: "\(operation): \(message)",
+                               remedy: "清理数据目录所在磁盘后重试；已保存的内容不受影响。Free space on the data disk and retry; what is already stored is intact.")
+            }
+            return Problem(code: "store-error", status: 500, title: "数据库错误 Database error", detail: "\(operation): \(message)",
+                           remedy: "运行 tongban doctor 检查数据目录。Run tongban doctor to check the data folder.")
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import TongbanCore
+
+/// Where the API listens.
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `host:port` or `[v6]:port`. Port 0 asks the system for a free port.
+    public init?(parsing text: String) {
+        let host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") else { return nil }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else { return nil }
+        self.host = String(host)
+        self.port = port
+    }
+
+    /// True for 127.0.0.0/8, ::1 and `localhost`: addresses no other machine can reach.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// How the registry uses simulated devices.
+public enum SimulationMode: String, Sendable {
+    /// Real hardware only. A configured device that is absent is reported unavailable, never replaced.
+    case none
+    /// Simulate each device class that has no real device (the demo).
+    case missing
+    /// Simulated devices only.
+    case all
+}
+
+/// Tongban's whole configuration, fully typed and validated. Built by `ConfigurationLoader`.
+public struct TongbanConfiguration: Sendable, Equatable {
+    public struct Counter: Sendable, Equatable {
+        public var id: String
+        public var hall: String
+        /// The 6-digit administrative region code (GB/T 2260).
+        public var region: String
+        /// The city name printed on forms such as the courier log.
+        public var city: String
+    }
+
+    public struct API: Sendable, Equatable {
+        public var listen: ListenAddress
+        /// Browser origins (`scheme://host[:port]`) allowed to call the API and open the event stream.
+        public var allowedOrigins: [String]
+        /// Bearer token for non-browser clients; when nil, `serve` keeps one in `<dataDir>/api-token`.
+        public var token: String?
+    }
+
+    public struct Devices: Sendable, Equatable {
+        public var simulate: SimulationMode
+        public var pollIntervalMilliseconds: Int
+        public var scannerRefreshMilliseconds: Int
+        public var scannerListTimeoutMilliseconds: Int
+        /// Path of the device quirk data (USB ids of ID readers, …); relative paths are resolved against the
+        /// config file's folder.
+        public var quirksFile: String
+        /// Device ids the registry ignores.
+        public var disabled: [String]
+        public var videoDirectory: String
+        public var idCardSerialPorts: [String]
+        public var idCardBaudRate: Int
+    }
+
+    public struct Printers: Sendable, Equatable {
+        public var cupsServer: String?
+        /// Queue for A4 notices.
+        public var notices: String?
+        /// Queue or `socket://host:port` for 80 mm receipts.
+        public var receipts: String?
+    }
+
+    public struct CaseCore: Sendable, Equatable {
+        /// tus endpoint of the case core; nil means the local archive folder.
+        public var url: String?
+        public var caFile: String?
+        public var clientCertificate: String?
+        public var clientKey: String?
+    }
+
+    public struct Retention: Sendable, Equatable {
+        public var identityDays: Int
+        public var scanDays: Int
+        public var noticeDays: Int
+        public var recordingDays: Int
+    }
+
+    public var counter: Counter
+    public var api: API
+    public var dataDirectory: String
+    public var logLevel: String
+    public var devices: Devices
+    public var printers: Printers
+    public var caseCore: CaseCore
+    public var retention: Retention
+    /// The file the configuration was read from, if any.
+    public var sourceFile: String?
+}

@@ -1,0 +1,69 @@
+/// The type of one configuration key, used to parse and to report problems.
+public enum ConfigurationValueKind: Sendable, Equatable {
+    case string
+    case integer(ClosedRange<Int>)
+    case boolean
+    case choice([String])
+    case stringList
+    case listenAddress
+    case originList
+    case url
+}
+
+/// One key of `tongban.yaml`: its dotted path, type and default.
+public struct ConfigurationKey: Sendable {
+    /// Dotted path in the YAML file, e.g. `api.listen`.
+    public let path: String
+    public let kind: ConfigurationValueKind
+    /// Default as text, nil when the key has no default (optional setting).
+    public let defaultValue: String?
+
+    /// The environment variable that overrides the key: `TONGBAN_` + path upper-cased, dots and camel case
+    /// split by `_` (`api.allowedOrigins` → `TONGBAN_API_ALLOWED_ORIGINS`).
+    public var environmentName: String {
+        var name = "TONGBAN_"
+        for character in path {
+            if character == "." { name += "_" }
+            else if character.isUppercase { name += "_" + String(character) }
+            else { name += character.uppercased() }
+        }
+        return name
+    }
+}
+
+/// Every key Tongban understands. A key not listed here is an error in a config file.
+public enum ConfigurationKeys {
+    public static let all: [ConfigurationKey] = [
+        .init(path: "counter.id", kind: .string, defaultValue: "counter-1"),
+        .init(path: "counter.hall", kind: .string, defaultValue: "政务服务中心"),
+        .init(path: "counter.region", kind: .string, defaultValue: "000000"),
+        .init(path: "counter.city", kind: .string, defaultValue: ""),
+        .init(path: "api.listen", kind: .listenAddress, defaultValue: "127.0.0.1:8808"),
+        .init(path: "api.allowedOrigins", kind: .originList, defaultValue: ""),
+        .init(path: "api.token", kind: .string, defaultValue: nil),
+        .init(path: "dataDir", kind: .string, defaultValue: "/var/lib/tongban"),
+        .init(path: "log.level", kind: .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]), defaultValue: "info"),
+        .init(path: "devices.simulate", kind: .choice(["none", "missing", "all"]), defaultValue: "none"),
+        .init(path: "devices.pollIntervalMs", kind: .integer(100...60_000), defaultValue: "2000"),
+        .init(path: "devices.scannerRefreshMs", kind: .integer(1_000...3_600_000), defaultValue: "30000"),
+        .init(path: "devices.scannerListTimeoutMs", kind: .integer(100...60_000), defaultValue: "5000"),
+        .init(path: "devices.quirks", kind: .string, defaultValue: "devices.yaml"),
+        .init(path: "devices.disabled", kind: .stringList, defaultValue: ""),
+        .init(path: "devices.videoDirectory", kind: .string, defaultValue: "/dev"),
+        .init(path: "devices.idcard.serialPorts", kind: .stringList, defaultValue: ""),
+        .init(path: "devices.idcard.baudRate", kind: .choice(["9600", "19200", "38400", "57600", "115200"]), defaultValue: "115200"),
+        .init(path: "printers.cupsServer", kind: .string, defaultValue: nil),
+        .init(path: "printers.notices", kind: .string, defaultValue: nil),
+        .init(path: "printers.receipts", kind: .string, defaultValue: nil),
+        .init(path: "caseCore.url", kind: .url, defaultValue: nil),
+        .init(path: "caseCore.caFile", kind: .string, defaultValue: nil),
+        .init(path: "caseCore.clientCertificate", kind: .string, defaultValue: nil),
+        .init(path: "caseCore.clientKey", kind: .string, defaultValue: nil),
+        .init(path: "retention.identityDays", kind: .integer(1...3650), defaultValue: "7"),
+        .init(path: "retention.scanDays", kind: .integer(1...3650), defaultValue: "30"),
+        .init(path: "retention.noticeDays", kind: .integer(1...3650), defaultValue: "30"),
+        .init(path: "retention.recordingDays", kind: .integer(183...3650), defaultValue: "183"),
+    ]
+
+    static let byPath: [String: ConfigurationKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.path, $0) })
+}

@@ -1,0 +1,102 @@
+import API
+import ArgumentParser
+import Devices
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import Store
+import TongbanConfig
+import TongbanCore
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the service: local API, console, device registry, delivery.")
+
+    @OptionGroup var options: ConfigurationOptions
+
+    @Option(name: .long, help: "Listen address host:port (overrides api.listen; port 0 picks a free port).")
+    var listen: String?
+
+    @Flag(name: .long, help: "Demo mode: simulate every device class that has no real hardware.")
+    var demo = false
+
+    func run() async throws {
+        let startedAt = Date()
+        var overrides: [String: String] = [:]
+        if let listen { overrides["api.listen"] = listen }
+        if demo { overrides["devices.simulate"] = "missing" }
+        let configuration = options.load(extraOverrides: overrides)
+        bootstrapLogging(level: configuration.logLevel)
+        let logger = Logger(label: "tongban")
+
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+
+        let store: Store
+        do { store = try Store(directory: configuration.dataDirectory) } catch { fail(error.problem) }
+        let token: String
+        if let configured = configuration.api.token {
+            token = configured
+        } else {
+            do { token = try APIToken.loadOrCreate(dataDirectory: configuration.dataDirectory) } catch { fail(error.problem) }
+        }
+        let discoverers: [any DeviceDiscoverer]
+        do { discoverers = try makeDiscoverers(configuration) } catch { fail(error.problem, exitCode: 78) }
+
+        if !configuration.api.listen.isLoopback {
+            logger.warning("the API listens on a non-loopback address as configured", metadata: ["listen": "\(configuration.api.listen)"])
+        }
+        let events = EventBus()
+        let registry = DeviceRegistry(
+            discoverers: discoverers, simulate: configuration.devices.simulate, disabled: configuration.devices.disabled,
+            pollInterval: .milliseconds(configuration.devices.pollIntervalMilliseconds), events: events, store: store,
+            logger: Logger(label: "tongban.devices"))
+        let dependencies = APIDependencies(configuration: configuration, registry: registry, events: events,
+                                           metrics: metrics, token: token, version: Tongban.version, startedAt: startedAt)
+        let application: any Service
+        do {
+            application = try TongbanAPI.makeApplication(dependencies, logger: Logger(label: "tongban.api")) { port in
+                let host = configuration.api.listen.host.contains(":") ? "[\(configuration.api.listen.host)]" : configuration.api.listen.host
+                let elapsed = Int(Date().timeIntervalSince(startedAt) * 1000)
+                let line = "tongban: ready in \(elapsed) ms — console http://\(host):\(port)/console — API http://\(host):\(port)/v1/\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
+            }
+        } catch let problem as Problem { fail(problem) }
+
+        let delivery = DeliveryService(configuration: configuration, logger: Logger(label: "tongban.delivery"))
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: registry), .init(service: application), .init(service: delivery)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            await events.finishAll()
+            let problem = (error as? ProblemConvertible)?.problem ?? Problem(
+                code: "service-failed", status: 500, title: "服务异常退出 Service stopped", detail: "\(error)",
+                remedy: "Check that the listen address \(configuration.api.listen) is free (another tongban running?).")
+            fail(problem)
+        }
+        await events.finishAll()
+        logger.info("stopped cleanly")
+    }
+}
+
+/// The outbox sender's place in the service group. Delivery to a case core (tus) is not built yet: with no
+/// case core configured the attachments stay in the data folder; this service only reports that and waits.
+struct DeliveryService: Service {
+    let configuration: TongbanConfiguration
+    let logger: Logger
+
+    func run() async throws {
+        if let url = configuration.caseCore.url {
+            logger.warning("caseCore.url is set but delivery is not implemented in this version; attachments stay local",
+                           metadata: ["caseCore": "\(url)"])
+        } else {
+            logger.info("no case core configured: attachments stay in the local data folder")
+        }
+        try? await gracefulShutdown()
+    }
+}
