@@ -203,16 +203,18 @@ struct StaticFiles: Sendable {
     let files: [String: [UInt8]]
 
     static func load() throws -> StaticFiles {
-        guard let root = Bundle.module.resourceURL?.appendingPathComponent("Resources") else {
+        let candidates = [Bundle.module.url(forResource: "Resources", withExtension: nil),
+                          Bundle.module.bundleURL.appendingPathComponent("Resources")]
+        guard let root = candidates.compactMap({ $0 }).first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
             throw Problem(code: "resources-missing", status: 500, title: "缺少资源 Resources missing",
                           detail: "the API's resource bundle was not found next to the executable",
                           remedy: "Reinstall Tongban with its Tongban_API.resources folder.")
         }
         var files: [String: [UInt8]] = [:]
-        let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])
-        while let url = enumerator?.nextObject() as? URL {
+        // Relative paths straight from the enumerator: the bundle may sit behind a symlink (.build/debug).
+        for case let relative as String in FileManager.default.enumerator(atPath: root.path) ?? .init() {
+            let url = root.appendingPathComponent(relative)
             guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
-            let relative = String(url.standardizedFileURL.path.dropFirst(root.standardizedFileURL.path.count + 1))
             files[relative] = Array(try Data(contentsOf: url))
         }
         return StaticFiles(files: files)

@@ -83,9 +83,12 @@ public final class CUPSClient: Sendable {
 
     deinit { thread.stop() }
 
-    /// The scheduler address libcups uses on this client's thread.
+    /// The scheduler address libcups uses on this client's thread: `host:port`, or a socket path.
     public func effectiveServer() async -> String {
-        await thread.perform { cupsServer().map { String(cString: $0) } ?? "" }
+        await thread.perform {
+            let server = cupsServer().map { String(cString: $0) } ?? ""
+            return server.hasPrefix("/") ? server : "\(server):\(ippPort())"
+        }
     }
 
     /// The scheduler's queues with their state. Throws when the scheduler cannot be reached.

@@ -23,7 +23,7 @@ extension StorageError: ProblemConvertible {
         case ENOSPC, EDQUOT:
             return Problem(code: "disk-full", status: 507, title: "磁盘已满 Disk full", detail: description,
                            remedy: "清理数据目录所在磁盘后重试；已保存的内容不受影响。Free space on the data disk and retry; what is already stored is intact.")
-        case EACCES, EPERM, EROFS:
+        case EACCES, EPERM, EROFS, ENOTDIR:
             return Problem(code: "data-dir-not-writable", status: 500, title: "数据目录不可写 Data folder not writable",
                            detail: description,
                            remedy: "让服务用户可写该目录（chown tongban），或在配置中换一个 dataDir。Make the folder writable by the service user or choose another dataDir.")

@@ -92,7 +92,8 @@ public final class Store: Sendable {
             }
             try db.create(table: "audit") { t in
                 t.autoIncrementedPrimaryKey("sequence")
-                t.column("time", .datetime).notNull()
+                // Text, not datetime: the hash covers the exact characters, which numeric affinity would rewrite.
+                t.column("time", .text).notNull()
                 t.column("actor", .text).notNull()
                 t.column("action", .text).notNull()
                 t.column("subject", .text).notNull()

@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+
+/// The executable as an installer and a clerk meet it.
+@Suite(.serialized) struct CLITests {
+    @Test func versionPrints() throws {
+        let result = try run(tongbanBinary, ["version"])
+        #expect(result.status == 0)
+        #expect(result.standardOutput.hasPrefix("tongban "))
+    }
+
+    @Test func badConfigurationStopsWithOneMessageNamingKeyAndLine() throws {
+        let directory = try makeTemporaryDirectory()
+        try "api:\n  listen: 127.0.0.1:0\n  allowedOrigin: https://x.example\n".write(toFile: "\(directory)/bad.yaml", atomically: true, encoding: .utf8)
+        let result = try run(tongbanBinary, ["serve", "--config", "\(directory)/bad.yaml", "--data-dir", directory])
+        #expect(result.status == 78)
+        #expect(result.standardError.contains("bad.yaml:3: api.allowedOrigin: unknown key"))
+        #expect(result.standardError.contains("allowedOrigins"))
+        #expect(!result.standardOutput.contains("ready"))
+    }
+
+    @Test func badEnvironmentValueStopsTheService() throws {
+        let result = try run(tongbanBinary, ["serve", "--data-dir", try makeTemporaryDirectory()],
+                             environment: ["TONGBAN_API_LISTEN": "everywhere"])
+        #expect(result.status == 78)
+        #expect(result.standardError.contains("environment TONGBAN_API_LISTEN: api.listen"))
+    }
+
+    @Test func unwritableDataDirectoryStopsWithRemedy() throws {
+        let directory = try makeTemporaryDirectory()
+        _ = FileManager.default.createFile(atPath: "\(directory)/file", contents: Data())
+        let result = try run(tongbanBinary, ["serve", "--listen", "127.0.0.1:0", "--data-dir", "\(directory)/file/data"])
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("Data folder not writable"))
+        #expect(result.standardError.contains("dataDir"))
+    }
+
+    @Test func doctorReportsAMissingCJKFontWithItsPackage() throws {
+        let directory = try makeTemporaryDirectory()
+        try "<?xml version=\"1.0\"?><fontconfig><dir>\(directory)</dir><cachedir>\(directory)</cachedir></fontconfig>"
+            .write(toFile: "\(directory)/fonts.conf", atomically: true, encoding: .utf8)
+        let result = try run(tongbanBinary, ["doctor", "--data-dir", directory, "--json"],
+                             environment: ["FONTCONFIG_FILE": "\(directory)/fonts.conf"])
+        #expect(result.status == 1)
+        let checks = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]] ?? []
+        let font = checks.first { ($0["name"] as? String) == "font Noto Sans CJK SC" }
+        #expect(font?["outcome"] as? String == "fail")
+        #expect((font?["remedy"] as? String)?.contains("fonts-noto-cjk") == true)
+    }
+
+    @Test func doctorChecksLibrariesAndDataFolder() throws {
+        let directory = try makeTemporaryDirectory()
+        let result = try run(tongbanBinary, ["doctor", "--data-dir", directory, "--json"])
+        let checks = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]] ?? []
+        let outcomes = Dictionary(uniqueKeysWithValues: checks.map { ($0["name"] as! String, $0["outcome"] as! String) })
+        for name in ["libsane", "libusb", "leptonica", "libturbojpeg", "pango/cairo", "libzint", "font Noto Sans CJK SC", "data folder"] {
+            #expect(outcomes[name] == "ok", "\(name): \(outcomes[name] ?? "missing")")
+        }
+        #expect(checks.allSatisfy { ($0["outcome"] as? String) == "ok" || $0["remedy"] != nil })
+    }
+
+    @Test func demoServesOnLoopbackOnlyAndStopsCleanlyOnSIGTERM() async throws {
+        let server = try ChildProcess.serve(["--demo", "--listen", "127.0.0.1:0", "--data-dir", try makeTemporaryDirectory()])
+        let port = try #require(try await server.waitUntilReady(), "not ready: \(server.standardError)")
+        let health = try curl(["http://127.0.0.1:\(port)/v1/health"])
+        #expect(health.status == 200)
+        #expect(health.body.contains("\"status\":\"ok\""))
+        let devices = try curl(["http://127.0.0.1:\(port)/v1/devices"])
+        for deviceClass in ["idcard", "scanner", "camera", "printer"] {
+            #expect(devices.body.contains("\"class\":\"\(deviceClass)\""))
+        }
+        // Every listening socket of that port is on 127.0.0.1; none on IPv6 or a wildcard.
+        let listeners = listeningAddresses(port: port)
+        #expect(!listeners.isEmpty)
+        #expect(listeners.allSatisfy { $0 == "0100007F" }, "listening on \(listeners)")
+        // DNS rebinding: a foreign host name is refused even from this machine.
+        let rebound = try curl(["-H", "Host: evil.example:\(port)", "http://127.0.0.1:\(port)/v1/health"])
+        #expect(rebound.status == 403)
+        #expect(rebound.body.contains("host-not-allowed"))
+        let status = try await server.stop(signal: SIGTERM)
+        #expect(status == 0, "stderr: \(server.standardError)")
+        #expect(server.standardError.contains("stopped cleanly"))
+    }
+
+    @Test func secondInstanceOnABusyPortFailsWithAClearMessage() async throws {
+        let first = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", try makeTemporaryDirectory()],
+                                     environment: ["TONGBAN_DEVICES_SIMULATE": "all"])
+        let port = try #require(try await first.waitUntilReady())
+        let second = try run(tongbanBinary, ["serve", "--listen", "127.0.0.1:\(port)", "--data-dir", try makeTemporaryDirectory()],
+                             environment: ["TONGBAN_DEVICES_SIMULATE": "all"])
+        #expect(second.status == 1)
+        #expect(second.standardError.contains("127.0.0.1:\(port)"))
+        #expect(try await first.stop() == 0)
+    }
+
+    @Test(.enabled(if: RigTests.saneReady)) func devicesCommandListsRigScannerAndPrinter() throws {
+        let result = try run(tongbanBinary, ["devices", "--json"],
+                             environment: ["TONGBAN_PRINTERS_CUPS_SERVER": Rig["TONGBAN_RIG_CUPS_SERVER"]])
+        #expect(result.status == 0)
+        #expect(result.standardOutput.contains("\"id\":\"sane:test:0\""))
+        #expect(result.standardOutput.contains("\"id\":\"cups:\(Rig["TONGBAN_RIG_PRINTER_QUEUE"])\""))
+    }
+
+    @Test(.enabled(if: RigTests.saneReady)) func servedDevicesIncludeRigScannerAndPrinter() async throws {
+        let server = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", try makeTemporaryDirectory()],
+                                      environment: ["TONGBAN_PRINTERS_CUPS_SERVER": Rig["TONGBAN_RIG_CUPS_SERVER"]])
+        let port = try #require(try await server.waitUntilReady(), "not ready: \(server.standardError)")
+        let devices = try curl(["http://127.0.0.1:\(port)/v1/devices"])
+        #expect(devices.status == 200)
+        #expect(devices.body.contains("\"id\":\"sane:test:0\""))
+        #expect(devices.body.contains("\"id\":\"cups:\(Rig["TONGBAN_RIG_PRINTER_QUEUE"])\""))
+        #expect(!devices.body.contains("\"transport\":\"simulator\""), "no simulator without --demo")
+        #expect(try await server.stop() == 0)
+    }
+
+    /// Local addresses (hex, as in /proc/net/tcp) of sockets listening on `port`, IPv4 and IPv6.
+    func listeningAddresses(port: Int) -> [String] {
+        let portHex = String(format: "%04X", port)
+        var addresses: [String] = []
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            let text = (try? String(contentsOfFile: table, encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ")
+                guard fields.count > 3, fields[3] == "0A" else { continue }
+                let local = fields[1].split(separator: ":")
+                if local.count == 2, local[1] == portHex { addresses.append(String(local[0])) }
+            }
+        }
+        return addresses
+    }
+}

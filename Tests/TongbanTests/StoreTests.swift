@@ -1,0 +1,93 @@
+import Foundation
+import GRDB
+import Testing
+@testable import Store
+@testable import TongbanCore
+
+@Suite struct StoreTests {
+    @Test func opensInWALModeWithMigrationsApplied() throws {
+        let store = try Store(directory: try makeTemporaryDirectory())
+        #expect(try store.journalMode() == "wal")
+        #expect(try store.appliedMigrations() == ["v1"])
+        // Reopening applies nothing twice.
+        let again = try Store(directory: store.directory)
+        #expect(try again.appliedMigrations() == ["v1"])
+    }
+
+    @Test func durableWriteLeavesOnlyTheWholeFileWithPrivatePermissions() throws {
+        let directory = try makeTemporaryDirectory()
+        let path = "\(directory)/page-1.jpg"
+        try DurableFile.write(Array("first".utf8), to: path)
+        try DurableFile.write(Array("second version".utf8), to: path)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "second version")
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["page-1.jpg"])
+    }
+
+    @Test func durableWriteIntoMissingFolderNamesTheCall() throws {
+        let error = #expect(throws: StorageError.self) {
+            try DurableFile.write([1, 2, 3], to: "/nonexistent-\(UUID())/file")
+        }
+        #expect(error?.call == "open")
+        #expect(error?.problem.code == "storage-error")
+    }
+
+    @Test func unwritableDataDirectoryIsAClearProblem() throws {
+        // Root can write anywhere; a file in the way of the folder fails for every user.
+        let directory = try makeTemporaryDirectory()
+        let blocker = "\(directory)/not-a-folder"
+        _ = FileManager.default.createFile(atPath: blocker, contents: Data())
+        let error = #expect(throws: StoreError.self) { try Store(directory: "\(blocker)/data") }
+        #expect(error?.description.contains("not-a-folder") == true)
+    }
+
+    @Test func recordsDevicesWithFirstAndLastSeen() throws {
+        let store = try Store(directory: try makeTemporaryDirectory())
+        let device = Device(id: "sane:test:0", deviceClass: .scanner, model: "frontend-tester", transport: .sane)
+        let first = Date(timeIntervalSince1970: 1_000)
+        try store.recordDevices([device], at: first)
+        try store.recordDevices([device], at: first.addingTimeInterval(60))
+        let known = try store.knownDevices()
+        #expect(known.count == 1)
+        #expect(known[0].firstSeen == first)
+        #expect(known[0].lastSeen == first.addingTimeInterval(60))
+    }
+
+    @Test func auditChainVerifiesAndMasksIDNumbers() throws {
+        let store = try Store(directory: try makeTemporaryDirectory())
+        for index in 1...5 {
+            try store.appendAudit(actor: "clerk-\(index)", action: "idcard.reveal", subject: "record-\(index)",
+                                  detail: "revealed 440203199001011234 for case 2026-\(index)")
+        }
+        #expect(try store.verifyAudit() == .intact(records: 5))
+        let details = try store.database.read { try String.fetchAll($0, sql: "SELECT detail FROM audit") }
+        #expect(details.allSatisfy { !$0.contains("440203199001011234") && $0.contains("440203********1234") })
+    }
+
+    @Test func auditLogRefusesUpdatesAndDeletes() throws {
+        let store = try Store(directory: try makeTemporaryDirectory())
+        try store.appendAudit(actor: "a", action: "b", subject: "c")
+        #expect(throws: (any Error).self) {
+            try store.database.write { try $0.execute(sql: "UPDATE audit SET actor = 'x'") }
+        }
+        #expect(throws: (any Error).self) {
+            try store.database.write { try $0.execute(sql: "DELETE FROM audit") }
+        }
+    }
+
+    @Test func auditVerificationFindsEditedAndRemovedRecords() throws {
+        let store = try Store(directory: try makeTemporaryDirectory())
+        for index in 1...4 { try store.appendAudit(actor: "clerk", action: "print", subject: "job-\(index)") }
+        // Someone with the database file drops the guard and edits record 2.
+        try store.database.write { db in
+            try db.execute(sql: "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete")
+            try db.execute(sql: "UPDATE audit SET subject = 'job-forged' WHERE sequence = 2")
+        }
+        #expect(try store.verifyAudit() == .broken(at: 2, reason: "record 2 was altered"))
+        try store.database.write { try $0.execute(sql: "UPDATE audit SET subject = 'job-2' WHERE sequence = 2") }
+        #expect(try store.verifyAudit() == .intact(records: 4))
+        try store.database.write { try $0.execute(sql: "DELETE FROM audit WHERE sequence = 3") }
+        #expect(try store.verifyAudit() == .broken(at: 3, reason: "record 3 is missing"))
+    }
+}

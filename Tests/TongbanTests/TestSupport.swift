@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+
+/// The repository root, found from this file's path.
+let packageRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+/// The `tongban` executable built beside the test bundle.
+let tongbanBinary: String = {
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    return ((exe as NSString).deletingLastPathComponent as NSString).appendingPathComponent("tongban")
+}()
+
+/// The real device stacks started by `scripts/rig up`, read from its env file.
+enum Rig {
+    static let environment: [String: String]? = {
+        let path = ProcessInfo.processInfo.environment["TONGBAN_RIG_ENV"] ?? "\(packageRoot)/.rig/env"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        var values: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            values[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        return values
+    }()
+
+    /// True when the rig is up. Tests that need it are skipped otherwise — except where `TONGBAN_REQUIRE_RIG=1`
+    /// (CI), where `RigTests.rigIsUp` fails instead, so nothing is silently skipped there.
+    static var available: Bool { environment?["SANE_CONFIG_DIR"] != nil && environment?["TONGBAN_RIG_CUPS_SERVER"] != nil }
+    static var required: Bool { ProcessInfo.processInfo.environment["TONGBAN_REQUIRE_RIG"] == "1" }
+
+    static subscript(key: String) -> String { environment?[key] ?? "" }
+}
+
+/// A fresh folder under the system's temporary folder.
+func makeTemporaryDirectory(_ name: String = #function) throws -> String {
+    let safe = name.filter { $0.isLetter || $0.isNumber }
+    let path = NSTemporaryDirectory() + "tongban-test-\(safe)-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// The outcome of a finished child process.
+struct ProcessResult {
+    var status: Int32
+    var standardOutput: String
+    var standardError: String
+}
+
+/// Runs a program to completion with extra environment variables (the test's own environment is inherited).
+func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+         removingEnvironment: [String] = []) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    var merged = ProcessInfo.processInfo.environment
+    for key in removingEnvironment { merged[key] = nil }
+    merged.merge(environment) { $1 }
+    process.environment = merged
+    let output = Pipe(), error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    try process.run()
+    let outData = output.fileHandleForReading.readDataToEndOfFile()
+    let errData = error.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return ProcessResult(status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
+                         standardError: String(decoding: errData, as: UTF8.self))
+}
+
+/// Runs `curl` and returns status code, headers and body. `--http1.1`, no proxy.
+func curl(_ arguments: [String]) throws -> (status: Int, headers: String, body: String) {
+    let result = try run("/usr/bin/curl", ["-s", "--noproxy", "*", "-D", "-", "--max-time", "10"] + arguments)
+    let parts = result.standardOutput.components(separatedBy: "\r\n\r\n")
+    let headers = parts.first ?? ""
+    let body = parts.dropFirst().joined(separator: "\r\n\r\n")
+    let status = Int(headers.split(separator: " ").dropFirst().first ?? "") ?? 0
+    return (status, headers, body)
+}
+
+/// A child process whose output is collected while it runs.
+final class ChildProcess: @unchecked Sendable {
+    let process = Process()
+    private let output = Pipe()
+    private let errors = Pipe()
+    private let lock = NSLock()
+    private var stdoutText = ""
+    private var stderrText = ""
+
+    /// `tongban serve` with the given arguments.
+    static func serve(_ arguments: [String], environment: [String: String] = [:]) throws -> ChildProcess {
+        try ChildProcess(tongbanBinary, ["serve"] + arguments, environment: environment)
+    }
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = output
+        process.standardError = errors
+        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            self?.lock.withLock { self?.stdoutText += String(decoding: data, as: UTF8.self) }
+        }
+        errors.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            self?.lock.withLock { self?.stderrText += String(decoding: data, as: UTF8.self) }
+        }
+        try process.run()
+    }
+
+    var standardOutput: String { lock.withLock { stdoutText } }
+    var standardError: String { lock.withLock { stderrText } }
+
+    /// Waits until a line of standard output contains `text` and returns that line (nil if the process ended
+    /// first, or after a minute: a guard against hanging, not a timing assertion).
+    func waitForLine(containing text: String) async throws -> String? {
+        for _ in 0..<600 {
+            if let line = standardOutput.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
+            if !process.isRunning {
+                try await Task.sleep(for: .milliseconds(100))
+                return standardOutput.split(separator: "\n").first(where: { $0.contains(text) }).map(String.init)
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
+    }
+
+    /// Waits for `tongban serve`'s ready line and returns the port it names.
+    func waitUntilReady() async throws -> Int? {
+        guard let line = try await waitForLine(containing: "tongban: ready"),
+              let range = line.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression) else { return nil }
+        return Int(line[range].split(separator: ":").last!)
+    }
+
+    /// Waits for the process to end by itself and returns its exit status.
+    func waitForExit() async throws -> Int32 {
+        for _ in 0..<600 where process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+        return try await stop(signal: SIGKILL)
+    }
+
+    /// Sends a signal and waits for the process to end; returns its exit status.
+    func stop(signal: Int32 = SIGTERM) async throws -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+        for _ in 0..<300 where process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
