@@ -57,6 +57,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "IDCard", dependencies: ["TongbanCore"]),
         .target(name: "Devices", dependencies: [
             "TongbanCore", "TongbanConfig", "Store", "LibUSB", "SANE", "CUPS", "V4L2",
             .product(name: "Logging", package: "swift-log"),
@@ -74,7 +75,7 @@ let package = Package(
             "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer",
         ]),
         .executableTarget(name: "tongban", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "IDCard",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -84,7 +85,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "TongbanTests", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "IDCard",
             "SANE", "CUPS", "LibUSB", "V4L2", "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),

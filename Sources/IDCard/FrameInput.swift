@@ -1,0 +1,41 @@
+/// Captured frames as people hand them over: raw bytes, or hex text with any whitespace.
+public enum FrameInput {
+    /// Hex text (digits, a–f, whitespace, optional `0x` prefixes and commas) becomes bytes; anything else is
+    /// taken as binary.
+    public static func bytes(from input: [UInt8]) -> [UInt8] {
+        guard let text = String(bytes: input, encoding: .utf8) else { return input }
+        let cleaned = text.replacingOccurrences(of: "0x", with: "").replacingOccurrences(of: "0X", with: "")
+            .filter { !$0.isWhitespace && $0 != "," }
+        guard !cleaned.isEmpty, cleaned.count % 2 == 0, cleaned.allSatisfy(\.isHexDigit) else { return input }
+        var bytes: [UInt8] = []
+        var index = cleaned.startIndex
+        while index < cleaned.endIndex {
+            let next = cleaned.index(index, offsetBy: 2)
+            bytes.append(UInt8(cleaned[index..<next], radix: 16)!)
+            index = next
+        }
+        return bytes
+    }
+
+    /// Decodes exactly one base-info reply frame into a record. Names the first thing wrong: garbage, length,
+    /// checksum, a short frame, the reader's status, or the content.
+    public static func decodeBaseInfoFrame(_ bytes: [UInt8], today: String) throws(IDCardError) -> IdentityRecord {
+        var decoder = SAMFrameDecoder()
+        var reply: SAMReply?
+        for output in decoder.feed(bytes) {
+            switch output {
+            case .discarded(let reason): throw .malformed(reason.description)
+            case .reply(let found):
+                guard reply == nil else { throw .malformed("more than one frame in the input") }
+                reply = found
+            }
+        }
+        guard let reply else {
+            if let needed = decoder.bytesNeeded {
+                throw .malformed("frame is truncated: \(needed) more byte(s) expected by its length field")
+            }
+            throw .malformed("no frame preamble (AA AA AA 96 69) in the input")
+        }
+        return try IdentityParser.record(from: try BaseInfo.parse(reply), today: today)
+    }
+}

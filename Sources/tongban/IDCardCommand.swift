@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import IDCard
+import TongbanCore
+
+struct IDCardCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "idcard", abstract: "ID-card reader tools.", subcommands: [Decode.self])
+
+    struct Decode: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Decode one captured base-info reply frame (binary, or hex text with any whitespace) into the identity JSON.",
+            discussion: "Exits 65 with a message naming what is wrong when the input is not a valid base-info reply.")
+
+        @Flag(name: .long, help: "Print names and numbers unmasked.")
+        var reveal = false
+
+        @Argument(help: "File with the frame; `-` or nothing for standard input.")
+        var file: String?
+
+        func run() throws {
+            let input: Data
+            if let file, file != "-" {
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    fail(Problem(code: "unreadable-input", status: 400, title: "无法读取 Cannot read input", detail: file,
+                                 remedy: "Check the path."), exitCode: 66)
+                }
+                input = data
+            } else {
+                input = FileHandle.standardInput.readDataToEndOfFile()
+            }
+            let bytes = FrameInput.bytes(from: Array(input))
+            let record: IdentityRecord
+            do {
+                record = try FrameInput.decodeBaseInfoFrame(bytes, today: IdentityParser.today())
+            } catch {
+                fail(Problem(code: "bad-frame", status: 400, title: "不是有效的身份证信息帧 Not a valid base-info reply",
+                             detail: error.description, remedy: "Capture the whole reply to the 0x30 0x01 read command."),
+                     exitCode: 65)
+            }
+            let encoder = JSONEncoder.tongban
+            encoder.outputFormatting.insert(.prettyPrinted)
+            print(String(decoding: try encoder.encode(reveal ? record : record.maskedCopy()), as: UTF8.self))
+        }
+    }
+}
