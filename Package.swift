@@ -36,6 +36,7 @@ let package = Package(
         systemLibrary("CPangoCairo", pkgConfig: "pangocairo", apt: "libpango1.0-dev"),
         systemLibrary("CZint", apt: "libzint-dev"),
         systemLibrary("CGStreamer", pkgConfig: "gstreamer-1.0", apt: "libgstreamer1.0-dev"),
+        .systemLibrary(name: "CPseudoTerminal"),
 
         // MARK: Safe Swift wrappers — no Unsafe*/OpaquePointer in their public API.
         .target(name: "LibUSB", dependencies: ["CLibUSB", "TongbanCore"]),
@@ -58,6 +59,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "IDCard", dependencies: ["TongbanCore"]),
+        .target(name: "Simulators", dependencies: ["TongbanCore", "IDCard", "CPseudoTerminal"]),
         .target(name: "Devices", dependencies: [
             "TongbanCore", "TongbanConfig", "Store", "LibUSB", "SANE", "CUPS", "V4L2",
             .product(name: "Logging", package: "swift-log"),
@@ -75,7 +77,7 @@ let package = Package(
             "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer",
         ]),
         .executableTarget(name: "tongban", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "IDCard",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "IDCard", "Simulators",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -85,7 +87,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "TongbanTests", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "IDCard",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "IDCard", "Simulators",
             "SANE", "CUPS", "LibUSB", "V4L2", "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -25,6 +25,7 @@ public enum FrameInput {
         for output in decoder.feed(bytes) {
             switch output {
             case .discarded(let reason): throw .malformed(reason.description)
+            case .request: throw .malformed("the input is a request frame, not a reply")
             case .reply(let found):
                 guard reply == nil else { throw .malformed("more than one frame in the input") }
                 reply = found

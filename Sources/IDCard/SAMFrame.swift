@@ -196,7 +196,7 @@ public enum SAMDiscard: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .garbage(let count): "\(count) byte(s) before a frame preamble"
-        case .badLength(let length): "frame length \(length) is outside 4…\(SAMFrame.maximumLength)"
+        case .badLength(let length): "frame length \(length) is outside 3…\(SAMFrame.maximumLength)"
         case .badChecksum(let expected, let found):
             "checksum 0x\(String(found, radix: 16, uppercase: true)) does not match 0x\(String(expected, radix: 16, uppercase: true))"
         }
@@ -211,12 +211,22 @@ public enum SAMDiscard: Sendable, Equatable, CustomStringConvertible {
 public struct SAMFrameDecoder: Sendable {
     public enum Output: Sendable, Equatable {
         case reply(SAMReply)
+        /// A host request (decoders made with `direction: .requests`, as the simulator uses).
+        case request(command: UInt8, parameter: UInt8, data: [UInt8])
         case discarded(SAMDiscard)
     }
 
-    private var buffer: [UInt8] = []
+    /// Which side's frames to expect: replies carry three status bytes, requests two (CMD PARA).
+    public enum Direction: Sendable {
+        case replies, requests
+    }
 
-    public init() {}
+    private var buffer: [UInt8] = []
+    private let direction: Direction
+
+    public init(direction: Direction = .replies) {
+        self.direction = direction
+    }
 
     /// Bytes held while waiting for the rest of a frame.
     public var pendingByteCount: Int { buffer.count }
@@ -255,7 +265,8 @@ public struct SAMFrameDecoder: Sendable {
         }
         guard buffer.count >= 7 else { return nil }
         let length = Int(buffer[5]) << 8 | Int(buffer[6])
-        guard length >= 4, length <= SAMFrame.maximumLength else {
+        let minimumLength = direction == .replies ? 4 : 3
+        guard length >= minimumLength, length <= SAMFrame.maximumLength else {
             buffer.removeFirst(1)
             return .discarded(.badLength(length))
         }
@@ -268,9 +279,11 @@ public struct SAMFrameDecoder: Sendable {
             buffer.removeFirst(1)
             return .discarded(.badChecksum(expected: expected, found: found))
         }
-        let reply = SAMReply(sw1: buffer[7], sw2: buffer[8], status: SAMStatus(buffer[9]), data: Array(buffer[10..<total - 1]))
-        buffer.removeFirst(total)
-        return .reply(reply)
+        defer { buffer.removeFirst(total) }
+        if direction == .requests {
+            return .request(command: buffer[7], parameter: buffer[8], data: Array(buffer[9..<total - 1]))
+        }
+        return .reply(SAMReply(sw1: buffer[7], sw2: buffer[8], status: SAMStatus(buffer[9]), data: Array(buffer[10..<total - 1])))
     }
 
     private func preambleStart() -> Int? {

@@ -1,5 +1,6 @@
 import Testing
 @testable import IDCard
+import Simulators
 
 @Suite struct ReaderSessionTests {
     let timing = ReaderTiming()
