@@ -1,5 +1,7 @@
 import Devices
 import Foundation
+import IDCard
+import Simulators
 import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
@@ -20,9 +22,19 @@ public struct APIDependencies: Sendable {
     public var token: String?
     public var version: String
     public var startedAt: Date
+    /// The ID-card readers, when any are driven.
+    public var idCard: IDCardService?
+    /// The demo's simulated reader, whose card the console can place and lift.
+    public var readerSimulator: SharedReaderSimulator?
+    /// The store, for the audit log.
+    public var store: Store?
 
     public init(configuration: TongbanConfiguration, registry: DeviceRegistry, events: EventBus,
-                metrics: PrometheusCollectorRegistry, token: String?, version: String, startedAt: Date = Date()) {
+                metrics: PrometheusCollectorRegistry, token: String?, version: String, startedAt: Date = Date(),
+                idCard: IDCardService? = nil, readerSimulator: SharedReaderSimulator? = nil, store: Store? = nil) {
+        self.idCard = idCard
+        self.readerSimulator = readerSimulator
+        self.store = store
         self.configuration = configuration
         self.registry = registry
         self.events = events
@@ -47,6 +59,7 @@ public enum TongbanAPI {
         router.add(middleware: BrowserAccessMiddleware(policy: policy))
         router.add(middleware: MetricsMiddleware())
         addRoutes(to: router, dependencies, policy: policy, staticFiles: staticFiles)
+        IDCardRoutes.add(to: router, dependencies, policy: policy)
 
         let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
         addEventStream(to: webSocketRouter, dependencies, policy: policy, logger: logger)

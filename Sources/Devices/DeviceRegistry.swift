@@ -28,6 +28,11 @@ public actor DeviceRegistry: Service {
     private let store: Store?
     private let logger: Logger
     private var current: [String: Device] = [:]
+    /// States reported by the drivers (a reader whose SAM failed, a reader that stopped answering) that
+    /// discovery alone cannot see; they replace an "available" from discovery.
+    private var reportedStates: [String: DeviceState] = [:]
+    /// What discovery saw on the last round, before reported states were laid over it.
+    private var discoveredStates: [String: DeviceState] = [:]
     private var problems: [DiscoveryProblem] = []
     private var updatedAt: Date?
     private var firstRound: [CheckedContinuation<Void, Never>] = []
@@ -75,7 +80,9 @@ public actor DeviceRegistry: Service {
             return all
         }
         var found: [String: Device] = [:]
-        for device in results.flatMap(\.devices) where !disabled.contains(device.id) {
+        for var device in results.flatMap(\.devices) where !disabled.contains(device.id) {
+            discoveredStates[device.id] = device.state
+            device.state = effectiveState(device.id)
             found[device.id] = device
         }
         switch simulate {
@@ -94,6 +101,27 @@ public actor DeviceRegistry: Service {
         for waiter in firstRound { waiter.resume() }
         firstRound.removeAll()
         return snapshot()
+    }
+
+    /// A driver's view of its device's state; nil returns it to what discovery sees.
+    public func report(_ id: String, state: DeviceState?) async {
+        reportedStates[id] = state
+        guard var device = current[id], device.state != effectiveState(id) else { return }
+        device.state = effectiveState(id)
+        current[id] = device
+        await events.publish("device.changed", device)
+        if let store {
+            do { try store.recordDevices([device]) } catch {
+                logger.error("could not record devices", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Discovery's state, unless discovery sees the device available and its driver knows better.
+    private func effectiveState(_ id: String) -> DeviceState {
+        let discovered = discoveredStates[id] ?? .available
+        guard discovered.availability == .available, let reported = reportedStates[id] else { return discovered }
+        return reported
     }
 
     private func apply(_ found: [String: Device]) async {

@@ -6,7 +6,7 @@ public enum SpecimenCards {
     /// A WLT-sized photo block. Real photos are a vendor's proprietary wavelet format; this is filler.
     public static let photo: [UInt8] = (0..<1024).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
 
-    static func withCheck(_ first17: String) -> String {
+    public static func withCheck(_ first17: String) -> String {
         first17 + String(IdentityNumbers.mod112CheckCharacter(first17)!)
     }
 

@@ -107,6 +107,16 @@ public final class Store: Sendable {
                 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
                 """)
         }
+        migrator.registerMigration("v2-identity") { db in
+            // Identity records: sealed (AES-GCM) JSON only; see IdentityVault.
+            try db.create(table: "identity") { t in
+                t.primaryKey("id", .text)
+                t.column("device", .text).notNull()
+                t.column("readAt", .datetime).notNull()
+                t.column("sealed", .blob).notNull()
+            }
+            try db.create(index: "identity_readAt", on: "identity", columns: ["readAt"])
+        }
         return migrator
     }
 

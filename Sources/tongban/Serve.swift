@@ -2,10 +2,12 @@ import API
 import ArgumentParser
 import Devices
 import Foundation
+import IDCard
 import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import Simulators
 import Store
 import TongbanConfig
 import TongbanCore
@@ -53,8 +55,15 @@ struct Serve: AsyncParsableCommand {
             discoverers: discoverers, simulate: configuration.devices.simulate, disabled: configuration.devices.disabled,
             pollInterval: .milliseconds(configuration.devices.pollIntervalMilliseconds), events: events, store: store,
             logger: Logger(label: "tongban.devices"))
+        let vault: IdentityVault
+        do { vault = try IdentityVault(store: store) } catch { fail(error.problem) }
+        let (readers, readerSimulator) = idCardReaders(configuration)
+        let idCard = IDCardService(readers: readers, events: events, vault: vault,
+                                   identityRetentionDays: configuration.retention.identityDays,
+                                   logger: Logger(label: "tongban.idcard")) { id, state in await registry.report(id, state: state) }
         let dependencies = APIDependencies(configuration: configuration, registry: registry, events: events,
-                                           metrics: metrics, token: token, version: Tongban.version, startedAt: startedAt)
+                                           metrics: metrics, token: token, version: Tongban.version, startedAt: startedAt,
+                                           idCard: idCard, readerSimulator: readerSimulator, store: store)
         let application: any Service
         do {
             application = try TongbanAPI.makeApplication(dependencies, logger: Logger(label: "tongban.api")) { port in
@@ -67,7 +76,7 @@ struct Serve: AsyncParsableCommand {
 
         let delivery = DeliveryService(configuration: configuration, logger: Logger(label: "tongban.delivery"))
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: registry), .init(service: application), .init(service: delivery)],
+            services: [.init(service: registry), .init(service: idCard), .init(service: application), .init(service: delivery)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do {
@@ -82,6 +91,26 @@ struct Serve: AsyncParsableCommand {
         await events.finishAll()
         logger.info("stopped cleanly")
     }
+}
+
+/// The ID-card readers to drive: every configured serial port; in demo mode, when no serial reader is
+/// configured, the in-process simulated reader (`sim:idcard`), whose card the console places and lifts.
+func idCardReaders(_ configuration: TongbanConfiguration) -> ([ReaderSpec], SharedReaderSimulator?) {
+    let baudRate = configuration.devices.idCardBaudRate
+    var readers = configuration.devices.idCardSerialPorts.map { port in
+        ReaderSpec(deviceID: "serial:\(port)") { () throws(IDCardError) -> any SAMTransport in
+            try SerialTransport(path: port, baudRate: baudRate)
+        }
+    }
+    guard configuration.devices.simulate == .all || (configuration.devices.simulate == .missing && readers.isEmpty) else {
+        return (readers, nil)
+    }
+    if configuration.devices.simulate == .all { readers.removeAll() }
+    let simulator = SharedReaderSimulator()
+    readers.append(ReaderSpec(deviceID: "sim:idcard") { () throws(IDCardError) -> any SAMTransport in
+        SimulatorTransport(simulator: simulator, baudRate: baudRate)
+    })
+    return (readers, simulator)
 }
 
 /// The outbox sender's place in the service group. Delivery to a case core (tus) is not built yet: with no

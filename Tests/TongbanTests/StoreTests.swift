@@ -8,10 +8,10 @@ import Testing
     @Test func opensInWALModeWithMigrationsApplied() throws {
         let store = try Store(directory: try makeTemporaryDirectory())
         #expect(try store.journalMode() == "wal")
-        #expect(try store.appliedMigrations() == ["v1"])
+        #expect(try store.appliedMigrations() == ["v1", "v2-identity"])
         // Reopening applies nothing twice.
         let again = try Store(directory: store.directory)
-        #expect(try again.appliedMigrations() == ["v1"])
+        #expect(try again.appliedMigrations() == ["v1", "v2-identity"])
     }
 
     @Test func durableWriteLeavesOnlyTheWholeFileWithPrivatePermissions() throws {
@@ -89,5 +89,28 @@ import Testing
         #expect(try store.verifyAudit() == .intact(records: 4))
         try store.database.write { try $0.execute(sql: "DELETE FROM audit WHERE sequence = 3") }
         #expect(try store.verifyAudit() == .broken(at: 3, reason: "record 3 is missing"))
+    }
+
+    @Test func identityVaultSealsRecordsAndPurgesThem() throws {
+        let store = try Store(directory: try makeTemporaryDirectory())
+        let vault = try IdentityVault(store: store)
+        let json = Data(#"{"name":"李华","idNumber":"11010519491231002X"}"#.utf8)
+        let old = Date(timeIntervalSinceNow: -10 * 86_400)
+        try vault.save(id: "r1", device: "sim:idcard", readAt: old, json: json)
+        try vault.save(id: "r2", device: "sim:idcard", readAt: Date(), json: json)
+        #expect(try vault.load(id: "r1") == json)
+        // Nothing readable in the database file or its WAL.
+        for file in try FileManager.default.contentsOfDirectory(atPath: store.directory) where file.hasPrefix("tongban.sqlite") {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: "\(store.directory)/\(file)"))
+            #expect(bytes.range(of: Data("11010519491231002X".utf8)) == nil, "\(file) holds the number in clear")
+            #expect(bytes.range(of: Data("李华".utf8)) == nil, "\(file) holds the name in clear")
+        }
+        let keyAttributes = try FileManager.default.attributesOfItem(atPath: "\(store.directory)/keys/identity.key")
+        #expect((keyAttributes[.posixPermissions] as? Int) == 0o600)
+        // The same key opens the records after a restart.
+        #expect(try IdentityVault(store: Store(directory: store.directory)).load(id: "r2") == json)
+        #expect(try vault.purge(readBefore: Date(timeIntervalSinceNow: -7 * 86_400)) == 1)
+        #expect(try vault.load(id: "r1") == nil)
+        #expect(try vault.count() == 1)
     }
 }

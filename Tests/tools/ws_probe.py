@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Opens a WebSocket with exact headers, prints each received message on its own line, exits.
 
-usage: ws_probe.py URL COUNT [Header: value ...]
-Exit 0 after COUNT messages; 3 when the upgrade is refused (prints the HTTP status); 4 on timeout.
+usage: ws_probe.py URL COUNT|until:TEXT [Header: value ...]
+Exit 0 after COUNT messages (or after the first message containing TEXT); 3 when the upgrade is refused
+(prints the HTTP status); 4 on timeout (no message for 20 s).
 """
 import asyncio
 import sys
@@ -11,15 +12,21 @@ import websockets
 
 
 async def main() -> int:
-    url, count = sys.argv[1], int(sys.argv[2])
+    url, limit = sys.argv[1], sys.argv[2]
+    until = limit[len("until:"):] if limit.startswith("until:") else None
+    count = None if until else int(limit)
     headers = [tuple(h.split(": ", 1)) for h in sys.argv[3:]]
     origin = next((value for name, value in headers if name.lower() == "origin"), None)
     headers = [(name, value) for name, value in headers if name.lower() != "origin"]
     try:
         async with websockets.connect(url, origin=origin, extra_headers=headers, open_timeout=10) as socket:
-            for _ in range(count):
+            received = 0
+            while until is not None or received < count:
                 message = await asyncio.wait_for(socket.recv(), timeout=20)
                 print(message, flush=True)
+                received += 1
+                if until is not None and until in message:
+                    break
     except websockets.exceptions.InvalidStatusCode as refused:
         print(f"refused {refused.status_code}", flush=True)
         return 3

@@ -1,0 +1,127 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import IDCard
+import NIOCore
+import Simulators
+import Store
+import TongbanCore
+
+/// `POST /v1/idcard/read`, `GET /v1/idcard/records/{id}`, and the demo's simulated card (`POST /v1/sim/idcard`).
+enum IDCardRoutes {
+    struct ReadRequest: Decodable {
+        var device: String?
+        var timeoutMs: Int?
+        var reveal: Bool?
+    }
+
+    struct SimulatorRequest: Decodable {
+        var action: String
+        var card: CardType?
+        var additionalAddress: String?
+    }
+
+    static func add(to router: Router<BasicRequestContext>, _ dependencies: APIDependencies, policy: BrowserAccessPolicy) {
+        router.post("/v1/idcard/read") { request, context -> Response in
+            guard let service = dependencies.idCard, !service.deviceIDs.isEmpty else {
+                throw Problem(code: "no-reader", status: 503, title: "没有身份证阅读器 No ID-card reader",
+                              detail: "no ID-card reader is configured or connected",
+                              remedy: "Connect a reader (devices.idcard.serialPorts for serial readers) and check GET /v1/devices.")
+            }
+            let body = try await decodeOptional(ReadRequest.self, from: request, context: context)
+            let timeout = min(max(body?.timeoutMs ?? 10_000, 100), 60_000)
+            if let device = body?.device, !service.deviceIDs.contains(device) {
+                throw Problem(code: "device-not-found", status: 404, title: "设备不存在 No such device",
+                              detail: "'\(device)' is not an ID-card reader here", remedy: "List readers with GET /v1/devices.")
+            }
+            // Subscribe before asking, so the read cannot slip between the two.
+            let stream = await dependencies.events.subscribe()
+            _ = await service.requestRead(device: body?.device)
+            let read = await firstRead(in: stream, device: body?.device, timeoutMilliseconds: timeout)
+            guard var read else {
+                throw Problem(code: "no-card", status: 408, title: "未检测到证件 No card read",
+                              detail: "no card was read within \(timeout) ms",
+                              remedy: "请将证件平放在阅读器上后重试。Place the card flat on the reader and try again.")
+            }
+            if body?.reveal == true {
+                read.record = try await reveal(recordID: read.recordId, request: request, dependencies)
+            }
+            return try TongbanAPI.json(read)
+        }
+
+        router.get("/v1/idcard/records/:id") { request, context -> Response in
+            let id = try context.parameters.require("id")
+            guard let service = dependencies.idCard, let record = try await service.record(id: id) else {
+                throw Problem(code: "record-not-found", status: 404, title: "记录不存在 No such record",
+                              detail: "no identity record '\(id)' (never read, or purged after its retention)",
+                              remedy: "Read the card again.")
+            }
+            if request.uri.queryParameters["reveal"] == "true" {
+                let verdict = policy.verdict(method: .get, host: request.head.authority, origin: request.headers[.origin],
+                                             authorization: request.headers[.authorization], requiresCredential: true)
+                if case .refused(let problem) = verdict { throw problem }
+                return try TongbanAPI.json(try await reveal(recordID: id, request: request, dependencies))
+            }
+            return try TongbanAPI.json(record.maskedCopy())
+        }
+
+        router.post("/v1/sim/idcard") { request, context -> Response in
+            guard let simulator = dependencies.readerSimulator else {
+                throw Problem(code: "no-simulator", status: 404, title: "没有模拟阅读器 No simulated reader",
+                              detail: "the simulated ID-card reader runs only in demo mode", remedy: "Start with tongban serve --demo.")
+            }
+            let body = try await context.requestDecoder.decode(SimulatorRequest.self, from: request, context: context)
+            switch body.action {
+            case "place":
+                simulator.withSimulator { $0.place(body.card ?? .resident, additionalAddress: body.additionalAddress) }
+            case "lift":
+                simulator.withSimulator { $0.lift() }
+            default:
+                throw Problem(code: "bad-request", status: 400, title: "请求格式错误 Malformed request",
+                              detail: "action must be 'place' or 'lift', not '\(body.action)'", remedy: "See /v1/openapi.yaml.")
+            }
+            return Response(status: .noContent)
+        }
+    }
+
+    /// Loads the record unmasked and writes the reveal to the audit log (who, which record).
+    static func reveal(recordID: String, request: Request, _ dependencies: APIDependencies) async throws -> IdentityRecord {
+        guard let record = try await dependencies.idCard?.record(id: recordID) else {
+            throw Problem(code: "record-not-found", status: 404, title: "记录不存在 No such record",
+                          detail: "identity record '\(recordID)' is gone (purged)", remedy: "Read the card again.")
+        }
+        let actor = request.headers[.origin] ?? "api-token"
+        try dependencies.store?.appendAudit(actor: actor, action: "idcard.reveal", subject: recordID,
+                                            detail: "card type \(record.cardType.rawValue)")
+        return record
+    }
+
+    /// The first `idcard.read` event (for `device`, or any reader) within the timeout.
+    static func firstRead(in stream: AsyncStream<TongbanEvent>, device: String?, timeoutMilliseconds: Int) async -> IdentityReadEvent? {
+        await withTaskGroup(of: IdentityReadEvent?.self) { group in
+            group.addTask {
+                for await event in stream where event.type == "idcard.read" {
+                    guard let data = try? JSONEncoder().encode(event.data),
+                          let read = try? JSONDecoder().decode(IdentityReadEvent.self, from: data) else { continue }
+                    if device == nil || read.device == device { return read }
+                }
+                return nil
+            }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(timeoutMilliseconds))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// Decodes a JSON body when there is one; an empty body is nil.
+    static func decodeOptional<T: Decodable>(_ type: T.Type, from request: Request, context: BasicRequestContext) async throws -> T? {
+        var request = request
+        let buffer = try await request.collectBody(upTo: 64 * 1024)
+        guard buffer.readableBytes > 0 else { return nil }
+        return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+    }
+}
