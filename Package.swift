@@ -58,19 +58,20 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "SAMProtocol", dependencies: ["TongbanCore"]),
         .target(name: "IDCard", dependencies: [
-            "TongbanCore", "Store",
+            "TongbanCore", "SAMProtocol", "Store",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        .target(name: "Simulators", dependencies: ["TongbanCore", "IDCard", "CPseudoTerminal"]),
+        .target(name: "Simulators", dependencies: ["TongbanCore", "SAMProtocol", "IDCard", "CPseudoTerminal"]),
         .target(name: "Devices", dependencies: [
             "TongbanCore", "TongbanConfig", "Store", "LibUSB", "SANE", "CUPS", "V4L2",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "API", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "IDCard", "Simulators",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "SAMProtocol", "IDCard", "Simulators",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -81,7 +82,7 @@ let package = Package(
             "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer",
         ]),
         .executableTarget(name: "tongban", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "IDCard", "Simulators",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -91,7 +92,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "TongbanTests", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "IDCard", "Simulators",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators",
             "SANE", "CUPS", "LibUSB", "V4L2", "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -99,3 +100,10 @@ let package = Package(
         ]),
     ]
 )
+
+// The libFuzzer target exists only for scripts/fuzz, which builds it with -sanitize=fuzzer,address: without
+// libFuzzer's runtime it cannot link.
+if Context.environment["TONGBAN_FUZZ"] == "1" {
+    package.targets.append(.executableTarget(
+        name: "FuzzSAMDecoder", dependencies: ["SAMProtocol"], path: "Fuzz/SAMDecoder"))
+}

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import IDCard
 import NIOCore
+import SAMProtocol
 import Simulators
 import Store
 import TongbanCore

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SAMProtocol
 import ServiceLifecycle
 import Store
 import TongbanCore

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SAMProtocol
 import TongbanCore
 
 /// How a reader is reached; opening may fail while the reader is unplugged.

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SAMProtocol
 
 /// Moves SAM frames to and from a reader. Implementations block: they run on the reader's own thread.
 public protocol SAMTransport: AnyObject {

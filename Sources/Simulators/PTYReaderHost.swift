@@ -2,6 +2,7 @@ import CPseudoTerminal
 import Foundation
 import Glibc
 import IDCard
+import SAMProtocol
 
 /// Puts the simulated reader on a pseudo-terminal, so Tongban's serial path (termios, reads, timeouts) runs
 /// against it as against a USB-serial reader. A symlink gives the pty a stable name; a scenario places and lifts

@@ -1,5 +1,6 @@
 import Foundation
 import IDCard
+import SAMProtocol
 
 /// One step of a simulator scenario, at a time after the scenario starts.
 public struct SimulatorStep: Codable, Sendable, Equatable {

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import IDCard
+import SAMProtocol
 
 /// A `ReaderSimulator` shared between the thread that answers requests and whoever places and lifts cards
 /// (the scenario player, the demo's "place a card" button), with a millisecond clock from its creation.

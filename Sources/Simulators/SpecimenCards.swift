@@ -1,4 +1,5 @@
 import IDCard
+import SAMProtocol
 
 /// Specimen cards of every type, with made-up people and numbers whose check characters are correct.
 /// The simulator and the demo place them on the simulated reader; the tests read them back.

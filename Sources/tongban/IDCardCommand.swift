@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IDCard
+import SAMProtocol
 import TongbanCore
 
 struct IDCardCommand: AsyncParsableCommand {

@@ -6,6 +6,7 @@ import IDCard
 import Logging
 import Metrics
 import Prometheus
+import SAMProtocol
 import ServiceLifecycle
 import Simulators
 import Store

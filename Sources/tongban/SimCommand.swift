@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Glibc
 import IDCard
+import SAMProtocol
 import Simulators
 
 struct SimCommand: ParsableCommand {

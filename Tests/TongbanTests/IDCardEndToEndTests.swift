@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import IDCard
+import SAMProtocol
 import Simulators
 import Store
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import IDCard
+@testable import SAMProtocol
 import Simulators
 
 func hex(_ text: String) -> [UInt8] { FrameInput.bytes(from: Array(text.utf8)) }

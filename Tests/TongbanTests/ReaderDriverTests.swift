@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import IDCard
+@testable import SAMProtocol
 @testable import Simulators
 
 /// Collects driver events from its thread.

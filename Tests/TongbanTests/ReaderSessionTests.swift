@@ -1,5 +1,6 @@
 import Testing
 @testable import IDCard
+@testable import SAMProtocol
 import Simulators
 
 @Suite struct ReaderSessionTests {
