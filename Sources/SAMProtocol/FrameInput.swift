@@ -20,6 +20,10 @@ public enum FrameInput {
     /// Decodes exactly one base-info reply frame into a record. Names the first thing wrong: garbage, length,
     /// checksum, a short frame, the reader's status, or the content.
     public static func decodeBaseInfoFrame(_ bytes: [UInt8], today: String) throws(IDCardError) -> IdentityRecord {
+        guard bytes.count >= SAMFrame.preamble.count,
+              (0...(bytes.count - SAMFrame.preamble.count)).contains(where: { bytes[$0..<$0 + 5].elementsEqual(SAMFrame.preamble) }) else {
+            throw .malformed("no frame preamble (AA AA AA 96 69) in the input")
+        }
         var decoder = SAMFrameDecoder()
         var reply: SAMReply?
         for output in decoder.feed(bytes) {
@@ -32,10 +36,8 @@ public enum FrameInput {
             }
         }
         guard let reply else {
-            if let needed = decoder.bytesNeeded {
-                throw .malformed("frame is truncated: \(needed) more byte(s) expected by its length field")
-            }
-            throw .malformed("no frame preamble (AA AA AA 96 69) in the input")
+            let needed = decoder.bytesNeeded.map { "\($0) more byte(s) expected by its length field" } ?? "its header is incomplete"
+            throw .malformed("frame is truncated: \(needed)")
         }
         return try IdentityParser.record(from: try BaseInfo.parse(reply), today: today)
     }

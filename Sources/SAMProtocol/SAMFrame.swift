@@ -186,7 +186,7 @@ public struct SAMReply: Sendable, Equatable {
 
 /// Why bytes were thrown away while looking for frames.
 public enum SAMDiscard: Sendable, Equatable, CustomStringConvertible {
-    /// Bytes before a preamble.
+    /// Bytes outside any frame (before a preamble, or with none).
     case garbage(count: Int)
     /// A length of 0–3 or above 4096: the preamble was not a frame's.
     case badLength(Int)
@@ -195,7 +195,7 @@ public enum SAMDiscard: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .garbage(let count): "\(count) byte(s) before a frame preamble"
+        case .garbage(let count): "\(count) byte(s) that are not part of any frame"
         case .badLength(let length): "frame length \(length) is outside 3…\(SAMFrame.maximumLength)"
         case .badChecksum(let expected, let found):
             "checksum 0x\(String(found, radix: 16, uppercase: true)) does not match 0x\(String(expected, radix: 16, uppercase: true))"

@@ -1,4 +1,6 @@
 import Foundation
+import SAMProtocol
+import Simulators
 import Testing
 
 /// The executable as an installer and a clerk meet it.
@@ -127,5 +129,40 @@ import Testing
             }
         }
         return addresses
+    }
+}
+
+/// `tongban idcard decode` on captured frames.
+@Suite struct IDCardDecodeCommandTests {
+    func decode(_ input: String, reveal: Bool = false) throws -> ProcessResult {
+        let path = try makeTemporaryDirectory() + "/frame.txt"
+        try input.write(toFile: path, atomically: true, encoding: .utf8)
+        return try run(tongbanBinary, ["idcard", "decode"] + (reveal ? ["--reveal"] : []) + [path])
+    }
+
+    @Test func hexFrameWithWhitespaceDecodesMaskedByDefault() throws {
+        let frame = SpecimenCards.resident.reply().frame
+        let hexText = stride(from: 0, to: frame.count, by: 16).map { start in
+            frame[start..<min(start + 16, frame.count)].map { String(format: "%02X", $0) }.joined(separator: " ")
+        }.joined(separator: "\n")
+        let masked = try decode(hexText)
+        #expect(masked.status == 0, "\(masked.standardError)")
+        #expect(masked.standardOutput.contains("\"idNumber\" : \"110105********002X\""))
+        #expect(!masked.standardOutput.contains("11010519491231002X"))
+        let revealed = try decode(hexText, reveal: true)
+        #expect(revealed.standardOutput.contains("\"idNumber\" : \"11010519491231002X\""))
+        #expect(revealed.standardOutput.contains("\"cardType\" : \"resident\""))
+    }
+
+    @Test(arguments: [
+        ("AAAAAA9669000400004145", "0x41 read failed"),
+        ("AAAAAA9669000400008085", "checksum"),
+        ("AAAAAA96690508000090", "truncated"),
+        ("hello", "no frame preamble"),
+    ])
+    func invalidFramesExitNonZeroNamingTheProblem(input: String, fragment: String) throws {
+        let result = try decode(input)
+        #expect(result.status == 65)
+        #expect(result.standardError.contains(fragment), "\(result.standardError)")
     }
 }

@@ -55,6 +55,48 @@ function logEvent(event) {
   while (list.children.length > 200) list.lastChild.remove();
 }
 
+const fieldNames = [
+  ['name', '姓名 Name'], ['nameEnglish', '英文名 English name'], ['sex', '性别 Sex'], ['ethnicity', '民族 Ethnicity'],
+  ['birthDate', '出生 Born'], ['idNumber', '号码 Number'], ['passNumber', '通行证 Pass'], ['nationality', '国籍 Nationality'],
+  ['address', '住址 Address'], ['additionalAddress', '新住址 New address'], ['issuingAuthority', '签发机关 Authority'],
+  ['validFrom', '有效期起 Valid from'], ['validUntil', '有效期止 Valid until'],
+];
+const cardNames = { resident: '居民身份证', hkMacaoTaiwan: '港澳台居民居住证', foreigner2017: '外国人永久居留身份证 (2017)', foreigner2023: '外国人永久居留身份证 (2023)' };
+
+function showRecord(read) {
+  const record = read.record;
+  const list = document.querySelector('#idcard-record');
+  const rows = [['cardType', '证件 Card', cardNames[record.cardType] ?? record.cardType], ...fieldNames
+    .filter(([key]) => record[key] !== undefined).map(([key, label]) => [key, label, record[key]])];
+  list.replaceChildren(...rows.flatMap(([, label, value]) => {
+    const term = document.createElement('dt'); term.textContent = label;
+    const detail = document.createElement('dd'); detail.textContent = value;
+    return [term, detail];
+  }));
+  for (const warning of record.warnings) {
+    const detail = document.createElement('dd'); detail.className = 'warning'; detail.textContent = warning;
+    list.append(document.createElement('dt'), detail);
+  }
+  document.querySelector('#idcard-status').textContent = `已读取 Read from ${read.device}（已遮蔽 masked）`;
+}
+
+function showIDCardEvent(event) {
+  const status = document.querySelector('#idcard-status');
+  if (event.type === 'idcard.read') showRecord(event.data);
+  if (event.type === 'idcard.present') status.textContent = '正在读卡… Reading…';
+  if (event.type === 'idcard.removed') status.textContent = '证件已取走 Card removed';
+  if (event.type === 'idcard.error') status.textContent = `${event.data.message} — ${event.data.remedy}`;
+}
+
+async function simulatedCard(action) {
+  const body = { action, card: document.querySelector('#sim-card').value };
+  const response = await fetch('/v1/sim/idcard', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  if (!response.ok) {
+    const problem = await response.json();
+    document.querySelector('#idcard-status').textContent = `${problem.title}: ${problem.detail} — ${problem.remedy ?? ''}`;
+  }
+}
+
 let lastSequence = null;
 function connect() {
   const link = document.querySelector('#link');
@@ -70,6 +112,7 @@ function connect() {
     }
     lastSequence = event.sequence;
     logEvent(event);
+    if (event.type.startsWith('idcard.')) showIDCardEvent(event);
     if (event.type.startsWith('device.')) {
       if (event.type === 'device.removed') devices.delete(event.data.id); else devices.set(event.data.id, event.data);
       render();
@@ -81,4 +124,10 @@ function connect() {
   };
 }
 
-loadDevices().then(connect);
+document.querySelector('#sim-place').addEventListener('click', () => simulatedCard('place'));
+document.querySelector('#sim-lift').addEventListener('click', () => simulatedCard('lift'));
+
+loadDevices().then(() => {
+  document.querySelector('#idcard-sim').hidden = !devices.has('sim:idcard');
+  connect();
+});
