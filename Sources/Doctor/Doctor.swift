@@ -1,4 +1,5 @@
 import CUPS
+import Devices
 import Foundation
 import GStreamer
 import Leptonica
@@ -135,23 +136,17 @@ public enum DoctorChecks {
         return checks
     }
 
+    /// Lists scanners the way the registry does: raced against the timeout, since network backends can hang.
     static func saneCheck(timeout: Duration) async -> DoctorCheck {
-        let listing = Task { try await SANESession.shared.devices() }
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            listing.cancel()
+        let result = await SANEDiscoverer(refreshInterval: .zero, timeout: timeout).discover()
+        if let problem = result.problem {
+            return DoctorCheck("SANE scanners", .fail, problem.message, remedy: problem.remedy)
         }
-        defer { timer.cancel() }
-        do {
-            let devices = try await listing.value
-            if devices.isEmpty {
-                return DoctorCheck("SANE scanners", .warning, "libsane found no scanner",
-                                   remedy: "Connect the scanner and check `scanimage -L`; network scanners need their backend in dll.conf.")
-            }
-            return DoctorCheck("SANE scanners", .ok, devices.map(\.name).joined(separator: ", "))
-        } catch {
-            return DoctorCheck("SANE scanners", .fail, "\(error)", remedy: "Check `scanimage -L` and SANE's dll.conf.")
+        if result.devices.isEmpty {
+            return DoctorCheck("SANE scanners", .warning, "libsane found no scanner",
+                               remedy: "Connect the scanner and check `scanimage -L`; network scanners need their backend in dll.conf.")
         }
+        return DoctorCheck("SANE scanners", .ok, result.devices.compactMap { $0.details["saneName"] }.joined(separator: ", "))
     }
 
     static func cupsChecks(_ configuration: TongbanConfiguration) async -> [DoctorCheck] {

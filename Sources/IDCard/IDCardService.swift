@@ -92,7 +92,7 @@ public actor IDCardService: Service {
     /// A stored record, unmasked (callers audit and decide what to show).
     public func record(id: String) throws(StoreError) -> IdentityRecord? {
         guard let data = try vault.load(id: id) else { return nil }
-        return try? JSONDecoder.iso8601.decode(StoredIdentity.self, from: data).record
+        return try? JSONDecoder.tongban.decode(StoredIdentity.self, from: data).record
     }
 
     private func purgeUntilShutdown() async {
@@ -182,13 +182,5 @@ public actor IDCardService: Service {
         logger.info("ID card read", metadata: ["device": "\(device)", "record": "\(id)", "type": "\(record.cardType.rawValue)",
                                                 "name": "\(masked.name ?? "")", "number": "\(masked.idNumber ?? "")"])
         await events.publish("idcard.read", IdentityReadEvent(device: device, recordId: id, onDemand: onDemand, record: masked))
-    }
-}
-
-extension JSONDecoder {
-    static var iso8601: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
     }
 }

@@ -74,9 +74,7 @@ public enum ConfigurationLoader {
             }
             values[path] = RawValue(content: .scalar(value), source: "command line")
         }
-        var reader = TypedReader(values: values)
-        let configuration = try reader.build(sourceFile: file)
-        return configuration
+        return try TypedReader(values: values).build(sourceFile: file)
     }
 
     /// Flattens a YAML file into dotted keys, rejecting unknown keys and non-scalar values with their line.
@@ -234,7 +232,7 @@ public enum ConfigurationLoader {
             return text
         }
 
-        mutating func build(sourceFile: String?) throws(ConfigurationError) -> TongbanConfiguration {
+        func build(sourceFile: String?) throws(ConfigurationError) -> TongbanConfiguration {
             let region = try requiredString("counter.region")
             guard region.count == 6, region.allSatisfy({ $0.isASCII && $0.isNumber }) else {
                 throw ConfigurationError(source: raw("counter.region")!.source, key: "counter.region",

@@ -58,3 +58,12 @@ extension JSONEncoder {
         return encoder
     }
 }
+
+extension JSONDecoder {
+    /// The decoder matching `JSONEncoder.tongban`: ISO 8601 dates.
+    public static var tongban: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}

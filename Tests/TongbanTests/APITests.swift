@@ -62,7 +62,7 @@ import Yams
         try await withLiveServer { client, _ in
             try await client.execute(uri: "/v1/devices", method: .get) { response in
                 #expect(response.status == .ok)
-                let snapshot = try JSONDecoder.iso.decode(DeviceSnapshot.self, from: Data(response.body.readableBytesView))
+                let snapshot = try JSONDecoder.tongban.decode(DeviceSnapshot.self, from: Data(response.body.readableBytesView))
                 #expect(Set(snapshot.devices.map(\.deviceClass)) == Set(DeviceClass.allCases))
                 #expect(snapshot.devices.allSatisfy { $0.transport == .simulator })
             }
@@ -233,13 +233,5 @@ import Yams
                 #expect(response.status == .upgradeRequired)
             }
         }
-    }
-}
-
-extension JSONDecoder {
-    static var iso: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
     }
 }
