@@ -9,7 +9,7 @@ import TongbanCore
 /// - A browser request carries `Origin`; it must be one of the configured origins or the service's own
 ///   (the console). Anything else is refused, including the CORS preflight.
 /// - State-changing calls need an allowed Origin or the bearer token; clients without Origin (CLI, scripts)
-///   use the token.
+///   use the token. A valid token is enough on its own.
 public struct BrowserAccessPolicy: Sendable {
     public let allowedOrigins: Set<String>
     public let token: String?
@@ -51,6 +51,8 @@ public struct BrowserAccessPolicy: Sendable {
         let hasToken = token.map { expected in
             authorization == "Bearer \(expected)" || tokenQuery == expected
         } ?? false
+        // The token is proof of trusted local software (a page cannot know it), whatever Origin it sends.
+        if hasToken { return .allowed(corsOrigin: nil) }
         if let origin {
             let normalised = origin.lowercased()
             let ownOrigin = normalised == "http://\(host.lowercased())"

@@ -24,6 +24,8 @@ struct StoredIdentity: Codable {
     var readAt: Date
     /// The 1024 WLT bytes, base64; decoded only by a vendor library.
     var photoWLT: String
+    /// Fingerprint data, base64, only when `devices.idcard.readFingerprint` is on.
+    var fingerprint: String?
 }
 
 /// `idcard.read` event payload: the record masked, and the id to fetch it unmasked with.
@@ -42,6 +44,7 @@ public struct IdentityReadEvent: Codable, Sendable {
 public actor IDCardService: Service {
     private let readers: [ReaderSpec]
     private let timing: ReaderTiming
+    private let readFingerprint: Bool
     private let events: EventBus
     private let vault: IdentityVault
     private let retention: Duration
@@ -49,11 +52,13 @@ public actor IDCardService: Service {
     private let logger: Logger
     private var drivers: [String: ReaderDriver] = [:]
 
-    public init(readers: [ReaderSpec], timing: ReaderTiming = ReaderTiming(), events: EventBus, vault: IdentityVault,
+    public init(readers: [ReaderSpec], timing: ReaderTiming = ReaderTiming(), readFingerprint: Bool = false,
+                events: EventBus, vault: IdentityVault,
                 identityRetentionDays: Int, logger: Logger,
                 reportState: @escaping @Sendable (String, DeviceState?) async -> Void) {
         self.readers = readers
         self.timing = timing
+        self.readFingerprint = readFingerprint
         self.events = events
         self.vault = vault
         self.retention = .seconds(identityRetentionDays * 86_400)
@@ -68,7 +73,7 @@ public actor IDCardService: Service {
         await withDiscardingTaskGroup { group in
             for reader in readers {
                 let (stream, continuation) = AsyncStream.makeStream(of: ReaderDriverEvent.self, bufferingPolicy: .unbounded)
-                let driver = ReaderDriver(timing: timing, open: reader.open, report: { continuation.yield($0) })
+                let driver = ReaderDriver(timing: timing, readFingerprint: readFingerprint, open: reader.open, report: { continuation.yield($0) })
                 drivers[reader.deviceID] = driver
                 driver.start(name: reader.deviceID)
                 group.addTask {
@@ -168,7 +173,8 @@ public actor IDCardService: Service {
         let readAt = Date()
         do {
             let stored = StoredIdentity(record: record, device: device, readAt: readAt,
-                                        photoWLT: Data(info.photo).base64EncodedString())
+                                        photoWLT: Data(info.photo).base64EncodedString(),
+                                        fingerprint: info.fingerprint.map { Data($0).base64EncodedString() })
             try vault.save(id: id, device: device, readAt: readAt, json: try JSONEncoder.tongban.encode(stored))
         } catch {
             let problem = (error as? ProblemConvertible)?.problem

@@ -78,6 +78,8 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var videoDirectory: String
         public var idCardSerialPorts: [String]
         public var idCardBaudRate: Int
+        /// Read the card's fingerprint data too (0x30 0x10). Off unless the hall's procedures need it.
+        public var idCardReadFingerprint: Bool
     }
 
     public struct Printers: Sendable, Equatable {

@@ -185,6 +185,15 @@ public enum ConfigurationLoader {
             return value
         }
 
+        func boolean(_ path: String) throws(ConfigurationError) -> Bool {
+            let text = try string(path)!
+            switch text.lowercased() {
+            case "true", "yes", "on", "1": return true
+            case "false", "no", "off", "0": return false
+            default: throw ConfigurationError(source: raw(path)!.source, key: path, message: "'\(text)' is not true or false")
+            }
+        }
+
         func choice(_ path: String) throws(ConfigurationError) -> String {
             let raw = raw(path)!
             let text = try string(path)!
@@ -273,7 +282,8 @@ public enum ConfigurationLoader {
                     disabled: try list("devices.disabled"),
                     videoDirectory: try requiredString("devices.videoDirectory"),
                     idCardSerialPorts: try list("devices.idcard.serialPorts"),
-                    idCardBaudRate: Int(try choice("devices.idcard.baudRate"))!),
+                    idCardBaudRate: Int(try choice("devices.idcard.baudRate"))!,
+                    idCardReadFingerprint: try boolean("devices.idcard.readFingerprint")),
                 printers: .init(cupsServer: try string("printers.cupsServer"), notices: try string("printers.notices"),
                                 receipts: try string("printers.receipts")),
                 caseCore: .init(url: try url("caseCore.url"), caFile: try string("caseCore.caFile"),

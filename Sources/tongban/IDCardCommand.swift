@@ -6,7 +6,43 @@ import TongbanCore
 
 struct IDCardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "idcard", abstract: "ID-card reader tools.", subcommands: [Decode.self])
+        commandName: "idcard", abstract: "ID-card reader tools.", subcommands: [Read.self, Watch.self, Decode.self])
+
+    struct Read: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Read the card on the reader now, through the running service; prints the record (masked unless --reveal).")
+
+        @OptionGroup var options: ConfigurationOptions
+
+        @Option(help: "Reader id (see tongban devices); default: any reader.")
+        var device: String?
+
+        @Flag(help: "Print names and numbers unmasked (written to the audit log).")
+        var reveal = false
+
+        @Option(name: .customLong("timeout-ms"), help: "How long to wait for a card.")
+        var timeoutMilliseconds = 10_000
+
+        func run() async throws {
+            let client = ServiceClient(configuration: options.load())
+            var body: [String: Any] = ["reveal": reveal, "timeoutMs": timeoutMilliseconds]
+            if let device { body["device"] = device }
+            let data = await client.post("/v1/idcard/read", json: body, timeout: Double(timeoutMilliseconds) / 1000 + 5)
+            let object = try JSONSerialization.jsonObject(with: data)
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
+        }
+    }
+
+    struct Watch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the running service's idcard.* events (masked) as they happen, one JSON object a line.")
+
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            await ServiceClient(configuration: options.load()).watch(prefix: "idcard.")
+        }
+    }
 
     struct Decode: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -59,7 +59,8 @@ struct Serve: AsyncParsableCommand {
         let vault: IdentityVault
         do { vault = try IdentityVault(store: store) } catch { fail(error.problem) }
         let (readers, readerSimulator) = idCardReaders(configuration)
-        let idCard = IDCardService(readers: readers, events: events, vault: vault,
+        let idCard = IDCardService(readers: readers, readFingerprint: configuration.devices.idCardReadFingerprint,
+                                   events: events, vault: vault,
                                    identityRetentionDays: configuration.retention.identityDays,
                                    logger: Logger(label: "tongban.idcard")) { id, state in await registry.report(id, state: state) }
         let dependencies = APIDependencies(configuration: configuration, registry: registry, events: events,

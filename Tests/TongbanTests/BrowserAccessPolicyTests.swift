@@ -41,4 +41,12 @@ import Testing
             == .allowed(corsOrigin: nil))
         #expect(policy.verdict(method: .get, host: "[::1]:8808", origin: nil, authorization: nil) == .allowed(corsOrigin: nil))
     }
+
+    @Test func aValidTokenIsEnoughWhateverTheOrigin() {
+        #expect(policy.verdict(method: .post, host: "127.0.0.1:1", origin: "ws://localhost", authorization: "Bearer 0123456789abcdef0123")
+            == .allowed(corsOrigin: nil))
+        #expect(code(policy.verdict(method: .post, host: "127.0.0.1:1", origin: "ws://localhost", authorization: "Bearer nope")) == "origin-not-allowed")
+        // The host check still comes first.
+        #expect(code(policy.verdict(method: .get, host: "evil.example", origin: nil, authorization: "Bearer 0123456789abcdef0123")) == "host-not-allowed")
+    }
 }

@@ -115,6 +115,33 @@ import Testing
         #expect(try await server.stop() == 0)
     }
 
+    @Test func idcardReadAndWatchGoThroughTheRunningService() async throws {
+        let dataDir = try makeTemporaryDirectory()
+        let environment = ["TONGBAN_DEVICES_SIMULATE": "all"]
+        let server = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", dataDir], environment: environment)
+        let port = try #require(try await server.waitUntilReady())
+        let client = ["TONGBAN_API_LISTEN": "127.0.0.1:\(port)"]
+        let watch = try ChildProcess(tongbanBinary, ["idcard", "watch", "--data-dir", dataDir], environment: client)
+        // No card yet: a clear message and a non-zero exit.
+        let empty = try run(tongbanBinary, ["idcard", "read", "--data-dir", dataDir, "--timeout-ms", "500"], environment: client)
+        #expect(empty.status == 1)
+        #expect(empty.standardError.contains("No card read"))
+        let token = try String(contentsOfFile: "\(dataDir)/api-token", encoding: .utf8)
+        let placed = try curl(["-X", "POST", "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json",
+                               "-d", #"{"action":"place","card":"hkMacaoTaiwan"}"#, "http://127.0.0.1:\(port)/v1/sim/idcard"])
+        #expect(placed.status == 204)
+        let masked = try run(tongbanBinary, ["idcard", "read", "--data-dir", dataDir], environment: client)
+        #expect(masked.status == 0, "\(masked.standardError)")
+        #expect(masked.standardOutput.contains("\"name\" : \"陈**\""))
+        let revealed = try run(tongbanBinary, ["idcard", "read", "--data-dir", dataDir, "--reveal"], environment: client)
+        #expect(revealed.standardOutput.contains("\"name\" : \"陈大文\""))
+        let line = try await watch.waitForLine(containing: "\"type\":\"idcard.read\"")
+        #expect(line?.contains("陈大文") == false, "watch prints masked events")
+        _ = try await watch.stop()
+        #expect(try await server.stop() == 0)
+        #expect(!server.standardError.contains("陈大文"))
+    }
+
     /// Local addresses (hex, as in /proc/net/tcp) of sockets listening on `port`, IPv4 and IPv6.
     func listeningAddresses(port: Int) -> [String] {
         let portHex = String(format: "%04X", port)
