@@ -15,6 +15,11 @@ static inline int tongban_errno(void) { return errno; }
 static inline int tongban_v4l2_querycap(int fd, struct v4l2_capability *cap) {
     return v4l2_ioctl(fd, VIDIOC_QUERYCAP, cap);
 }
+/// VIDIOC_QUERYCAP on a plain fd: the device as it is, without libv4l2's plugins (whose mplane plugin
+/// presents a multi-planar device as single-planar).
+static inline int tongban_querycap_raw(int fd, struct v4l2_capability *cap) {
+    return ioctl(fd, VIDIOC_QUERYCAP, cap);
+}
 static inline int tongban_v4l2_enum_fmt(int fd, struct v4l2_fmtdesc *desc) {
     return v4l2_ioctl(fd, VIDIOC_ENUM_FMT, desc);
 }

@@ -53,14 +53,15 @@ public enum V4L2 {
             .map { "\(directory)/\($0)" }
     }
 
-    /// Queries one node's capabilities. Opens it non-blocking and read-only enough not to disturb a stream.
+    /// Queries one node's capabilities as the device has them (plain open and ioctl, no libv4l2 plugins).
+    /// Opening non-blocking and only querying does not disturb another program's stream.
     public static func describe(_ path: String) async throws(V4L2Error) -> V4L2DeviceDescription {
         try await thread.perform { () throws(V4L2Error) -> V4L2DeviceDescription in
-            let fd = tongban_v4l2_open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
-            guard fd >= 0 else { throw V4L2Error(call: "v4l2_open", device: path, errno: tongban_errno()) }
-            defer { _ = tongban_v4l2_close(fd) }
+            let fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
+            guard fd >= 0 else { throw V4L2Error(call: "open", device: path, errno: tongban_errno()) }
+            defer { close(fd) }
             var capability = v4l2_capability()
-            guard tongban_v4l2_querycap(fd, &capability) == 0 else {
+            guard tongban_querycap_raw(fd, &capability) == 0 else {
                 throw V4L2Error(call: "VIDIOC_QUERYCAP", device: path, errno: tongban_errno())
             }
             let deviceCaps = capability.capabilities & UInt32(V4L2_CAP_DEVICE_CAPS) != 0
