@@ -93,7 +93,7 @@ public struct ReaderSimulator: Sendable {
         case (0x12, _):
             reply = SAMReply(status: .success, data: [0x05, 0x00, 0x01, 0x00] + [UInt8](repeating: 0x42, count: 12))
         case (0x20, 0x01):
-            if let _ = card, !readSincePlacedOrFound {
+            if card != nil, !readSincePlacedOrFound {
                 reply = SAMReply(status: .findCardSuccess, data: [0, 0, 0, 0])
             } else {
                 reply = SAMReply(status: .noCard)

@@ -64,7 +64,7 @@ public final class SimulatorTransport: SAMTransport {
             switch output {
             case .reply(let found): reply = reply ?? found
             case .discarded(let reason): discards.append(reason)
-            default: break
+            case .request: break  // a reply decoder never yields requests
             }
         }
         guard let reply, wire <= timeout else {
