@@ -47,6 +47,10 @@ public struct ReaderSimulator: Sendable {
     public private(set) var card: BaseInfo?
     public private(set) var additionalAddress: String?
     private var readSincePlacedOrFound = false
+    /// A card was placed while another lay there. A real card must leave the reader first: the next find-card
+    /// sees no card, and a select-card asked right after it fails; then the new card is there.
+    private enum Swap { case none, absentOnFind, absentOnSelect }
+    private var swap = Swap.none
     private var samNotReadyUntil = 0
     private var liftMidRead = false
     private var corruptNextReply = false
@@ -60,6 +64,7 @@ public struct ReaderSimulator: Sendable {
     public mutating func apply(_ step: SimulatorStep, now: Int) {
         if step.lift == true { card = nil; additionalAddress = nil }
         if let type = step.place {
+            swap = card != nil ? .absentOnFind : .none
             card = SpecimenCards.all.first { $0.0 == type }?.1
             additionalAddress = step.additionalAddress
             readSincePlacedOrFound = false
@@ -92,7 +97,14 @@ public struct ReaderSimulator: Sendable {
             reply = SAMReply(status: .success)
         case (0x12, _):
             reply = SAMReply(status: .success, data: [0x05, 0x00, 0x01, 0x00] + [UInt8](repeating: 0x42, count: 12))
+        case (0x20, 0x01) where swap == .absentOnFind:
+            swap = .absentOnSelect
+            reply = SAMReply(status: .noCard)
+        case (0x20, 0x02) where swap == .absentOnSelect:
+            swap = .none
+            reply = SAMReply(status: .selectFailed)
         case (0x20, 0x01):
+            swap = .none
             if card != nil, !readSincePlacedOrFound {
                 reply = SAMReply(status: .findCardSuccess, data: [0, 0, 0, 0])
             } else {

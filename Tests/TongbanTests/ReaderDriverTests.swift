@@ -99,6 +99,23 @@ extension ReaderDriverEvent {
         #expect(onDemand == [false, true])
     }
 
+    @Test func aCardSwappedForAnotherIsReadAfterTheFirstIsReportedRemoved() async throws {
+        let simulator = SharedReaderSimulator()
+        simulator.withSimulator { $0.place(.resident) }
+        let events = DriverEvents()
+        let driver = ReaderDriver(timing: fastTiming,
+                                  open: { () throws(IDCardError) -> any SAMTransport in SimulatorTransport(simulator: simulator) },
+                                  report: { events.append($0) })
+        driver.start(name: "swap")
+        defer { driver.stop() }
+        #expect(try await events.wait { $0.compactMap(\.readType) == [.resident] })
+        simulator.withSimulator { $0.place(.foreigner2017) }
+        #expect(try await events.wait { $0.compactMap(\.readType) == [.resident, .foreigner2017] }, "\(events.all)")
+        let removed = events.all.firstIndex(of: .session(.cardRemoved))
+        let second = events.all.lastIndex { $0.readType == .foreigner2017 }
+        #expect(removed != nil && second != nil && removed! < second!)
+    }
+
     @Test func missingPortIsReportedUnavailableWithTheCall() async throws {
         let events = DriverEvents()
         let path = "/nonexistent/ttyUSB9"
