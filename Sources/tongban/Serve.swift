@@ -99,20 +99,21 @@ struct Serve: AsyncParsableCommand {
 /// configured, the in-process simulated reader (`sim:idcard`), whose card the console places and lifts.
 func idCardReaders(_ configuration: TongbanConfiguration) -> ([ReaderSpec], SharedReaderSimulator?) {
     let baudRate = configuration.devices.idCardBaudRate
-    var readers = configuration.devices.idCardSerialPorts.map { port in
+    let serialReaders = configuration.devices.idCardSerialPorts.map { port in
         ReaderSpec(deviceID: "serial:\(port)") { () throws(IDCardError) -> any SAMTransport in
             try SerialTransport(path: port, baudRate: baudRate)
         }
     }
-    guard configuration.devices.simulate == .all || (configuration.devices.simulate == .missing && readers.isEmpty) else {
-        return (readers, nil)
+    switch configuration.devices.simulate {
+    case .none: return (serialReaders, nil)
+    case .missing where !serialReaders.isEmpty: return (serialReaders, nil)
+    case .missing, .all:
+        let simulator = SharedReaderSimulator()
+        let simulated = ReaderSpec(deviceID: "sim:idcard") { () throws(IDCardError) -> any SAMTransport in
+            SimulatorTransport(simulator: simulator, baudRate: baudRate)
+        }
+        return ([simulated], simulator)
     }
-    if configuration.devices.simulate == .all { readers.removeAll() }
-    let simulator = SharedReaderSimulator()
-    readers.append(ReaderSpec(deviceID: "sim:idcard") { () throws(IDCardError) -> any SAMTransport in
-        SimulatorTransport(simulator: simulator, baudRate: baudRate)
-    })
-    return (readers, simulator)
 }
 
 /// The outbox sender's place in the service group. Delivery to a case core (tus) is not built yet: with no

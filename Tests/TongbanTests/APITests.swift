@@ -21,7 +21,6 @@ import Yams
     struct Harness {
         let application: any ApplicationProtocol
         let events: EventBus
-        let registry: DeviceRegistry
     }
 
     static func harness() async throws -> Harness {
@@ -35,7 +34,7 @@ import Yams
         let dependencies = APIDependencies(configuration: configuration, registry: registry, events: events,
                                            metrics: PrometheusCollectorRegistry(), token: token, version: "test")
         return Harness(application: try TongbanAPI.makeApplication(dependencies, logger: Logger(label: "test")),
-                       events: events, registry: registry)
+                       events: events)
     }
 
     func withLiveServer(_ body: @Sendable (any TestClientProtocol, Harness) async throws -> Void) async throws {

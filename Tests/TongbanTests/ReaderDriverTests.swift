@@ -80,7 +80,8 @@ extension ReaderDriverEvent {
         #expect(unplugged != nil && lastRead != nil && unplugged! < lastRead!)
     }
 
-    @Test func explicitReadOnDemandThroughTheInProcessSimulator() async throws {
+    /// A driver on the in-process simulator with a resident card on it.
+    func startOnSimulator() -> (SharedReaderSimulator, ReaderDriver, DriverEvents) {
         let simulator = SharedReaderSimulator()
         simulator.withSimulator { $0.place(.resident) }
         let events = DriverEvents()
@@ -88,6 +89,11 @@ extension ReaderDriverEvent {
                                   open: { () throws(IDCardError) -> any SAMTransport in SimulatorTransport(simulator: simulator) },
                                   report: { events.append($0) })
         driver.start(name: "sim")
+        return (simulator, driver, events)
+    }
+
+    @Test func explicitReadOnDemandThroughTheInProcessSimulator() async throws {
+        let (_, driver, events) = startOnSimulator()
         defer { driver.stop() }
         #expect(try await events.wait { $0.compactMap(\.readType).count == 1 })
         driver.requestRead()
@@ -100,13 +106,7 @@ extension ReaderDriverEvent {
     }
 
     @Test func aCardSwappedForAnotherIsReadAfterTheFirstIsReportedRemoved() async throws {
-        let simulator = SharedReaderSimulator()
-        simulator.withSimulator { $0.place(.resident) }
-        let events = DriverEvents()
-        let driver = ReaderDriver(timing: fastTiming,
-                                  open: { () throws(IDCardError) -> any SAMTransport in SimulatorTransport(simulator: simulator) },
-                                  report: { events.append($0) })
-        driver.start(name: "swap")
+        let (simulator, driver, events) = startOnSimulator()
         defer { driver.stop() }
         #expect(try await events.wait { $0.compactMap(\.readType) == [.resident] })
         simulator.withSimulator { $0.place(.foreigner2017) }
