@@ -61,7 +61,7 @@ let package = Package(
         ]),
         .target(name: "SAMProtocol", dependencies: ["TongbanCore"]),
         .target(name: "IDCard", dependencies: [
-            "TongbanCore", "SAMProtocol", "Store",
+            "TongbanCore", "SAMProtocol", "Store", "LibUSB", "TurboJPEG",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -79,11 +79,11 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], resources: [.copy("Resources")]),
         .target(name: "Doctor", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "SANE", "CUPS", "LibUSB", "V4L2",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "SANE", "CUPS", "LibUSB", "V4L2", "IDCard",
             "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer",
         ]),
         .executableTarget(name: "tongban", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "LibUSB",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -24,14 +24,14 @@ enum IDCardRoutes {
 
     static func add(to router: Router<BasicRequestContext>, _ dependencies: APIDependencies, policy: BrowserAccessPolicy) {
         router.post("/v1/idcard/read") { request, context -> Response in
-            guard let service = dependencies.idCard, !service.deviceIDs.isEmpty else {
+            guard let service = dependencies.idCard, case let readers = service.readerIDs, !readers.isEmpty else {
                 throw Problem(code: "no-reader", status: 503, title: "没有身份证阅读器 No ID-card reader",
                               detail: "no ID-card reader is configured or connected",
-                              remedy: "Connect a reader (devices.idcard.serialPorts for serial readers) and check GET /v1/devices.")
+                              remedy: "Plug in a USB reader, or set devices.idcard.serialPorts for a serial one; check GET /v1/devices.")
             }
             let body = try await decodeOptional(ReadRequest.self, from: request, context: context)
             let timeout = min(max(body?.timeoutMs ?? 10_000, 100), 60_000)
-            if let device = body?.device, !service.deviceIDs.contains(device) {
+            if let device = body?.device, !readers.contains(device) {
                 throw Problem(code: "device-not-found", status: 404, title: "设备不存在 No such device",
                               detail: "'\(device)' is not an ID-card reader here", remedy: "List readers with GET /v1/devices.")
             }

@@ -42,8 +42,11 @@ public struct IdentityReadEvent: Codable, Sendable {
 /// `idcard.read` event is published. Reader trouble is reported as device state through `reportState`
 /// (the registry) and as `idcard.error` events.
 public actor IDCardService: Service {
-    private let readers: [ReaderSpec]
+    private let attachments: AsyncStream<ReaderSpec>
+    private let attachmentContinuation: AsyncStream<ReaderSpec>.Continuation
+    private let attachedIDs = LockedIDSet()
     private let timing: ReaderTiming
+    private let photoDecoder: Result<VendorPhotoDecoder, PhotoDecoderError>?
     private let readFingerprint: Bool
     private let events: EventBus
     private let vault: IdentityVault
@@ -52,32 +55,31 @@ public actor IDCardService: Service {
     private let logger: Logger
     private var drivers: [String: ReaderDriver] = [:]
 
+    /// - Parameter photoDecoder: the vendor library that decodes card photos, or why there is none (the records say so).
     public init(readers: [ReaderSpec], timing: ReaderTiming = ReaderTiming(), readFingerprint: Bool = false,
+                photoDecoder: Result<VendorPhotoDecoder, PhotoDecoderError>? = nil,
                 events: EventBus, vault: IdentityVault,
                 identityRetentionDays: Int, logger: Logger,
                 reportState: @escaping @Sendable (String, DeviceState?) async -> Void) {
-        self.readers = readers
+        (attachments, attachmentContinuation) = AsyncStream.makeStream(of: ReaderSpec.self, bufferingPolicy: .unbounded)
         self.timing = timing
+        self.photoDecoder = photoDecoder
         self.readFingerprint = readFingerprint
         self.events = events
         self.vault = vault
         self.retention = .seconds(identityRetentionDays * 86_400)
         self.logger = logger
         self.reportState = reportState
+        for reader in readers { attach(reader) }
     }
-
-    /// Device ids of the readers driven.
-    public nonisolated var deviceIDs: [String] { readers.map(\.deviceID) }
 
     public func run() async throws {
         await withDiscardingTaskGroup { group in
-            for reader in readers {
-                let (stream, continuation) = AsyncStream.makeStream(of: ReaderDriverEvent.self, bufferingPolicy: .unbounded)
-                let driver = ReaderDriver(timing: timing, readFingerprint: readFingerprint, open: reader.open, report: { continuation.yield($0) })
-                drivers[reader.deviceID] = driver
-                driver.start(name: reader.deviceID)
-                group.addTask {
-                    for await event in stream { await self.handle(event, device: reader.deviceID) }
+            group.addTask {
+                await withDiscardingTaskGroup { readers in
+                    for await reader in self.attachments {
+                        readers.addTask { await self.drive(reader) }
+                    }
                 }
             }
             group.addTask { await self.purgeUntilShutdown() }
@@ -86,6 +88,25 @@ public actor IDCardService: Service {
             group.cancelAll()
         }
     }
+
+    /// Starts driving a reader found after start (a USB reader plugged in). A device already driven is left alone:
+    /// its driver follows it through unplug and re-plug.
+    public nonisolated func attach(_ reader: ReaderSpec) {
+        guard attachedIDs.insert(reader.deviceID) else { return }
+        attachmentContinuation.yield(reader)
+    }
+
+    private func drive(_ reader: ReaderSpec) async {
+        let (stream, continuation) = AsyncStream.makeStream(of: ReaderDriverEvent.self, bufferingPolicy: .unbounded)
+        let driver = ReaderDriver(timing: timing, readFingerprint: readFingerprint, open: reader.open, report: { continuation.yield($0) })
+        drivers[reader.deviceID] = driver
+        driver.start(name: reader.deviceID)
+        logger.info("driving ID-card reader", metadata: ["device": "\(reader.deviceID)"])
+        for await event in stream { await handle(event, device: reader.deviceID) }
+    }
+
+    /// Device ids of the readers driven (attached so far).
+    public nonisolated var readerIDs: [String] { attachedIDs.sorted }
 
     /// Asks readers for a read now; returns the device ids asked (empty when the device is unknown).
     public func requestRead(device: String?) -> [String] {
@@ -153,6 +174,26 @@ public actor IDCardService: Service {
         }
     }
 
+    /// Fills in the record's photo through the vendor library, or notes why it stays undecoded.
+    private func decodePhoto(_ wlt: [UInt8], into record: inout IdentityRecord, device: String) async {
+        switch photoDecoder {
+        case nil:
+            record.photo?.note = "未配置照片解码库 no vendor photo decoder configured (devices.idcard.photoDecoder)"
+        case .failure(let error):
+            record.photo?.note = "照片解码库无法加载 the photo decoder could not be loaded: \(error)"
+        case .success(let decoder):
+            do {
+                let jpeg = try await decoder.decode(wlt: wlt)
+                record.photo?.decoded = true
+                record.photo?.format = "jpeg"
+                record.photo?.jpeg = Data(jpeg).base64EncodedString()
+            } catch {
+                record.photo?.note = "照片解码失败 photo not decoded: \(error)"
+                logger.warning("card photo not decoded", metadata: ["device": "\(device)", "error": "\(error)"])
+            }
+        }
+    }
+
     private func publishError(_ device: String, code: String, state: DeviceState, detail: String) async {
         await events.publish("idcard.error", ErrorEvent(device: device, code: code, message: state.message ?? "",
                                                         remedy: state.remedy ?? "", detail: PersonalData.maskIDNumbers(inText: detail)))
@@ -168,7 +209,7 @@ public actor IDCardService: Service {
             await publishError(device, code: "card-unrecognised", state: state, detail: error.description)
             return
         }
-        record.photo?.note = "未配置照片解码库 no vendor photo decoder configured"
+        await decodePhoto(info.photo, into: &record, device: device)
         let id = UUID().uuidString.lowercased()
         let readAt = Date()
         do {
@@ -189,4 +230,15 @@ public actor IDCardService: Service {
                                                 "name": "\(masked.name ?? "")", "number": "\(masked.idNumber ?? "")"])
         await events.publish("idcard.read", IdentityReadEvent(device: device, recordId: id, onDemand: onDemand, record: masked))
     }
+}
+
+/// Device ids, shared between the actor and callers that must not wait for it.
+final class LockedIDSet: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ids: Set<String> = []
+
+    /// Adds `id`; false when it was there already.
+    func insert(_ id: String) -> Bool { lock.withLock { ids.insert(id).inserted } }
+
+    var sorted: [String] { lock.withLock { ids.sorted() } }
 }

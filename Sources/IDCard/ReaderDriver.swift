@@ -89,7 +89,8 @@ public final class ReaderDriver: @unchecked Sendable {
             do {
                 transport = try open()
             } catch {
-                if lastUnavailable != error { report(.unavailable(error)) }
+                // One report per outage: the error changes as the device goes (transfer fails, open fails, not found).
+                if lastUnavailable == nil { report(.unavailable(error)) }
                 lastUnavailable = error
                 _ = sleep(milliseconds: reopenInterval)
                 continue

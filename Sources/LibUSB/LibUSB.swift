@@ -96,24 +96,16 @@ public final class USBContext: Sendable {
             let count = libusb_get_device_list(handle.raw, &list)
             guard count >= 0 else { throw USBError(call: "libusb_get_device_list", code: Int32(count)) }
             defer { libusb_free_device_list(list, 1) }
-            var result: [USBDeviceDescription] = []
-            for index in 0..<count {
-                guard let device = list?[index] else { continue }
-                var descriptor = libusb_device_descriptor()
-                guard libusb_get_device_descriptor(device, &descriptor) == 0 else { continue }
-                var ports = [UInt8](repeating: 0, count: 8)
-                let depth = libusb_get_port_numbers(device, &ports, Int32(ports.count))
-                result.append(USBDeviceDescription(
-                    vendorID: descriptor.idVendor, productID: descriptor.idProduct,
-                    bus: libusb_get_bus_number(device), address: libusb_get_device_address(device),
-                    portPath: Array(ports.prefix(max(0, Int(depth)))), deviceClass: descriptor.bDeviceClass))
-            }
-            return result
+            return (0..<count).compactMap { index in list?[index].flatMap(USBContext.describe) }
         }
     }
+
+    /// The context pointer, for blocking calls made on a caller's own thread (libusb is thread-safe).
+    var rawContext: OpaquePointer { handle.raw }
 }
 
-/// Owns the raw context pointer; only ever dereferenced on the context's thread.
+/// Owns the raw context pointer. Enumeration runs on the context's thread; a device handle's blocking transfers run
+/// on its owner's thread (libusb is thread-safe).
 private struct USBContextHandle: @unchecked Sendable {
     let raw: OpaquePointer
     init(_ raw: OpaquePointer) { self.raw = raw }

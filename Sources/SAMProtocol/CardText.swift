@@ -149,6 +149,8 @@ public enum IDCardError: Error, Sendable, Equatable, CustomStringConvertible {
     case timeout(SAMCommand, milliseconds: Int)
     /// The transport failed (device gone, I/O error), naming the call.
     case transport(call: String, device: String, errno: Int32)
+    /// A USB transport call failed, with libusb's error name (e.g. `LIBUSB_ERROR_NO_DEVICE`).
+    case usb(call: String, device: String, error: String)
 
     public var description: String {
         switch self {
@@ -156,6 +158,7 @@ public enum IDCardError: Error, Sendable, Equatable, CustomStringConvertible {
         case .malformed(let detail): "malformed reply: \(detail)"
         case .timeout(let command, let milliseconds): "no reply to \(command) within \(milliseconds) ms"
         case .transport(let call, let device, let errno): "\(call)(\(device)) failed: \(String(cString: strerror(errno)))"
+        case .usb(let call, let device, let error): "\(call) on \(device) failed: \(error)"
         }
     }
 }

@@ -41,7 +41,8 @@ func bootstrapLogging(level: String) {
 
 /// Builds the discovery sources the configuration asks for. Quirk data that cannot be read stops the command:
 /// without it USB readers would silently go unrecognised.
-func makeDiscoverers(_ configuration: TongbanConfiguration) throws(ConfigurationError) -> [any DeviceDiscoverer] {
+/// - Parameter usbContext: the libusb context USB readers are found (and driven) with; nil when libusb cannot start.
+func makeDiscoverers(_ configuration: TongbanConfiguration, usbContext: USBContext? = try? USBContext()) throws(ConfigurationError) -> [any DeviceDiscoverer] {
     let devices = configuration.devices
     var discoverers: [any DeviceDiscoverer] = []
     if devices.simulate != .all {
@@ -51,7 +52,7 @@ func makeDiscoverers(_ configuration: TongbanConfiguration) throws(Configuration
                            timeout: .milliseconds(devices.scannerListTimeoutMilliseconds)),
             CUPSDiscoverer(client: CUPSClient(server: configuration.printers.cupsServer)),
             VideoDiscoverer(directory: devices.videoDirectory),
-            USBReaderDiscoverer(context: try? USBContext(), quirks: quirks),
+            USBReaderDiscoverer(context: usbContext, quirks: quirks),
             SerialReaderDiscoverer(ports: devices.idCardSerialPorts, baudRate: devices.idCardBaudRate),
         ]
     }

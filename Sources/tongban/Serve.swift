@@ -3,6 +3,7 @@ import ArgumentParser
 import Devices
 import Foundation
 import IDCard
+import LibUSB
 import Logging
 import Metrics
 import Prometheus
@@ -45,8 +46,9 @@ struct Serve: AsyncParsableCommand {
         } else {
             do { token = try APIToken.loadOrCreate(dataDirectory: configuration.dataDirectory) } catch { fail(error.problem) }
         }
+        let usbContext = configuration.devices.simulate == .all ? nil : try? USBContext()
         let discoverers: [any DeviceDiscoverer]
-        do { discoverers = try makeDiscoverers(configuration) } catch { fail(error.problem, exitCode: 78) }
+        do { discoverers = try makeDiscoverers(configuration, usbContext: usbContext) } catch { fail(error.problem, exitCode: 78) }
 
         if !configuration.api.listen.isLoopback {
             logger.warning("the API listens on a non-loopback address as configured", metadata: ["listen": "\(configuration.api.listen)"])
@@ -59,7 +61,14 @@ struct Serve: AsyncParsableCommand {
         let vault: IdentityVault
         do { vault = try IdentityVault(store: store) } catch { fail(error.problem) }
         let (readers, readerSimulator) = idCardReaders(configuration)
-        let idCard = IDCardService(readers: readers, readFingerprint: configuration.devices.idCardReadFingerprint,
+        let photoDecoder = configuration.devices.idCardPhotoDecoder.map { path in
+            Result { () throws(PhotoDecoderError) in try VendorPhotoDecoder(libraryPath: path) }
+        }
+        if case .failure(let error) = photoDecoder {
+            logger.error("the configured photo decoder cannot be loaded; card photos stay undecoded",
+                         metadata: ["devices.idcard.photoDecoder": "\(configuration.devices.idCardPhotoDecoder ?? "")", "error": "\(error)"])
+        }
+        let idCard = IDCardService(readers: readers, readFingerprint: configuration.devices.idCardReadFingerprint, photoDecoder: photoDecoder,
                                    events: events, vault: vault,
                                    identityRetentionDays: configuration.retention.identityDays,
                                    logger: Logger(label: "tongban.idcard")) { id, state in await registry.report(id, state: state) }
@@ -78,7 +87,9 @@ struct Serve: AsyncParsableCommand {
 
         let delivery = DeliveryService(configuration: configuration, logger: Logger(label: "tongban.delivery"))
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: registry), .init(service: idCard), .init(service: application), .init(service: delivery)],
+            services: [.init(service: registry), .init(service: idCard), .init(service: application), .init(service: delivery)]
+                + (usbContext.map { [.init(service: USBReaderAttachment(registry: registry, idCard: idCard, context: $0, interval: .milliseconds(configuration.devices.pollIntervalMilliseconds),
+                                                      logger: Logger(label: "tongban.idcard")))] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do {
@@ -113,6 +124,33 @@ func idCardReaders(_ configuration: TongbanConfiguration) -> ([ReaderSpec], Shar
             SimulatorTransport(simulator: simulator, baudRate: baudRate)
         }
         return ([simulated], simulator)
+    }
+}
+
+/// Drives every USB ID-card reader the registry finds, from the moment it is plugged in: the quirk data's endpoint
+/// layout (split or single; HID readers are listed, not driven), opened by bus location so two readers stay apart.
+/// An unplugged reader's driver keeps retrying and resumes when it is back.
+struct USBReaderAttachment: Service {
+    let registry: DeviceRegistry
+    let idCard: IDCardService
+    let context: USBContext
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        await registry.waitForFirstRound()
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            for device in await registry.snapshot().devices where device.deviceClass == .idReader && device.transport == .usb {
+                guard let usbID = device.details["usbId"], let layout = device.details["endpoints"], layout != "hid" else { continue }
+                let location = device.details["location"], context = self.context, logger = self.logger, id = device.id
+                idCard.attach(ReaderSpec(deviceID: device.id) { () throws(IDCardError) -> any SAMTransport in
+                    let transport = try USBBulkTransport(context: context, usbID: usbID, location: location, split: layout == "split")
+                    logger.info("opened USB ID-card reader", metadata: ["device": "\(id)", "endpoints": "\(transport.endpoints.summary)"])
+                    return transport
+                })
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
     }
 }
 

@@ -42,4 +42,82 @@ import Testing
         let multi = try cameras(after: "multi")
         #expect((multi.first?["details"] as? [String: String])?["multiplanar"] == "true")
     }
+
+    /// The ID-card reader as a real USB device: `tongban sim idcard --usb-gadget` (FunctionFS on dummy_hcd) and
+    /// `tongban serve` finding it on the bus and reading it through libusb — first with the standard's four
+    /// endpoints (card placed, lifted, lifted mid-read, unplugged, read on demand), then with one endpoint pair.
+    @Test(.enabled(if: guestReady)) func usbReaderThroughTheGadget() throws {
+        let directory = try makeTemporaryDirectory()
+        let token = "guest-token-0123456789abcdef"
+        let split = """
+            [{"at": 0, "samNotReadyFor": 300},
+             {"at": 5000, "place": "resident", "additionalAddress": "北京市海淀区新址2号"},
+             {"at": 8000, "lift": true},
+             {"at": 9000, "liftMidRead": true}, {"at": 9100, "place": "foreigner2017"},
+             {"at": 14000, "unplugFor": 2500},
+             {"at": 20000, "place": "hkMacaoTaiwan"}]
+            """
+        let single = #"[{"at": 4000, "place": "foreigner2023"}]"#
+        try split.write(toFile: "\(directory)/split.json", atomically: true, encoding: .utf8)
+        try single.write(toFile: "\(directory)/single.json", atomically: true, encoding: .utf8)
+        let script = """
+            cd '\(packageRoot)'
+            ip link set lo up
+            B='\(tongbanBinary)'
+            export SANE_CONFIG_DIR=/run TONGBAN_API_TOKEN=\(token) TONGBAN_DEVICES_POLL_INTERVAL_MS=200 TONGBAN_LOG_LEVEL=debug
+            export TONGBAN_DEVICES_SIMULATE=none WS_PROBE_IDLE_SECONDS=120
+            # libusb learns of plugged devices from udev, as on a counter PC.
+            /lib/systemd/systemd-udevd --daemon 2>/dev/null
+            "$B" serve --listen 127.0.0.1:8765 --data-dir /run/data > /run/serve.out 2> /mnt/serve.log &
+            serve=$!
+            for i in $(seq 1 240); do grep -q "ready in" /run/serve.out 2>/dev/null && break; sleep 0.5; done
+            Tests/tools/ws_probe.py "ws://127.0.0.1:8765/v1/events?since=0" until:foreigner2023 "Authorization: Bearer \(token)" > /mnt/events.jsonl &
+            probe=$!
+            "$B" sim idcard --usb-gadget split --scenario '\(directory)/split.json' > /mnt/sim-split.log 2>&1 &
+            sim=$!
+            # The scenario's last card stays on the reader: wait for its read, then read it again on demand.
+            for i in $(seq 1 240); do grep -q hkMacaoTaiwan /mnt/events.jsonl && break; sleep 0.5; done
+            curl -s -X POST -H "Authorization: Bearer \(token)" -H "Content-Type: application/json" \\
+                 -d '{"reveal": true, "timeoutMs": 15000}' http://127.0.0.1:8765/v1/idcard/read > /mnt/read.json
+            kill $sim; wait $sim
+            "$B" sim idcard --usb-gadget single --scenario '\(directory)/single.json' > /mnt/sim-single.log 2>&1 &
+            sim=$!
+            wait $probe; echo "probe exit $?"
+            kill $sim; wait $sim
+            kill $serve; wait $serve
+            grep -rl -e 11010519491231002X -e 李华 /run/data /mnt/serve.log && echo "CLEAR NUMBER FOUND"
+            echo done
+            """
+        try script.write(toFile: "\(directory)/script.sh", atomically: true, encoding: .utf8)
+        let out = "\(directory)/out"
+        let result = try run(Rig["TONGBAN_RIG_GUEST"], ["run", "\(directory)/script.sh", out],
+                             environment: ["TONGBAN_GUEST_MODULES": "dummy_hcd;libcomposite;usb_f_fs"])
+        let serveLog = (try? String(contentsOfFile: "\(out)/serve.log", encoding: .utf8)) ?? ""
+        #expect(result.status == 0, "\(result.standardOutput)\n\(result.standardError)")
+        #expect(result.standardOutput.contains("probe exit 0"), "\(result.standardOutput)\n\(serveLog.suffix(3000))")
+        #expect(!result.standardOutput.contains("CLEAR NUMBER FOUND"))
+        let events = ((try? String(contentsOfFile: "\(out)/events.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let types = events.compactMap { $0["type"] as? String }
+        let reads = events.filter { $0["type"] as? String == "idcard.read" }.compactMap { ($0["data"] as? [String: Any])?["record"] as? [String: Any] }
+        // On the split endpoints: the resident card, the HK card and its read on demand (the foreigner card was lifted
+        // mid-read: an error, never a record); then on a single pair, the foreigner card.
+        #expect(reads.compactMap { $0["cardType"] as? String } == ["resident", "hkMacaoTaiwan", "hkMacaoTaiwan", "foreigner2023"],
+                "types: \(types)\n\(serveLog.suffix(3000))")
+        #expect(reads.first?["name"] as? String == "李*")
+        #expect(reads.first?["additionalAddress"] != nil)
+        #expect(types.contains("idcard.removed"))
+        let errors = events.filter { $0["type"] as? String == "idcard.error" }.compactMap { ($0["data"] as? [String: Any])?["code"] as? String }
+        #expect(errors.contains("read-incomplete"), "errors: \(errors)")
+        #expect(errors.contains("reader-unavailable"), "errors: \(errors)")
+        let readerStates = events.filter { ($0["type"] as? String) == "device.changed" }
+            .compactMap { $0["data"] as? [String: Any] }.filter { ($0["id"] as? String) == "usb:0400:c35a@1-1" }
+            .compactMap { ($0["state"] as? [String: Any])?["availability"] as? String }
+        #expect(readerStates.contains("unavailable"), "reader states: \(readerStates)")
+        let onDemand = (try? String(contentsOfFile: "\(out)/read.json", encoding: .utf8)) ?? ""
+        #expect(onDemand.contains("\"name\":\"陈大文\""), "\(onDemand)")
+        #expect(serveLog.contains("split 02+07/81+86") || serveLog.contains("split 02+06/81+85"), "\(serveLog.suffix(2000))")
+    }
 }
+

@@ -3,9 +3,10 @@
 
 usage: ws_probe.py URL COUNT|until:TEXT [Header: value ...]
 Exit 0 after COUNT messages (or after the first message containing TEXT); 3 when the upgrade is refused
-(prints the HTTP status); 4 on timeout (no message for 20 s).
+(prints the HTTP status); 4 on timeout (no message for $WS_PROBE_IDLE_SECONDS, default 20 s).
 """
 import asyncio
+import os
 import sys
 
 import websockets
@@ -22,7 +23,7 @@ async def main() -> int:
         async with websockets.connect(url, origin=origin, extra_headers=headers, open_timeout=10) as socket:
             received = 0
             while until is not None or received < count:
-                message = await asyncio.wait_for(socket.recv(), timeout=20)
+                message = await asyncio.wait_for(socket.recv(), timeout=float(os.environ.get("WS_PROBE_IDLE_SECONDS", "20")))
                 print(message, flush=True)
                 received += 1
                 if until is not None and until in message:
