@@ -2,6 +2,7 @@ import CUPS
 import Devices
 import Foundation
 import GStreamer
+import IDCard
 import Leptonica
 import LibUSB
 import PangoCairo
@@ -40,6 +41,7 @@ public enum DoctorChecks {
         checks.append(contentsOf: libraryChecks())
         checks.append(fontCheck())
         checks.append(quirksCheck(configuration))
+        if let photoDecoder = configuration.devices.idCardPhotoDecoder { checks.append(photoDecoderCheck(photoDecoder)) }
         checks.append(contentsOf: devicePermissionChecks(configuration))
         checks.append(await saneCheck(timeout: .milliseconds(configuration.devices.scannerListTimeoutMilliseconds)))
         checks.append(contentsOf: await cupsChecks(configuration))
@@ -91,6 +93,18 @@ public enum DoctorChecks {
         }
         return DoctorCheck("font Noto Sans CJK SC", .fail, "not found among \(families.count) font families",
                            remedy: "apt-get install fonts-noto-cjk (notices would print Chinese as empty boxes)")
+    }
+
+    /// The configured vendor photo library loads and has `unpack` (whether its licence check passes shows at the
+    /// first read).
+    static func photoDecoderCheck(_ path: String) -> DoctorCheck {
+        do {
+            _ = try VendorPhotoDecoder(libraryPath: path)
+            return DoctorCheck("card photo decoder", .ok, "\(path) loaded, unpack() found")
+        } catch {
+            return DoctorCheck("card photo decoder", .fail, error.description,
+                               remedy: "Install the reader vendor's Linux SDK and point devices.idcard.photoDecoder at its libwlt2bmp.so, or clear the setting.")
+        }
     }
 
     static func quirksCheck(_ configuration: TongbanConfiguration) -> DoctorCheck {

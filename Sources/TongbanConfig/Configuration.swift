@@ -80,6 +80,8 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var idCardBaudRate: Int
         /// Read the card's fingerprint data too (0x30 0x10). Off unless the hall's procedures need it.
         public var idCardReadFingerprint: Bool
+        /// The vendor library that decodes card photos (WLT), loaded at run time; nil: photos stay undecoded.
+        public var idCardPhotoDecoder: String?
     }
 
     public struct Printers: Sendable, Equatable {

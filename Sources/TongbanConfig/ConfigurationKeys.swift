@@ -53,6 +53,7 @@ public enum ConfigurationKeys {
         .init(path: "devices.idcard.serialPorts", kind: .stringList, defaultValue: ""),
         .init(path: "devices.idcard.baudRate", kind: .choice(["9600", "19200", "38400", "57600", "115200"]), defaultValue: "115200"),
         .init(path: "devices.idcard.readFingerprint", kind: .boolean, defaultValue: "false"),
+        .init(path: "devices.idcard.photoDecoder", kind: .string, defaultValue: ""),
         .init(path: "printers.cupsServer", kind: .string, defaultValue: nil),
         .init(path: "printers.notices", kind: .string, defaultValue: nil),
         .init(path: "printers.receipts", kind: .string, defaultValue: nil),

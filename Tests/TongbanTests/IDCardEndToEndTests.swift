@@ -91,4 +91,28 @@ import Store
             }
         }
     }
+
+    /// With a photo decoder configured, the revealed record carries the JPEG; events stay masked and photo-free.
+    @Test func photoDecodedThroughTheConfiguredVendorLibrary() async throws {
+        let library = try PhotoDecoderTests.vendorLibrary()
+        let directory = try makeTemporaryDirectory()
+        let server = try ChildProcess.serve(["--demo", "--listen", "127.0.0.1:0", "--data-dir", "\(directory)/data"],
+                                            environment: ["TONGBAN_API_TOKEN": Self.token, "TONGBAN_DEVICES_IDCARD_PHOTO_DECODER": library])
+        let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
+        let auth = ["-H", "Authorization: Bearer \(Self.token)", "-H", "Content-Type: application/json"]
+        let placed = try curl(["-X", "POST"] + auth + ["-d", #"{"action": "place", "card": "resident"}"#, "http://127.0.0.1:\(port)/v1/sim/idcard"])
+        #expect(placed.status < 300, "\(placed.body)")
+        let read = try curl(["-X", "POST"] + auth + ["-d", #"{"reveal": true, "timeoutMs": 8000}"#, "http://127.0.0.1:\(port)/v1/idcard/read"])
+        #expect(read.status == 200, "\(read.body)")
+        let record = (try JSONSerialization.jsonObject(with: Data(read.body.utf8)) as? [String: Any])?["record"] as? [String: Any]
+        let photo = record?["photo"] as? [String: Any]
+        #expect(photo?["decoded"] as? Bool == true, "\(photo ?? [:])")
+        let jpeg = Data(base64Encoded: photo?["jpeg"] as? String ?? "") ?? Data()
+        #expect(jpeg.starts(with: [0xFF, 0xD8, 0xFF]))
+        // The masked copy (events, unrevealed reads) never carries the picture.
+        let recordID = (try JSONSerialization.jsonObject(with: Data(read.body.utf8)) as? [String: Any])?["recordId"] as? String ?? ""
+        let masked = try curl(["http://127.0.0.1:\(port)/v1/idcard/records/\(recordID)"])
+        #expect(masked.status == 200 && !masked.body.contains("\"jpeg\":"), "\(masked.body)")
+        #expect(try await server.stop() == 0)
+    }
 }
