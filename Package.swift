@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // MARK: C libraries — one system-library target each, nothing else imports them but its wrapper.
@@ -66,13 +69,24 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "Simulators", dependencies: ["TongbanCore", "SAMProtocol", "IDCard", "CPseudoTerminal"]),
+        .target(name: "Delivery", dependencies: [
+            "TongbanCore", "Store",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .target(name: "Devices", dependencies: [
             "TongbanCore", "TongbanConfig", "Store", "LibUSB", "SANE", "CUPS", "V4L2",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "API", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "SAMProtocol", "IDCard", "Simulators",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "SAMProtocol", "IDCard", "Simulators", "Delivery",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -83,8 +97,9 @@ let package = Package(
             "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer",
         ]),
         .executableTarget(name: "tongban", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "LibUSB",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "LibUSB", "Delivery",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "WSClient", package: "swift-websocket"),
@@ -94,7 +109,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "TongbanTests", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "Delivery",
             "SANE", "CUPS", "LibUSB", "V4L2", "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,3 +1,4 @@
+import Delivery
 import Devices
 import Foundation
 import IDCard
@@ -28,10 +29,17 @@ public struct APIDependencies: Sendable {
     public var readerSimulator: SharedReaderSimulator?
     /// The store, for the audit log.
     public var store: Store?
+    /// Takes in attachments (captures, uploads) and queues their delivery.
+    public var intake: AttachmentIntake?
+    /// The outbox sender, woken when something is queued or retried.
+    public var outbox: OutboxSender?
 
     public init(configuration: TongbanConfiguration, registry: DeviceRegistry, events: EventBus,
                 metrics: PrometheusCollectorRegistry, token: String?, version: String, startedAt: Date = Date(),
-                idCard: IDCardService? = nil, readerSimulator: SharedReaderSimulator? = nil, store: Store? = nil) {
+                idCard: IDCardService? = nil, readerSimulator: SharedReaderSimulator? = nil, store: Store? = nil,
+                intake: AttachmentIntake? = nil, outbox: OutboxSender? = nil) {
+        self.intake = intake
+        self.outbox = outbox
         self.idCard = idCard
         self.readerSimulator = readerSimulator
         self.store = store
@@ -60,6 +68,7 @@ public enum TongbanAPI {
         router.add(middleware: MetricsMiddleware())
         addRoutes(to: router, dependencies, policy: policy, staticFiles: staticFiles)
         IDCardRoutes.add(to: router, dependencies, policy: policy)
+        AttachmentRoutes.add(to: router, dependencies)
 
         let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
         addEventStream(to: webSocketRouter, dependencies, policy: policy, logger: logger)

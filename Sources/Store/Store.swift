@@ -171,20 +171,27 @@ public final class Store: Sendable {
                             at time: Date = Date()) throws(StoreError) -> AuditRecord {
         do {
             return try database.write { db in
-                let previous = try String.fetchOne(db, sql: "SELECT hash FROM audit ORDER BY sequence DESC LIMIT 1")
-                    ?? AuditRecord.genesisHash
-                let sequence = (try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM audit") ?? 0) + 1
-                var record = AuditRecord(sequence: sequence, time: time, actor: actor, action: action, subject: subject,
-                                         detail: PersonalData.maskIDNumbers(inText: detail), previousHash: previous, hash: "")
-                record.hash = record.computedHash()
-                try db.execute(sql: """
-                    INSERT INTO audit (sequence, time, actor, action, subject, detail, previousHash, hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [record.sequence, AuditRecord.timeText(record.time), record.actor, record.action,
-                                     record.subject, record.detail, record.previousHash, record.hash])
-                return record
+                try Self.appendAudit(db, actor: actor, action: action, subject: subject, detail: detail, at: time)
             }
         } catch { throw .database("append audit record", "\(error)") }
+    }
+
+    /// Appends an audit record inside a transaction the caller holds (so the record and what it records commit together).
+    @discardableResult
+    static func appendAudit(_ db: Database, actor: String, action: String, subject: String, detail: String,
+                            at time: Date) throws -> AuditRecord {
+        let previous = try String.fetchOne(db, sql: "SELECT hash FROM audit ORDER BY sequence DESC LIMIT 1")
+            ?? AuditRecord.genesisHash
+        let sequence = (try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM audit") ?? 0) + 1
+        var record = AuditRecord(sequence: sequence, time: time, actor: actor, action: action, subject: subject,
+                                 detail: PersonalData.maskIDNumbers(inText: detail), previousHash: previous, hash: "")
+        record.hash = record.computedHash()
+        try db.execute(sql: """
+            INSERT INTO audit (sequence, time, actor, action, subject, detail, previousHash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [record.sequence, AuditRecord.timeText(record.time), record.actor, record.action,
+                             record.subject, record.detail, record.previousHash, record.hash])
+        return record
     }
 
     /// Re-computes the chain. Any edited, inserted or removed record breaks it at that point.

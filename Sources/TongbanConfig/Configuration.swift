@@ -98,6 +98,14 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var caFile: String?
         public var clientCertificate: String?
         public var clientKey: String?
+        /// The local archive folder used when no `url` is set; nil: `<dataDir>/archive`.
+        public var archiveDirectory: String?
+        /// Bytes per tus PATCH request.
+        public var chunkSize: Int
+        /// Attachments uploaded at the same time.
+        public var parallelUploads: Int
+        /// The longest wait between two attempts (exponential backoff with jitter grows up to it).
+        public var retryMaxSeconds: Int
     }
 
     public struct Retention: Sendable, Equatable {

@@ -288,7 +288,11 @@ public enum ConfigurationLoader {
                 printers: .init(cupsServer: try string("printers.cupsServer"), notices: try string("printers.notices"),
                                 receipts: try string("printers.receipts")),
                 caseCore: .init(url: try url("caseCore.url"), caFile: try string("caseCore.caFile"),
-                                clientCertificate: certificate, clientKey: key),
+                                clientCertificate: certificate, clientKey: key,
+                                archiveDirectory: try string("caseCore.archiveDir").flatMap { $0.isEmpty ? nil : $0 },
+                                chunkSize: try integer("caseCore.chunkSizeKB") * 1024,
+                                parallelUploads: try integer("caseCore.parallelUploads"),
+                                retryMaxSeconds: try integer("caseCore.retryMaxSeconds")),
                 retention: .init(identityDays: try integer("retention.identityDays"), scanDays: try integer("retention.scanDays"),
                                  noticeDays: try integer("retention.noticeDays"), recordingDays: try integer("retention.recordingDays")),
                 sourceFile: sourceFile)

@@ -1,7 +1,9 @@
 import API
 import ArgumentParser
+import Delivery
 import Devices
 import Foundation
+import AsyncHTTPClient
 import IDCard
 import LibUSB
 import Logging
@@ -72,9 +74,15 @@ struct Serve: AsyncParsableCommand {
                                    events: events, vault: vault,
                                    identityRetentionDays: configuration.retention.identityDays,
                                    logger: Logger(label: "tongban.idcard")) { id, state in await registry.report(id, state: state) }
+        let (sink, httpClient) = makeDeliverySink(configuration)
+        let outbox = OutboxSender(store: store, sink: sink, events: events, parallelism: configuration.caseCore.parallelUploads,
+                                  backoff: Backoff(maximumSeconds: Double(configuration.caseCore.retryMaxSeconds)),
+                                  logger: Logger(label: "tongban.delivery"))
+        let intake = AttachmentIntake(store: store, counterID: configuration.counter.id)
         let dependencies = APIDependencies(configuration: configuration, registry: registry, events: events,
                                            metrics: metrics, token: token, version: Tongban.version, startedAt: startedAt,
-                                           idCard: idCard, readerSimulator: readerSimulator, store: store)
+                                           idCard: idCard, readerSimulator: readerSimulator, store: store,
+                                           intake: intake, outbox: outbox)
         let application: any Service
         do {
             application = try TongbanAPI.makeApplication(dependencies, logger: Logger(label: "tongban.api")) { port in
@@ -85,9 +93,8 @@ struct Serve: AsyncParsableCommand {
             }
         } catch let problem as Problem { fail(problem) }
 
-        let delivery = DeliveryService(configuration: configuration, logger: Logger(label: "tongban.delivery"))
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: registry), .init(service: idCard), .init(service: application), .init(service: delivery)]
+            services: [.init(service: registry), .init(service: idCard), .init(service: application), .init(service: outbox)]
                 + (usbContext.map { [.init(service: USBReaderAttachment(registry: registry, idCard: idCard, context: $0, interval: .milliseconds(configuration.devices.pollIntervalMilliseconds),
                                                       logger: Logger(label: "tongban.idcard")))] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -102,6 +109,7 @@ struct Serve: AsyncParsableCommand {
             fail(problem)
         }
         await events.finishAll()
+        try? await httpClient?.shutdown()
         logger.info("stopped cleanly")
     }
 }
@@ -154,19 +162,19 @@ struct USBReaderAttachment: Service {
     }
 }
 
-/// The outbox sender's place in the service group. Delivery to a case core (tus) is not built yet: with no
-/// case core configured the attachments stay in the data folder; this service only reports that and waits.
-struct DeliveryService: Service {
-    let configuration: TongbanConfiguration
-    let logger: Logger
-
-    func run() async throws {
-        if let url = configuration.caseCore.url {
-            logger.warning("caseCore.url is set but delivery is not implemented in this version; attachments stay local",
-                           metadata: ["caseCore": "\(url)"])
-        } else {
-            logger.info("no case core configured: attachments stay in the local data folder")
-        }
-        try? await gracefulShutdown()
+/// The case core's tus endpoint when `caseCore.url` is set, otherwise the local archive folder. A TLS file that
+/// cannot be used stops the service (exit 78) naming it.
+func makeDeliverySink(_ configuration: TongbanConfiguration) -> (any DeliverySink, HTTPClient?) {
+    let caseCore = configuration.caseCore
+    guard let url = caseCore.url.flatMap(URL.init(string:)) else {
+        return (LocalArchiveSink(directory: caseCore.archiveDirectory ?? "\(configuration.dataDirectory)/archive"), nil)
+    }
+    do {
+        let http = try TusClient.makeHTTPClient(caFile: caseCore.caFile, clientCertificate: caseCore.clientCertificate,
+                                                clientKey: caseCore.clientKey)
+        return (TusSink(client: TusClient(endpoint: url, http: http), chunkSize: caseCore.chunkSize), http)
+    } catch {
+        fail(Problem(code: "case-core-tls", status: 500, title: "案件系统连接配置错误 Case core TLS settings unusable",
+                     detail: error.description, remedy: "Fix caseCore.caFile / clientCertificate / clientKey and restart."), exitCode: 78)
     }
 }

@@ -11,7 +11,8 @@ struct Tongban: AsyncParsableCommand {
         commandName: "tongban",
         abstract: "通办 Tongban — the device service of a government service counter.",
         version: version,
-        subcommands: [Serve.self, Devices.self, Doctor.self, IDCardCommand.self, SimCommand.self, BenchCommand.self, Version.self])
+        subcommands: [Serve.self, Devices.self, Doctor.self, IDCardCommand.self, AuditCommand.self, SimCommand.self, BenchCommand.self,
+                      Version.self])
 }
 
 /// Prints a problem for the person at the terminal and exits non-zero: one clear message, no stack trace.

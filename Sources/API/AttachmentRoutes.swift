@@ -1,0 +1,118 @@
+import Delivery
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Store
+import TongbanCore
+
+/// `/v1/attachments` and `/v1/outbox`: attachments taken in (acknowledged only once durable and recorded) and their
+/// delivery to the case core.
+enum AttachmentRoutes {
+    struct OutboxSummary: Encodable {
+        var sink: String
+        var undelivered: Int
+        var failed: Int
+        var oldestUndeliveredAt: Date?
+        var entries: [OutboxEntry]
+    }
+
+    struct AttachmentWithDelivery: Encodable {
+        var attachment: AttachmentManifest
+        var delivery: OutboxEntry?
+    }
+
+    static let maximumSize = 1 << 30
+
+    static func add(to router: Router<BasicRequestContext>, _ dependencies: APIDependencies) {
+        /// The body is the file; what it is comes in the query: case, material, kind, fileName, pages, device, operator.
+        router.post("/v1/attachments") { request, context -> Response in
+            guard let intake = dependencies.intake else { throw unavailable() }
+            let query = request.uri.queryParameters
+            let kindText = query["kind"].map(String.init) ?? "other"
+            var problems: [String] = []
+            let kind = AttachmentKind(rawValue: kindText)
+            if kind == nil { problems.append("kind '\(kindText)' is not one of \(AttachmentKind.allCases.map(\.rawValue).joined(separator: ", "))") }
+            let pages = query["pages"].flatMap { Int(String($0)) }
+            if query["pages"] != nil && pages == nil { problems.append("pages is not a whole number") }
+            let attachment = AttachmentRequest(
+                caseNumber: query["case"].map(String.init) ?? "", materialName: query["material"].map(String.init) ?? "",
+                kind: kind ?? .other, contentType: request.headers[.contentType] ?? "application/octet-stream",
+                fileName: query["fileName"].map(String.init) ?? "attachment.bin", pages: pages,
+                device: query["device"].map(String.init), operator: query["operator"].map(String.init))
+            problems += attachment.problems
+            guard problems.isEmpty else {
+                throw Problem(code: "invalid-attachment", status: 400, title: "附件信息不完整 Attachment details incomplete",
+                              detail: problems.joined(separator: "; "),
+                              remedy: "Give case, material, kind and fileName in the query and the file as the body.")
+            }
+            let incoming: AttachmentIntake.Incoming
+            do { incoming = try await intake.begin() } catch { throw asProblem(error) }
+            do {
+                var received = 0
+                for try await buffer in request.body {
+                    received += buffer.readableBytes
+                    guard received <= maximumSize else {
+                        throw Problem(code: "attachment-too-large", status: 413, title: "附件过大 Attachment too large",
+                                      detail: "more than \(maximumSize) bytes", remedy: "Split the document into several attachments.")
+                    }
+                    try await intake.append(Array(buffer.readableBytesView), to: incoming)
+                }
+            } catch {
+                await intake.abandon(incoming)
+                if let problem = error as? Problem { throw problem }
+                if let storage = error as? StorageError { throw storage.problem }
+                throw Problem(code: "upload-interrupted", status: 400, title: "上传中断 Upload interrupted", detail: "\(error)",
+                              remedy: "Send the file again; nothing was kept.")
+            }
+            let manifest: AttachmentManifest
+            do { manifest = try await intake.finish(incoming, attachment) } catch { throw asProblem(error) }
+            dependencies.outbox?.wake()
+            await dependencies.events.publish("attachment.stored", manifest)
+            return try TongbanAPI.json(manifest, status: .created)
+        }
+
+        router.get("/v1/attachments") { request, _ -> Response in
+            guard let store = dependencies.store else { throw unavailable() }
+            let caseNumber = request.uri.queryParameters["case"].map(String.init)
+            do {
+                return try TongbanAPI.json(try store.attachments(caseNumber: caseNumber).map {
+                    AttachmentWithDelivery(attachment: $0.manifest, delivery: $0.delivery)
+                })
+            } catch { throw asProblem(error) }
+        }
+
+        router.get("/v1/outbox") { _, _ -> Response in
+            guard let store = dependencies.store else { throw unavailable() }
+            do {
+                let entries = try store.outbox(undeliveredOnly: true)
+                return try TongbanAPI.json(OutboxSummary(
+                    sink: dependencies.outbox?.sinkName ?? "none", undelivered: entries.count,
+                    failed: entries.filter { $0.state == .failed }.count,
+                    oldestUndeliveredAt: entries.map(\.createdAt).min(), entries: entries))
+            } catch { throw asProblem(error) }
+        }
+
+        router.post("/v1/outbox/:id/retry") { _, context -> Response in
+            guard let store = dependencies.store else { throw unavailable() }
+            let id = try context.parameters.require("id")
+            let retried: Bool
+            do { retried = try store.retryNow(attachmentId: id, actor: "api") } catch { throw asProblem(error) }
+            guard retried else {
+                throw Problem(code: "outbox-entry-not-found", status: 404, title: "没有待发送的附件 Nothing to retry",
+                              detail: "'\(id)' is not waiting for delivery (delivered, or never captured)", remedy: "Check GET /v1/outbox.")
+            }
+            dependencies.outbox?.wake()
+            return Response(status: .accepted)
+        }
+    }
+
+    /// Typed store and storage errors as the problems they describe (disk full → 507, …).
+    static func asProblem(_ error: any Error) -> any Error {
+        (error as? ProblemConvertible)?.problem ?? error
+    }
+
+    static func unavailable() -> Problem {
+        Problem(code: "no-store", status: 503, title: "附件存储不可用 Attachment store unavailable",
+                detail: "this service runs without its store", remedy: "Run tongban serve with a data folder.")
+    }
+}

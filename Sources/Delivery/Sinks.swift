@@ -1,0 +1,161 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import Glibc
+import NIOCore
+import Store
+import TongbanCore
+
+/// Keeps what the case core confirmed, the moment it is known (so a restart resumes instead of restarting).
+public struct DeliveryProgress: Sendable {
+    public var uploadCreated: @Sendable (String) async throws(StoreError) -> Void
+    public var confirmed: @Sendable (Int) async throws(StoreError) -> Void
+
+    public init(uploadCreated: @escaping @Sendable (String) async throws(StoreError) -> Void,
+                confirmed: @escaping @Sendable (Int) async throws(StoreError) -> Void) {
+        self.uploadCreated = uploadCreated
+        self.confirmed = confirmed
+    }
+}
+
+/// Where attachments are delivered: the case core over tus, or the local archive folder.
+public protocol DeliverySink: Sendable {
+    /// For logs and `/v1/outbox`, e.g. the endpoint.
+    var name: String { get }
+    /// Delivers one attachment, resuming what `entry` says was already sent. Returns a receipt for the audit log.
+    func deliver(_ entry: OutboxEntry, manifest: AttachmentManifest, file: String, progress: DeliveryProgress) async throws(DeliveryError) -> String
+}
+
+/// Reads attachment files in chunks on a thread of its own.
+final class ChunkReader: Sendable {
+    private let thread = DedicatedThread(name: "delivery reader")
+
+    deinit { thread.stop() }
+
+    func read(_ path: String, offset: Int, count: Int) async throws(DeliveryError) -> [UInt8] {
+        try await thread.perform { () throws(DeliveryError) -> [UInt8] in
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw .localFile("open(\(path)) failed: \(String(cString: strerror(errno)))") }
+            defer { close(descriptor) }
+            var bytes = [UInt8](repeating: 0, count: count)
+            var filled = 0
+            while filled < count {
+                let got = bytes[filled...].withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(offset + filled)) }
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    throw .localFile("pread(\(path)) failed: \(String(cString: strerror(errno)))")
+                }
+                if got == 0 { break }
+                filled += got
+            }
+            guard filled == count else { throw .localFile("\(path) is shorter than its manifest says (\(offset + filled) bytes)") }
+            return bytes
+        }
+    }
+}
+
+/// Delivers over tus 1.0: creates the upload (the attachment id and the manifest in `Upload-Metadata`), keeps its
+/// URL at once, resumes from the server's offset (HEAD) and sends chunks, with a checksum when the server offers one.
+public struct TusSink: DeliverySink {
+    public let client: TusClient
+    public let chunkSize: Int
+    private let reader = ChunkReader()
+
+    public init(client: TusClient, chunkSize: Int) {
+        self.client = client
+        self.chunkSize = chunkSize
+    }
+
+    public var name: String { client.endpoint.absoluteString }
+
+    public func deliver(_ entry: OutboxEntry, manifest: AttachmentManifest, file: String, progress: DeliveryProgress) async throws(DeliveryError) -> String {
+        let capabilities = (try? await client.capabilities())
+        let checksummed = capabilities?.extensions.contains("checksum") == true && capabilities?.checksumAlgorithms.contains("sha1") == true
+        var upload: URL
+        var offset: Int
+        if let known = entry.uploadURL.flatMap(URL.init(string:)), let state = try await client.offset(of: known) {
+            upload = known
+            offset = state.offset
+        } else {
+            if entry.uploadURL != nil && entry.offset >= manifest.size {
+                // The server finished this upload and dropped its state: our last chunk was confirmed.
+                return "tus \(entry.uploadURL ?? "") (completed earlier)"
+            }
+            do {
+                upload = try await client.create(length: manifest.size, metadata: Self.metadata(manifest))
+            } catch .duplicate {
+                // The attachment id is the receiver's dedupe key: it already holds this attachment whole.
+                return "tus \(name) already holds \(manifest.attachmentId)"
+            }
+            offset = 0
+            do { try await progress.uploadCreated(upload.absoluteString) } catch {
+                throw .transient("cannot keep the upload URL: \(error)", retryAfter: nil)
+            }
+        }
+        while offset < manifest.size {
+            let count = min(chunkSize, manifest.size - offset)
+            let bytes = try await reader.read(file, offset: offset, count: count)
+            let checksum = checksummed ? "sha1 " + Data(Insecure.SHA1.hash(data: bytes)).base64EncodedString() : nil
+            let next = try await client.patch(upload, offset: offset, chunk: ByteBuffer(bytes: bytes), checksum: checksum)
+            guard next > offset, next <= manifest.size else {
+                throw .transient("case core confirmed offset \(next) after sending from \(offset)", retryAfter: nil)
+            }
+            offset = next
+            do { try await progress.confirmed(offset) } catch {
+                throw .transient("cannot keep the confirmed offset: \(error)", retryAfter: nil)
+            }
+        }
+        return "tus \(upload.absoluteString)"
+    }
+
+    /// The manifest as tus metadata; `filename` is the attachment id plus the file name, so the receiver can dedupe.
+    static func metadata(_ manifest: AttachmentManifest) -> [(String, String)] {
+        var pairs: [(String, String)] = [
+            ("filename", "\(manifest.attachmentId)-\(manifest.fileName)"),
+            ("attachmentId", manifest.attachmentId), ("caseNumber", manifest.caseNumber),
+            ("materialName", manifest.materialName), ("kind", manifest.kind.rawValue),
+            ("contentType", manifest.contentType), ("filetype", manifest.contentType), ("sha256", manifest.sha256),
+            ("counterId", manifest.counterId), ("capturedAt", ISO8601DateFormatter().string(from: manifest.capturedAt)),
+            ("retentionClass", manifest.retentionClass),
+        ]
+        if let pages = manifest.pages { pairs.append(("pages", "\(pages)")) }
+        if let device = manifest.device { pairs.append(("device", device)) }
+        if let person = manifest.operator { pairs.append(("operator", person)) }
+        return pairs
+    }
+}
+
+/// The embedded default without a case core: copies each attachment to `<archive>/<yyyy-MM-dd>/<case>/` as
+/// `<attachmentId>-<fileName>` with `<attachmentId>.json` (the manifest), durably. Delivering twice finds the copy.
+public struct LocalArchiveSink: DeliverySink {
+    public let directory: String
+    private let reader = ChunkReader()
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    public var name: String { "archive \(directory)" }
+
+    public func deliver(_ entry: OutboxEntry, manifest: AttachmentManifest, file: String, progress: DeliveryProgress) async throws(DeliveryError) -> String {
+        let folder = "\(directory)/\(AttachmentIntake.day(manifest.capturedAt))/\(manifest.caseNumber)"
+        let target = "\(folder)/\(manifest.attachmentId)-\(manifest.fileName)"
+        let bytes = try await reader.read(file, offset: 0, count: manifest.size)
+        let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        guard digest == manifest.sha256 else {
+            throw .localFile("\(file) no longer matches its SHA-256 (\(digest) ≠ \(manifest.sha256))")
+        }
+        do {
+            try DurableFile.prepareDirectory(directory)
+            try DurableFile.prepareDirectory("\(directory)/\(AttachmentIntake.day(manifest.capturedAt))")
+            try DurableFile.prepareDirectory(folder)
+            try DurableFile.write(bytes, to: target, permissions: 0o640)
+            try DurableFile.write(Array(try JSONEncoder.tongban.encode(manifest)), to: "\(folder)/\(manifest.attachmentId).json", permissions: 0o640)
+        } catch let error as StorageError {
+            throw .transient("archive: \(error)", retryAfter: nil)
+        } catch {
+            throw .transient("archive: \(error)", retryAfter: nil)
+        }
+        return "archive \(target)"
+    }
+}

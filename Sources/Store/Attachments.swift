@@ -1,0 +1,246 @@
+import Foundation
+import GRDB
+import TongbanCore
+
+/// What an attachment is, for the case core and for retention.
+public enum AttachmentKind: String, Codable, Sendable, CaseIterable {
+    case scan, photo, idcard, notice, recording, other
+}
+
+/// Everything the case core needs to know about one attachment; also written next to its file as `manifest.json`
+/// and sent as tus `Upload-Metadata`.
+public struct AttachmentManifest: Codable, Sendable, Equatable {
+    /// UUID; the case core's dedupe key.
+    public var attachmentId: String
+    /// 受理编号.
+    public var caseNumber: String
+    /// The material's name as the clerk or the form calls it (e.g. 营业执照).
+    public var materialName: String
+    public var kind: AttachmentKind
+    public var contentType: String
+    /// Lower-case hex SHA-256 of the file.
+    public var sha256: String
+    public var size: Int
+    public var pages: Int?
+    public var device: String?
+    public var counterId: String
+    public var `operator`: String?
+    public var capturedAt: Date
+    public var retentionClass: String
+    public var fileName: String
+
+    public init(attachmentId: String, caseNumber: String, materialName: String, kind: AttachmentKind, contentType: String,
+                sha256: String, size: Int, pages: Int?, device: String?, counterId: String, operator: String?,
+                capturedAt: Date, retentionClass: String, fileName: String) {
+        self.attachmentId = attachmentId
+        self.caseNumber = caseNumber
+        self.materialName = materialName
+        self.kind = kind
+        self.contentType = contentType
+        self.sha256 = sha256
+        self.size = size
+        self.pages = pages
+        self.device = device
+        self.counterId = counterId
+        self.operator = `operator`
+        self.capturedAt = capturedAt
+        self.retentionClass = retentionClass
+        self.fileName = fileName
+    }
+}
+
+/// Where an attachment stands on its way to the case core.
+public enum OutboxState: String, Codable, Sendable {
+    /// Waiting for its (next) attempt.
+    case pending
+    /// Delivered: the case core holds it whole.
+    case delivered
+    /// Refused by the case core in a way retrying cannot fix; waits for a clerk's or engineer's retry.
+    case failed
+}
+
+/// One attachment's delivery record.
+public struct OutboxEntry: Codable, Sendable, Equatable {
+    public var attachmentId: String
+    public var caseNumber: String
+    public var state: OutboxState
+    public var attempts: Int
+    /// The tus upload's URL, kept from the moment the case core creates it, so a restart resumes it.
+    public var uploadURL: String?
+    /// Bytes the case core has confirmed.
+    public var offset: Int
+    public var size: Int
+    public var nextAttemptAt: Date?
+    public var lastError: String?
+    public var createdAt: Date
+    public var deliveredAt: Date?
+}
+
+extension Store {
+    /// Records an attachment whose file is already durable at `path`, and queues it for delivery — one transaction,
+    /// with its audit record. Only after this returns may the capture be acknowledged.
+    public func addAttachment(_ manifest: AttachmentManifest, path: String, actor: String, at time: Date = Date()) throws(StoreError) {
+        do {
+            try database.write { db in
+                try db.execute(sql: """
+                    INSERT INTO attachment (id, caseNumber, materialName, kind, contentType, sha256, size, pages, device,
+                      counterId, operator, capturedAt, retentionClass, path)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [manifest.attachmentId, manifest.caseNumber, manifest.materialName, manifest.kind.rawValue,
+                                     manifest.contentType, manifest.sha256, manifest.size, manifest.pages, manifest.device,
+                                     manifest.counterId, manifest.operator, manifest.capturedAt, manifest.retentionClass, path])
+                try db.execute(sql: "INSERT INTO outbox (attachmentId, state, createdAt) VALUES (?, 'pending', ?)",
+                               arguments: [manifest.attachmentId, time])
+                try Self.appendAudit(db, actor: actor, action: "capture", subject: manifest.attachmentId,
+                                     detail: "case \(manifest.caseNumber) \(manifest.kind.rawValue) \(manifest.size) bytes sha256 \(manifest.sha256)",
+                                     at: time)
+            }
+        } catch { throw .database("record attachment \(manifest.attachmentId)", "\(error)") }
+    }
+
+    /// One attachment's manifest and file path.
+    public func attachment(id: String) throws(StoreError) -> (manifest: AttachmentManifest, path: String)? {
+        do {
+            return try database.read { db in
+                try Row.fetchOne(db, sql: "SELECT * FROM attachment WHERE id = ? AND purgedAt IS NULL", arguments: [id])
+                    .map { (Self.manifest(from: $0), $0["path"]) }
+            }
+        } catch { throw .database("read attachment \(id)", "\(error)") }
+    }
+
+    /// Attachments, newest first, optionally of one case, with their delivery state.
+    public func attachments(caseNumber: String? = nil, limit: Int = 500) throws(StoreError) -> [(manifest: AttachmentManifest, delivery: OutboxEntry?)] {
+        do {
+            return try database.read { db in
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT attachment.*, outbox.state AS oState, outbox.attempts, outbox.uploadURL, outbox.offset,
+                      outbox.nextAttemptAt, outbox.lastError, outbox.createdAt, outbox.deliveredAt
+                    FROM attachment LEFT JOIN outbox ON outbox.attachmentId = attachment.id
+                    WHERE attachment.purgedAt IS NULL AND (? IS NULL OR attachment.caseNumber = ?)
+                    ORDER BY attachment.capturedAt DESC LIMIT ?
+                    """, arguments: [caseNumber, caseNumber, limit])
+                return rows.map { row in
+                    let manifest = Self.manifest(from: row)
+                    let entry = (row["oState"] as String?).map { _ in Self.outboxEntry(from: row, manifest: manifest) }
+                    return (manifest, entry)
+                }
+            }
+        } catch { throw .database("list attachments", "\(error)") }
+    }
+
+    /// Delivery records, oldest first; `undeliveredOnly` leaves out the delivered ones.
+    public func outbox(undeliveredOnly: Bool = false, limit: Int = 1000) throws(StoreError) -> [OutboxEntry] {
+        try outboxEntries(where: undeliveredOnly ? "outbox.state != 'delivered'" : "1", arguments: [], limit: limit)
+    }
+
+    /// Pending entries whose next attempt is due at `now`, oldest first.
+    public func dueOutboxEntries(now: Date, limit: Int) throws(StoreError) -> [OutboxEntry] {
+        try outboxEntries(where: "outbox.state = 'pending' AND (outbox.nextAttemptAt IS NULL OR outbox.nextAttemptAt <= ?)",
+                          arguments: [now], limit: limit)
+    }
+
+    /// When the earliest pending entry is due (nil: nothing pending).
+    public func nextOutboxAttempt() throws(StoreError) -> Date? {
+        do {
+            return try database.read { db in
+                try Row.fetchOne(db, sql: """
+                    SELECT MIN(COALESCE(nextAttemptAt, createdAt)) AS due, COUNT(*) AS n FROM outbox WHERE state = 'pending'
+                    """).flatMap { row in (row["n"] as Int) > 0 ? row["due"] as Date? : nil }
+            }
+        } catch { throw .database("read outbox", "\(error)") }
+    }
+
+    /// Keeps the upload URL the moment the case core answers the creation request.
+    public func recordUpload(attachmentId: String, url: String?, offset: Int) throws(StoreError) {
+        do {
+            try database.write { db in
+                try db.execute(sql: "UPDATE outbox SET uploadURL = ?, offset = ? WHERE attachmentId = ?",
+                               arguments: [url, offset, attachmentId])
+            }
+        } catch { throw .database("record upload of \(attachmentId)", "\(error)") }
+    }
+
+    /// Keeps the offset the case core confirmed.
+    public func recordOffset(attachmentId: String, offset: Int) throws(StoreError) {
+        do {
+            try database.write { db in
+                try db.execute(sql: "UPDATE outbox SET offset = ? WHERE attachmentId = ?", arguments: [offset, attachmentId])
+            }
+        } catch { throw .database("record offset of \(attachmentId)", "\(error)") }
+    }
+
+    /// Marks an attachment delivered, with its audit record.
+    public func markDelivered(attachmentId: String, receipt: String, at time: Date = Date()) throws(StoreError) {
+        do {
+            try database.write { db in
+                try db.execute(sql: """
+                    UPDATE outbox SET state = 'delivered', deliveredAt = ?, lastError = NULL, nextAttemptAt = NULL,
+                      offset = (SELECT size FROM attachment WHERE id = ?)
+                    WHERE attachmentId = ?
+                    """, arguments: [time, attachmentId, attachmentId])
+                try Self.appendAudit(db, actor: "tongban", action: "deliver", subject: attachmentId, detail: receipt, at: time)
+            }
+        } catch { throw .database("mark \(attachmentId) delivered", "\(error)") }
+    }
+
+    /// Records a failed attempt: retried at `nextAttempt`, or, when `permanent`, held until retried by hand.
+    public func recordFailure(attachmentId: String, error message: String, nextAttempt: Date?, permanent: Bool) throws(StoreError) {
+        do {
+            try database.write { db in
+                try db.execute(sql: """
+                    UPDATE outbox SET attempts = attempts + 1, lastError = ?, nextAttemptAt = ?, state = ?
+                    WHERE attachmentId = ? AND state != 'delivered'
+                    """, arguments: [message, nextAttempt, permanent ? "failed" : "pending", attachmentId])
+            }
+        } catch { throw .database("record failure of \(attachmentId)", "\(error)") }
+    }
+
+    /// Makes a failed or waiting entry due now; false when there is no such undelivered entry.
+    public func retryNow(attachmentId: String, actor: String) throws(StoreError) -> Bool {
+        do {
+            return try database.write { db in
+                try db.execute(sql: """
+                    UPDATE outbox SET state = 'pending', nextAttemptAt = NULL WHERE attachmentId = ? AND state != 'delivered'
+                    """, arguments: [attachmentId])
+                guard db.changesCount > 0 else { return false }
+                try Self.appendAudit(db, actor: actor, action: "retry-delivery", subject: attachmentId, detail: "", at: Date())
+                return true
+            }
+        } catch { throw .database("retry \(attachmentId)", "\(error)") }
+    }
+
+    private func outboxEntries(where condition: String, arguments: StatementArguments, limit: Int) throws(StoreError) -> [OutboxEntry] {
+        do {
+            return try database.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT outbox.*, outbox.state AS oState, attachment.caseNumber, attachment.size
+                    FROM outbox JOIN attachment ON attachment.id = outbox.attachmentId
+                    WHERE \(condition) ORDER BY outbox.createdAt, outbox.attachmentId LIMIT \(limit)
+                    """, arguments: arguments).map { row in
+                    Self.outboxEntry(from: row, attachmentId: row["attachmentId"], caseNumber: row["caseNumber"], size: row["size"])
+                }
+            }
+        } catch { throw .database("read outbox", "\(error)") }
+    }
+
+    private static func outboxEntry(from row: Row, manifest: AttachmentManifest) -> OutboxEntry {
+        outboxEntry(from: row, attachmentId: manifest.attachmentId, caseNumber: manifest.caseNumber, size: manifest.size)
+    }
+
+    private static func outboxEntry(from row: Row, attachmentId: String, caseNumber: String, size: Int) -> OutboxEntry {
+        OutboxEntry(attachmentId: attachmentId, caseNumber: caseNumber,
+                    state: OutboxState(rawValue: row["oState"]) ?? .pending, attempts: row["attempts"],
+                    uploadURL: row["uploadURL"], offset: row["offset"], size: size, nextAttemptAt: row["nextAttemptAt"],
+                    lastError: row["lastError"], createdAt: row["createdAt"], deliveredAt: row["deliveredAt"])
+    }
+
+    private static func manifest(from row: Row) -> AttachmentManifest {
+        let path: String = row["path"]
+        return AttachmentManifest(
+            attachmentId: row["id"], caseNumber: row["caseNumber"], materialName: row["materialName"],
+            kind: AttachmentKind(rawValue: row["kind"]) ?? .other, contentType: row["contentType"], sha256: row["sha256"],
+            size: row["size"], pages: row["pages"], device: row["device"], counterId: row["counterId"],
+            operator: row["operator"], capturedAt: row["capturedAt"], retentionClass: row["retentionClass"],
+            fileName: (path as NSString).lastPathComponent)
+    }
+}

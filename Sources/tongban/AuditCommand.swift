@@ -1,0 +1,32 @@
+import ArgumentParser
+import Foundation
+import Store
+import TongbanCore
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "The audit log: who captured, revealed, printed, delivered, purged what, when.",
+        subcommands: [Verify.self])
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-computes the audit log's hash chain; exits 1 naming the first record that was edited, inserted or removed.")
+
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() throws {
+            let configuration = options.load()
+            let store: Store
+            do { store = try Store(directory: configuration.dataDirectory) } catch { fail(error.problem) }
+            let verification: AuditVerification
+            do { verification = try store.verifyAudit() } catch { fail(error.problem) }
+            switch verification {
+            case .intact(let records):
+                print("audit log intact: \(records) record(s) in \(configuration.dataDirectory)")
+            case .broken(let sequence, let reason):
+                FileHandle.standardError.write(Data("audit log BROKEN at record \(sequence): \(reason)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
+}
