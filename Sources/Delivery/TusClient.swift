@@ -29,7 +29,11 @@ public enum DeliveryError: Error, Sendable, Equatable, CustomStringConvertible {
 public struct TusClient: Sendable {
     public let endpoint: URL
     private let http: HTTPClient
-    private let requestTimeout: TimeAmount
+    /// Deadline for sending one chunk.
+    private let transferTimeout: TimeAmount
+    /// Deadline for the small requests (OPTIONS, creation, HEAD, DELETE): a case core that is down shows as an error
+    /// within it (the HTTP client keeps retrying the connection until the deadline).
+    private let controlTimeout: TimeAmount
 
     /// What the server said it supports (OPTIONS).
     public struct Capabilities: Sendable, Equatable {
@@ -38,10 +42,11 @@ public struct TusClient: Sendable {
         public var maxSize: Int?
     }
 
-    public init(endpoint: URL, http: HTTPClient, requestTimeout: TimeAmount = .seconds(120)) {
+    public init(endpoint: URL, http: HTTPClient, transferTimeout: TimeAmount = .seconds(120), controlTimeout: TimeAmount = .seconds(15)) {
         self.endpoint = endpoint
         self.http = http
-        self.requestTimeout = requestTimeout
+        self.transferTimeout = transferTimeout
+        self.controlTimeout = controlTimeout
     }
 
     /// OPTIONS on the creation endpoint.
@@ -113,11 +118,11 @@ public struct TusClient: Sendable {
             request.headers.add(name: "Content-Length", value: "0")
         }
         do {
-            let response = try await http.execute(request, timeout: requestTimeout)
+            let response = try await http.execute(request, timeout: body == nil ? controlTimeout : transferTimeout)
             let text = try await response.body.collect(upTo: 64 * 1024)
             return Answer(status: response.status, headers: response.headers, body: String(buffer: text))
         } catch {
-            throw .transient("\(method) \(url.absoluteString): \(error)", retryAfter: nil)
+            throw .transient("case core unreachable (\(method) \(url.absoluteString)): \(error)", retryAfter: nil)
         }
     }
 

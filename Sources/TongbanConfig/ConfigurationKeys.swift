@@ -62,7 +62,7 @@ public enum ConfigurationKeys {
         .init(path: "caseCore.clientCertificate", kind: .string, defaultValue: nil),
         .init(path: "caseCore.clientKey", kind: .string, defaultValue: nil),
         .init(path: "caseCore.archiveDir", kind: .string, defaultValue: ""),
-        .init(path: "caseCore.chunkSizeKB", kind: .integer(64...262_144), defaultValue: "4096"),
+        .init(path: "caseCore.chunkKilobytes", kind: .integer(64...262_144), defaultValue: "4096"),
         .init(path: "caseCore.parallelUploads", kind: .integer(1...16), defaultValue: "2"),
         .init(path: "caseCore.retryMaxSeconds", kind: .integer(1...86_400), defaultValue: "300"),
         .init(path: "retention.identityDays", kind: .integer(1...3650), defaultValue: "7"),

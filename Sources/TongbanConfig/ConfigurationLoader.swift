@@ -290,7 +290,7 @@ public enum ConfigurationLoader {
                 caseCore: .init(url: try url("caseCore.url"), caFile: try string("caseCore.caFile"),
                                 clientCertificate: certificate, clientKey: key,
                                 archiveDirectory: try string("caseCore.archiveDir").flatMap { $0.isEmpty ? nil : $0 },
-                                chunkSize: try integer("caseCore.chunkSizeKB") * 1024,
+                                chunkSize: try integer("caseCore.chunkKilobytes") * 1024,
                                 parallelUploads: try integer("caseCore.parallelUploads"),
                                 retryMaxSeconds: try integer("caseCore.retryMaxSeconds")),
                 retention: .init(identityDays: try integer("retention.identityDays"), scanDays: try integer("retention.scanDays"),

@@ -1,0 +1,204 @@
+import Crypto
+import Foundation
+import Testing
+
+/// Attachments through `tongban serve` to a real tus server (aiohttp-tus, `Tests/tools/tus_server.py`): each arrives
+/// once and whole, across a kill -9 mid-upload and a case core that is down for a while.
+@Suite(.serialized) struct DeliveryTests {
+    static let token = "delivery-token-0123456789"
+    static var tusReady: Bool { FileManager.default.isExecutableFile(atPath: Rig["TONGBAN_RIG_PYTHON"]) }
+
+    @Test func tusServerIsThereWhenRequired() {
+        if Rig.required { #expect(Self.tusReady, "TONGBAN_REQUIRE_RIG=1 but the rig has no tus server (scripts/setup's venv)") }
+    }
+
+    /// A private tus server for one test: its folder, and the process.
+    struct TusServer {
+        let directory: String
+        let process: ChildProcess
+        let url: String
+
+        static func start(in directory: String, port: Int = 0) async throws -> TusServer {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let process = try ChildProcess(Rig["TONGBAN_RIG_PYTHON"], ["\(packageRoot)/Tests/tools/tus_server.py", "--dir", directory, "--port", "\(port)"])
+            let line = try #require(try await process.waitForLine(containing: "tus: listening on"), "tus: \(process.standardError)")
+            return TusServer(directory: directory, process: process, url: "http://127.0.0.1:\(line.split(separator: " ").last!)/files")
+        }
+
+        /// Completed uploads as the server recorded them.
+        var delivered: [[String: Any]] { Self.lines("\(directory)/delivered.jsonl") }
+        var requests: [[String: Any]] { Self.lines("\(directory)/requests.jsonl") }
+
+        static func lines(_ path: String) -> [[String: Any]] {
+            ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+        }
+    }
+
+    static func serve(dataDir: String, caseCore: String, extra: [String: String] = [:]) throws -> ChildProcess {
+        try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", dataDir],
+                               environment: ["TONGBAN_API_TOKEN": token, "TONGBAN_CASE_CORE_URL": caseCore,
+                                             "TONGBAN_CASE_CORE_RETRY_MAX_SECONDS": "2"].merging(extra) { $1 })
+    }
+
+    /// POSTs a file as an attachment; returns the manifest.
+    static func capture(port: Int, file: String, caseNumber: String, kind: String = "scan") throws -> [String: Any] {
+        let result = try run("/usr/bin/curl", ["-s", "--noproxy", "*", "--max-time", "300", "-X", "POST",
+                                               "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/pdf",
+                                               "--data-binary", "@\(file)",
+                                               "http://127.0.0.1:\(port)/v1/attachments?case=\(caseNumber)&material=scan&kind=\(kind)&fileName=doc.pdf"])
+        return (try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]) ?? ["error": result.standardOutput]
+    }
+
+    static func outbox(port: Int) throws -> [String: Any] {
+        let answer = try curl(["http://127.0.0.1:\(port)/v1/outbox"])
+        return (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    /// Waits (a guard against hanging, not a timing assertion) until nothing is undelivered.
+    static func waitUntilDelivered(port: Int, seconds: Int = 300) async throws -> Bool {
+        for _ in 0..<(seconds * 4) {
+            if (try outbox(port: port)["undelivered"] as? Int) == 0 { return true }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        return false
+    }
+
+    static func randomFile(_ path: String, size: Int) throws -> String {
+        var generator = SystemRandomNumberGenerator()
+        var bytes = [UInt8](repeating: 0, count: size)
+        for index in stride(from: 0, to: size, by: 8) {
+            let value = generator.next()
+            for offset in 0..<min(8, size - index) { bytes[index + offset] = UInt8(truncatingIfNeeded: value >> (offset * 8)) }
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
+
+    @Test(.enabled(if: tusReady)) func hundredAttachmentsArriveOnceWithTheirHashes() async throws {
+        let directory = try makeTemporaryDirectory()
+        let tus = try await TusServer.start(in: "\(directory)/tus")
+        defer { kill(tus.process.process.processIdentifier, SIGKILL) }
+        let server = try Self.serve(dataDir: "\(directory)/data", caseCore: tus.url)
+        let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
+        var captured: [String: String] = [:]
+        for index in 0..<100 {
+            let hash = try Self.randomFile("\(directory)/file", size: 1000 + index * 997)
+            let manifest = try Self.capture(port: port, file: "\(directory)/file", caseNumber: "TB-\(index % 7)")
+            #expect(manifest["sha256"] as? String == hash, "\(manifest)")
+            if let id = manifest["attachmentId"] as? String { captured[id] = hash }
+        }
+        #expect(captured.count == 100)
+        #expect(try await Self.waitUntilDelivered(port: port), "outbox: \((try? Self.outbox(port: port)) ?? [:])")
+        let delivered = tus.delivered
+        let ids = delivered.compactMap { $0["attachmentId"] as? String }
+        #expect(ids.count == 100 && Set(ids) == Set(captured.keys), "\(ids.count) delivered")
+        for record in delivered {
+            let id = record["attachmentId"] as? String ?? ""
+            #expect(record["receivedSha256"] as? String == captured[id], "\(id) arrived changed")
+            #expect(record["sha256"] as? String == captured[id])
+        }
+        #expect(try await server.stop() == 0)
+        let audit = try run(tongbanBinary, ["audit", "verify", "--data-dir", "\(directory)/data"])
+        #expect(audit.status == 0 && audit.standardOutput.contains("intact: 200 record(s)"), "\(audit.standardOutput)\(audit.standardError)")
+    }
+
+    /// kill -9 in the middle of a 200 MB upload: after the restart the same upload resumes from the server's offset.
+    @Test(.enabled(if: tusReady)) func killedMidUploadResumesFromTheServersOffset() async throws {
+        let directory = try makeTemporaryDirectory()
+        let tus = try await TusServer.start(in: "\(directory)/tus")
+        defer { kill(tus.process.process.processIdentifier, SIGKILL) }
+        let size = 200 * 1024 * 1024, chunk = 4 * 1024 * 1024
+        let hash = try Self.randomFile("\(directory)/big", size: size)
+        let first = try Self.serve(dataDir: "\(directory)/data", caseCore: tus.url, extra: ["TONGBAN_CASE_CORE_CHUNK_KILOBYTES": "4096"])
+        let port = try #require(try await first.waitUntilReady(), "serve: \(first.standardError)")
+        let manifest = try Self.capture(port: port, file: "\(directory)/big", caseNumber: "TB-BIG")
+        let id = try #require(manifest["attachmentId"] as? String, "\(manifest)")
+        // Kill it once the server has confirmed a few chunks.
+        var confirmed = 0
+        for _ in 0..<1200 where confirmed < 5 * chunk {
+            confirmed = ((try Self.outbox(port: port)["entries"] as? [[String: Any]])?.first?["offset"] as? Int) ?? 0
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(confirmed >= 5 * chunk && confirmed < size, "confirmed \(confirmed)")
+        _ = try await first.stop(signal: SIGKILL)
+
+        let second = try Self.serve(dataDir: "\(directory)/data", caseCore: tus.url, extra: ["TONGBAN_CASE_CORE_CHUNK_KILOBYTES": "4096"])
+        let secondPort = try #require(try await second.waitUntilReady(), "serve: \(second.standardError)")
+        #expect(try await Self.waitUntilDelivered(port: secondPort), "outbox: \((try? Self.outbox(port: secondPort)) ?? [:])")
+        #expect(try await second.stop() == 0)
+
+        let arrivals = tus.delivered.filter { $0["attachmentId"] as? String == id }
+        #expect(arrivals.count == 1)
+        #expect(arrivals.first?["receivedSha256"] as? String == hash)
+        let requests = tus.requests
+        #expect(requests.filter { $0["method"] as? String == "POST" }.count == 1, "one upload, resumed — not a second one")
+        let sent = requests.filter { $0["method"] as? String == "PATCH" }.compactMap { $0["length"] as? Int }.reduce(0, +)
+        let resent = sent - size
+        #expect(resent >= 0 && resent < 2 * chunk, "re-sent \(resent) bytes")
+        let resumedAt = requests.filter { $0["method"] as? String == "PATCH" }.compactMap { $0["offset"] as? Int }
+        // Offsets only grow, except the one chunk that was in flight when the process died.
+        #expect(zip(resumedAt, resumedAt.dropFirst()).filter { $0 >= $1 }.count <= 1, "\(resumedAt)")
+        let note = "resend after kill: \(resent) bytes (chunk \(chunk)); confirmed before kill \(confirmed)\n"
+        try? note.write(toFile: "\(directory)/resume.txt", atomically: true, encoding: .utf8)
+    }
+
+    /// The case core is down: captures are still taken at once and queue; when it comes up everything arrives once.
+    @Test(.enabled(if: tusReady)) func caseCoreDownThenUp() async throws {
+        let directory = try makeTemporaryDirectory()
+        let port = try freePort()
+        let server = try Self.serve(dataDir: "\(directory)/data", caseCore: "http://127.0.0.1:\(port)/files")
+        let apiPort = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
+        var captured: [String: String] = [:]
+        for index in 0..<10 {
+            let hash = try Self.randomFile("\(directory)/file", size: 50_000 + index)
+            let manifest = try Self.capture(port: apiPort, file: "\(directory)/file", caseNumber: "TB-DOWN")
+            if let id = manifest["attachmentId"] as? String { captured[id] = hash }
+        }
+        #expect(captured.count == 10, "captures were refused while the case core was down")
+        var waiting: [String: Any] = [:]
+        var errors: [String] = []
+        for _ in 0..<240 where errors.isEmpty {
+            try await Task.sleep(for: .milliseconds(250))
+            waiting = try Self.outbox(port: apiPort)
+            errors = (waiting["entries"] as? [[String: Any]] ?? []).compactMap { $0["lastError"] as? String }
+        }
+        #expect(waiting["undelivered"] as? Int == 10)
+        #expect(!errors.isEmpty, "the outbox says why nothing moves: \(waiting)")
+
+        let tus = try await TusServer.start(in: "\(directory)/tus", port: port)
+        defer { kill(tus.process.process.processIdentifier, SIGKILL) }
+        #expect(try await Self.waitUntilDelivered(port: apiPort), "outbox: \((try? Self.outbox(port: apiPort)) ?? [:])")
+        let ids = tus.delivered.compactMap { $0["attachmentId"] as? String }
+        #expect(ids.count == 10 && Set(ids) == Set(captured.keys))
+        #expect(try await server.stop() == 0)
+    }
+
+    /// The audit chain detects a record edited behind the service's back (its triggers dropped first, as an
+    /// intruder with the file would).
+    @Test func auditVerifyCatchesAnEditedRecord() async throws {
+        let directory = try makeTemporaryDirectory()
+        let server = try ChildProcess.serve(["--demo", "--listen", "127.0.0.1:0", "--data-dir", "\(directory)/data"],
+                                            environment: ["TONGBAN_API_TOKEN": Self.token])
+        let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
+        _ = try Self.randomFile("\(directory)/file", size: 1000)
+        for _ in 0..<3 { _ = try Self.capture(port: port, file: "\(directory)/file", caseNumber: "TB-AUDIT") }
+        #expect(try await Self.waitUntilDelivered(port: port))
+        #expect(try await server.stop() == 0)
+        let intact = try run(tongbanBinary, ["audit", "verify", "--data-dir", "\(directory)/data"])
+        #expect(intact.status == 0, "\(intact.standardError)")
+        let edit = try run("/usr/bin/sqlite3", ["\(directory)/data/tongban.sqlite",
+                                                "DROP TRIGGER audit_no_update; UPDATE audit SET detail = 'nothing happened' WHERE sequence = 2;"])
+        #expect(edit.status == 0, "\(edit.standardError)")
+        let broken = try run(tongbanBinary, ["audit", "verify", "--data-dir", "\(directory)/data"])
+        #expect(broken.status == 1)
+        #expect(broken.standardError.contains("BROKEN at record 2"), "\(broken.standardError)")
+    }
+}
+
+/// A TCP port nothing listens on right now.
+func freePort() throws -> Int {
+    let result = try run("/usr/bin/python3", ["-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"])
+    return Int(result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+}

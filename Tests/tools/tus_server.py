@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""A real tus 1.0 server (aiohttp-tus) standing in for the case core in tests, the rig and benchmarks.
+
+usage: tus_server.py --dir DIR [--port N] [--port-file FILE]
+
+Uploads are stored under DIR/uploads by aiohttp-tus. Each completed upload appends one JSON line to
+DIR/delivered.jsonl: its metadata, size and SHA-256 as received — what a test compares with what was captured,
+and how it counts deliveries per attachment id. Every creation and PATCH is logged as it starts to
+DIR/requests.jsonl (method, path, Upload-Offset, Content-Length): what a resume re-sent.
+Prints "tus: listening on PORT" when ready.
+"""
+import argparse
+import asyncio
+import base64
+import hashlib
+import json
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp_tus import setup_tus
+
+
+def parse_metadata(header: str) -> dict:
+    pairs = {}
+    for item in filter(None, (part.strip() for part in header.split(","))):
+        key, _, value = item.partition(" ")
+        pairs[key] = base64.b64decode(value).decode() if value else ""
+    return pairs
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dir", required=True, type=Path)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--port-file", type=Path)
+    args = parser.parse_args()
+    uploads = args.dir / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    ledger = args.dir / "delivered.jsonl"
+
+    async def upload_done(request, resource, file_path):
+        digest = hashlib.sha256()
+        with open(file_path, "rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+        record = parse_metadata(resource.metadata_header)
+        record.update(receivedSize=file_path.stat().st_size, receivedSha256=digest.hexdigest())
+        with open(ledger, "a") as out:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    requests_log = args.dir / "requests.jsonl"
+
+    @web.middleware
+    async def log_requests(request, handler):
+        if request.method in ("POST", "PATCH"):
+            with open(requests_log, "a") as out:
+                out.write(json.dumps({"method": request.method, "path": request.path,
+                                      "offset": int(request.headers.get("Upload-Offset", -1)),
+                                      "length": int(request.headers.get("Content-Length", 0))}) + "\n")
+        return await handler(request)
+
+    # Chunks arrive whole in one request body: allow large ones.
+    app = web.Application(client_max_size=256 * 1024 * 1024, middlewares=[log_requests])
+    setup_tus(app, upload_path=uploads, upload_url="/files", on_upload_done=upload_done)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", args.port)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    if args.port_file:
+        args.port_file.write_text(str(port))
+    print(f"tus: listening on {port}", flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
