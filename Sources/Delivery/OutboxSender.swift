@@ -93,10 +93,18 @@ public actor OutboxSender: Service {
                         await self.finished(entry.attachmentId)
                     }
                 }
+                recordBacklog()
                 await sleepUntilWoken(maximumSeconds: nextWait())
             }
             group.cancelAll()
         }
+    }
+
+    /// Queue depth and the oldest undelivered attachment's age, for `/metrics`.
+    private func recordBacklog() {
+        guard let backlog = try? store.outboxBacklog() else { return }
+        Gauge(label: "tongban_outbox_undelivered").record(backlog.undelivered)
+        Gauge(label: "tongban_outbox_oldest_undelivered_seconds").record(backlog.oldest.map { max(0, -$0.timeIntervalSinceNow) } ?? 0)
     }
 
     private func finished(_ id: String) {

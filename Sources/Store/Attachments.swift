@@ -139,6 +139,16 @@ extension Store {
                           arguments: [now], limit: limit)
     }
 
+    /// How many attachments wait for delivery (pending or failed) and since when the oldest waits.
+    public func outboxBacklog() throws(StoreError) -> (undelivered: Int, oldest: Date?) {
+        do {
+            return try database.read { db in
+                let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, MIN(createdAt) AS oldest FROM outbox WHERE state != 'delivered'")
+                return (row?["n"] ?? 0, row?["oldest"])
+            }
+        } catch { throw .database("read outbox", "\(error)") }
+    }
+
     /// When the earliest pending entry is due (nil: nothing pending).
     public func nextOutboxAttempt() throws(StoreError) -> Date? {
         do {

@@ -175,6 +175,42 @@ import Testing
         #expect(try await server.stop() == 0)
     }
 
+    /// A proxy between Tongban and the case core answers 503, resets connections before and after the server acted,
+    /// and stalls: every attachment still arrives exactly once, whole.
+    @Test(.enabled(if: tusReady)) func faultyLinkStillDeliversEachAttachmentOnce() async throws {
+        let directory = try makeTemporaryDirectory()
+        let tus = try await TusServer.start(in: "\(directory)/tus")
+        defer { kill(tus.process.process.processIdentifier, SIGKILL) }
+        let upstream = tus.url.replacingOccurrences(of: "http://", with: "").replacingOccurrences(of: "/files", with: "")
+        let proxy = try ChildProcess(Rig["TONGBAN_RIG_PYTHON"], ["\(packageRoot)/Tests/tools/fault_proxy.py", "--upstream", upstream,
+                                                                  "--port-file", "\(directory)/proxy.port"])
+        defer { kill(proxy.process.processIdentifier, SIGKILL) }
+        let line = try #require(try await proxy.waitForLine(containing: "proxy: listening on"), "proxy: \(proxy.standardError)")
+        let proxyURL = "http://127.0.0.1:\(line.split(separator: " ").last!)/files"
+        let server = try Self.serve(dataDir: "\(directory)/data", caseCore: proxyURL,
+                                    extra: ["TONGBAN_CASE_CORE_CHUNK_KILOBYTES": "128", "TONGBAN_CASE_CORE_PARALLEL_UPLOADS": "4"])
+        let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
+        var captured: [String: String] = [:]
+        for index in 0..<30 {
+            let hash = try Self.randomFile("\(directory)/file", size: 50_000 + index * 37_000)
+            let manifest = try Self.capture(port: port, file: "\(directory)/file", caseNumber: "TB-FAULT")
+            if let id = manifest["attachmentId"] as? String { captured[id] = hash }
+        }
+        #expect(captured.count == 30)
+        #expect(try await Self.waitUntilDelivered(port: port), "outbox: \((try? Self.outbox(port: port)) ?? [:])")
+        let delivered = tus.delivered
+        let ids = delivered.compactMap { $0["attachmentId"] as? String }
+        #expect(ids.count == 30 && Set(ids) == Set(captured.keys), "\(ids.count) completed uploads for \(Set(ids).count) attachments")
+        for record in delivered {
+            #expect(record["receivedSha256"] as? String == captured[record["attachmentId"] as? String ?? ""])
+        }
+        let counts = (try? String(contentsOfFile: "\(directory)/proxy.port.counts", encoding: .utf8)) ?? ""
+        for fault in ["unavailable", "reset-before", "lose-response", "stall"] {
+            #expect(!counts.contains("\"\(fault)\": 0"), "the proxy never injected \(fault): \(counts)")
+        }
+        #expect(try await server.stop() == 0)
+    }
+
     /// The audit chain detects a record edited behind the service's back (its triggers dropped first, as an
     /// intruder with the file would).
     @Test func auditVerifyCatchesAnEditedRecord() async throws {
