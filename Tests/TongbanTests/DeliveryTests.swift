@@ -211,6 +211,54 @@ import Testing
         #expect(try await server.stop() == 0)
     }
 
+    /// The data folder on a 4 MB filesystem fills up: the capture that does not fit is refused with a clear 507, what
+    /// was stored before stays whole, the service keeps answering, and captures work again once there is room.
+    @Test(.enabled(if: getuid() == 0)) func diskFullRefusesCaptureAndKeepsWhatIsStored() async throws {
+        let directory = try makeTemporaryDirectory()
+        let dataDir = "\(directory)/data"
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        let mounted = try run("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", dataDir])
+        try #require(mounted.status == 0, "cannot mount a small filesystem: \(mounted.standardError)")
+        defer { _ = try? run("/bin/umount", ["-l", dataDir]) }
+        // The case core is unreachable, so every attachment stays in the data folder.
+        let server = try Self.serve(dataDir: dataDir, caseCore: "http://127.0.0.1:\(try freePort())/files")
+        let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
+        var stored: [String: String] = [:]
+        var refusal: (status: Int, headers: String, body: String)?
+        for _ in 0..<40 where refusal == nil {
+            let hash = try Self.randomFile("\(directory)/file", size: 300_000)
+            let answer = try curl(["-X", "POST", "-H", "Authorization: Bearer \(Self.token)", "-H", "Content-Type: application/pdf",
+                                   "--data-binary", "@\(directory)/file",
+                                   "http://127.0.0.1:\(port)/v1/attachments?case=TB-FULL&material=scan&kind=scan&fileName=doc.pdf"])
+            if answer.status == 201, let id = (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any])?["attachmentId"] as? String {
+                stored[id] = hash
+            } else {
+                refusal = answer
+            }
+        }
+        let refused = try #require(refusal, "4 MB never filled up")
+        #expect(refused.status == 507, "\(refused.body)")
+        #expect(refused.body.contains("disk-full") && refused.body.contains("Free space"), "\(refused.body)")
+        #expect(!stored.isEmpty)
+        #expect(try curl(["http://127.0.0.1:\(port)/v1/health"]).status == 200, "the service keeps running")
+        // Everything acknowledged before is whole and listed.
+        let listed = try curl(["http://127.0.0.1:\(port)/v1/attachments?case=TB-FULL"])
+        for (id, hash) in stored {
+            #expect(listed.body.contains(id))
+            let files = try run("/usr/bin/find", [dataDir + "/files", "-path", "*\(id)/doc.pdf"]).standardOutput
+                .split(separator: "\n").map(String.init)
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: try #require(files.first, "file of \(id)")))
+            #expect(SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() == hash)
+        }
+        // Room again: captures are taken again.
+        #expect(try run("/bin/mount", ["-o", "remount,size=16m", dataDir]).status == 0)
+        let again = try Self.capture(port: port, file: "\(directory)/file", caseNumber: "TB-FULL")
+        #expect(again["attachmentId"] != nil, "\(again)")
+        #expect(try await server.stop() == 0)
+        let audit = try run(tongbanBinary, ["audit", "verify", "--data-dir", dataDir])
+        #expect(audit.status == 0, "\(audit.standardError)")
+    }
+
     /// The audit chain detects a record edited behind the service's back (its triggers dropped first, as an
     /// intruder with the file would).
     @Test func auditVerifyCatchesAnEditedRecord() async throws {
