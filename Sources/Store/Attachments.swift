@@ -219,6 +219,33 @@ extension Store {
         } catch { throw .database("retry \(attachmentId)", "\(error)") }
     }
 
+    /// Purges delivered attachments past their retention: their records are marked purged (with an audit record
+    /// each) and the paths to delete are returned. Undelivered attachments are never purged, whatever their age.
+    /// - Parameter cutoffs: per kind, attachments captured before this are due.
+    public func purgeDeliveredAttachments(capturedBefore cutoffs: [AttachmentKind: Date], at time: Date = Date()) throws(StoreError) -> [String] {
+        do {
+            return try database.write { db in
+                var paths: [String] = []
+                for (kind, cutoff) in cutoffs {
+                    let rows = try Row.fetchAll(db, sql: """
+                        SELECT attachment.id, attachment.path, attachment.caseNumber FROM attachment
+                        JOIN outbox ON outbox.attachmentId = attachment.id
+                        WHERE attachment.kind = ? AND attachment.capturedAt < ? AND attachment.purgedAt IS NULL
+                          AND outbox.state = 'delivered'
+                        """, arguments: [kind.rawValue, cutoff])
+                    for row in rows {
+                        let id: String = row["id"]
+                        try db.execute(sql: "UPDATE attachment SET purgedAt = ? WHERE id = ?", arguments: [time, id])
+                        try Self.appendAudit(db, actor: "tongban", action: "purge", subject: id,
+                                             detail: "\(kind.rawValue) of case \(row["caseNumber"] as String) past retention", at: time)
+                        paths.append(row["path"])
+                    }
+                }
+                return paths
+            }
+        } catch { throw .database("purge attachments", "\(error)") }
+    }
+
     private func outboxEntries(where condition: String, arguments: StatementArguments, limit: Int) throws(StoreError) -> [OutboxEntry] {
         do {
             return try database.read { db in

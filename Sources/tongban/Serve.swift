@@ -78,6 +78,8 @@ struct Serve: AsyncParsableCommand {
         let outbox = OutboxSender(store: store, sink: sink, events: events, parallelism: configuration.caseCore.parallelUploads,
                                   backoff: Backoff(maximumSeconds: Double(configuration.caseCore.retryMaxSeconds)),
                                   logger: Logger(label: "tongban.delivery"))
+        let retention = RetentionPolicy(identityDays: configuration.retention.identityDays, scanDays: configuration.retention.scanDays,
+                                        noticeDays: configuration.retention.noticeDays, recordingDays: configuration.retention.recordingDays)
         let intake = AttachmentIntake(store: store, counterID: configuration.counter.id)
         let dependencies = APIDependencies(configuration: configuration, registry: registry, events: events,
                                            metrics: metrics, token: token, version: Tongban.version, startedAt: startedAt,
@@ -94,7 +96,8 @@ struct Serve: AsyncParsableCommand {
         } catch let problem as Problem { fail(problem) }
 
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: registry), .init(service: idCard), .init(service: application), .init(service: outbox)]
+            services: [.init(service: registry), .init(service: idCard), .init(service: application), .init(service: outbox),
+                       .init(service: RetentionService(store: store, policy: retention, logger: Logger(label: "tongban.retention")))]
                 + (usbContext.map { [.init(service: USBReaderAttachment(registry: registry, idCard: idCard, context: $0, interval: .milliseconds(configuration.devices.pollIntervalMilliseconds),
                                                       logger: Logger(label: "tongban.idcard")))] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -1,0 +1,71 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Store
+
+/// How long delivered attachments stay on the counter PC, per kind (the case core keeps the record copy).
+public struct RetentionPolicy: Sendable, Equatable {
+    public var identityDays: Int
+    public var scanDays: Int
+    public var noticeDays: Int
+    public var recordingDays: Int
+
+    public init(identityDays: Int, scanDays: Int, noticeDays: Int, recordingDays: Int) {
+        self.identityDays = identityDays
+        self.scanDays = scanDays
+        self.noticeDays = noticeDays
+        self.recordingDays = recordingDays
+    }
+
+    /// Days for one kind: identity items (card reads, ID photos) soonest, recordings as the seeds require.
+    public func days(for kind: AttachmentKind) -> Int {
+        switch kind {
+        case .idcard, .photo: identityDays
+        case .scan, .other: scanDays
+        case .notice: noticeDays
+        case .recording: recordingDays
+        }
+    }
+
+    /// Per kind, the capture time before which a delivered attachment is due for purging at `now`.
+    public func cutoffs(now: Date) -> [AttachmentKind: Date] {
+        Dictionary(uniqueKeysWithValues: AttachmentKind.allCases.map { ($0, now.addingTimeInterval(-Double(days(for: $0)) * 86_400)) })
+    }
+}
+
+/// Purges delivered attachments past their retention, hourly: the store marks them (audited), then their folders go.
+public struct RetentionService: Service {
+    let store: Store
+    let policy: RetentionPolicy
+    let logger: Logger
+
+    public init(store: Store, policy: RetentionPolicy, logger: Logger) {
+        self.store = store
+        self.policy = policy
+        self.logger = logger
+    }
+
+    /// One purge round; returns how many attachments were purged.
+    @discardableResult
+    public func purgeOnce(now: Date = Date()) -> Int {
+        do {
+            let paths = try store.purgeDeliveredAttachments(capturedBefore: policy.cutoffs(now: now), at: now)
+            for path in paths {
+                // The attachment's own folder: its file and manifest.
+                try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
+            }
+            if !paths.isEmpty { logger.info("purged delivered attachments past retention", metadata: ["count": "\(paths.count)"]) }
+            return paths.count
+        } catch {
+            logger.error("attachment purge failed", metadata: ["error": "\(error)"])
+            return 0
+        }
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            purgeOnce()
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
+        }
+    }
+}
