@@ -48,16 +48,19 @@ public struct AttachmentRequest: Sendable {
 /// them and records them in the store with their delivery queued — and only then answers. File I/O runs on a thread
 /// of its own, never on the cooperative pool.
 ///
-/// Layout: `<dataDir>/files/<yyyy-MM-dd>/<attachmentId>/<fileName>` and `manifest.json` next to it.
+/// Layout: `<dataDir>/files/<yyyy-MM-dd>/<attachmentId>/<fileName>` and `manifest.json` next to it. Identity items
+/// (kinds `idcard` and `photo`) are sealed with the identity vault's key instead: `<fileName>.sealed`.
 public final class AttachmentIntake: Sendable {
     private let store: Store
+    private let vault: IdentityVault
     private let counterID: String
     private let thread = DedicatedThread(name: "attachment intake")
     private let retentionClass: @Sendable (AttachmentKind) -> String
 
-    public init(store: Store, counterID: String,
+    public init(store: Store, vault: IdentityVault, counterID: String,
                 retentionClass: @escaping @Sendable (AttachmentKind) -> String = { $0.rawValue }) {
         self.store = store
+        self.vault = vault
         self.counterID = counterID
         self.retentionClass = retentionClass
     }
@@ -112,7 +115,7 @@ public final class AttachmentIntake: Sendable {
     /// Makes the file durable, moves it into place, writes the manifest and records the attachment with its delivery
     /// queued. When this returns the attachment survives a crash or power loss; on error nothing is recorded.
     public func finish(_ incoming: Incoming, _ request: AttachmentRequest, capturedAt: Date = Date()) async throws(StoreError) -> AttachmentManifest {
-        let store = self.store, counterID = self.counterID, retention = retentionClass(request.kind)
+        let store = self.store, vault = self.vault, counterID = self.counterID, retention = retentionClass(request.kind)
         return try await thread.perform { () throws(StoreError) -> AttachmentManifest in
             defer { close(incoming.descriptor) }
             let digest = incoming.hasher.finalize().map { String(format: "%02x", $0) }.joined()
@@ -123,13 +126,23 @@ public final class AttachmentIntake: Sendable {
                 fileName: request.fileName)
             let day = Self.day(capturedAt)
             let directory = "\(store.filesDirectory)/\(day)/\(incoming.id)"
-            let path = "\(directory)/\(request.fileName)"
+            let sealed = request.kind.holdsIdentity
+            let file = AttachmentFile(path: "\(directory)/\(request.fileName)" + (sealed ? AttachmentFile.sealedSuffix : ""), encrypted: sealed)
             do {
-                guard fsync(incoming.descriptor) == 0 else { throw StorageError(call: "fsync", path: incoming.temporaryPath, errno: errno) }
                 try DurableFile.prepareDirectory("\(store.filesDirectory)/\(day)")
                 try DurableFile.prepareDirectory(directory)
                 try DurableFile.syncDirectory("\(store.filesDirectory)/\(day)")
-                guard rename(incoming.temporaryPath, path) == 0 else { throw StorageError(call: "rename", path: path, errno: errno) }
+                if sealed {
+                    // Identity items never reach the disk in clear beyond the temporary file, which goes now.
+                    guard let plain = FileManager.default.contents(atPath: incoming.temporaryPath) else {
+                        throw StorageError(call: "read", path: incoming.temporaryPath, errno: errno)
+                    }
+                    unlink(incoming.temporaryPath)
+                    try DurableFile.write(try vault.seal(Array(plain), context: incoming.id), to: file.path)
+                } else {
+                    guard fsync(incoming.descriptor) == 0 else { throw StorageError(call: "fsync", path: incoming.temporaryPath, errno: errno) }
+                    guard rename(incoming.temporaryPath, file.path) == 0 else { throw StorageError(call: "rename", path: file.path, errno: errno) }
+                }
                 try DurableFile.syncDirectory(directory)
                 try DurableFile.syncDirectory("\(store.filesDirectory)/.incoming")
                 try DurableFile.write(Array(try JSONEncoder.tongban.encode(manifest)), to: "\(directory)/manifest.json")
@@ -137,13 +150,17 @@ public final class AttachmentIntake: Sendable {
                 unlink(incoming.temporaryPath)
                 Self.removeTree(directory)
                 throw .storage(error)
+            } catch let error as StoreError {
+                unlink(incoming.temporaryPath)
+                Self.removeTree(directory)
+                throw error
             } catch {
                 unlink(incoming.temporaryPath)
                 Self.removeTree(directory)
                 throw .database("encode manifest", "\(error)")
             }
             do throws(StoreError) {
-                try store.addAttachment(manifest, path: path, actor: request.operator ?? counterID, at: capturedAt)
+                try store.addAttachment(manifest, file: file, actor: request.operator ?? counterID, at: capturedAt)
             } catch {
                 Self.removeTree(directory)
                 throw error

@@ -41,6 +41,7 @@ public struct DeliveryEvent: Codable, Sendable {
 public actor OutboxSender: Service {
     private let store: Store
     private let sink: any DeliverySink
+    private let vault: IdentityVault?
     private let events: EventBus
     private let parallelism: Int
     private let backoff: Backoff
@@ -49,8 +50,10 @@ public actor OutboxSender: Service {
     private var wakeUp: CheckedContinuation<Void, Never>?
     private var wakeRequested = false
 
-    public init(store: Store, sink: any DeliverySink, events: EventBus, parallelism: Int, backoff: Backoff, logger: Logger) {
+    /// - Parameter vault: opens sealed identity attachments for delivery.
+    public init(store: Store, sink: any DeliverySink, vault: IdentityVault?, events: EventBus, parallelism: Int, backoff: Backoff, logger: Logger) {
         self.store = store
+        self.vault = vault
         self.sink = sink
         self.events = events
         self.parallelism = max(1, parallelism)
@@ -138,7 +141,7 @@ public actor OutboxSender: Service {
     }
 
     private func attempt(_ entry: OutboxEntry) async {
-        guard let (manifest, path) = try? store.attachment(id: entry.attachmentId) else {
+        guard let (manifest, file) = try? store.attachment(id: entry.attachmentId) else {
             _ = try? store.recordFailure(attachmentId: entry.attachmentId, error: "attachment record missing", nextAttempt: nil, permanent: true)
             return
         }
@@ -154,7 +157,8 @@ public actor OutboxSender: Service {
                                                                offset: entry.offset, size: manifest.size))
         let started = Date()
         do {
-            let receipt = try await sink.deliver(entry, manifest: manifest, file: path, progress: progress)
+            let content = AttachmentContent(attachmentId: id, file: file, vault: vault)
+            let receipt = try await sink.deliver(entry, manifest: manifest, file: content, progress: progress)
             try store.markDelivered(attachmentId: id, receipt: receipt)
             Counter(label: "tongban_delivered_attachments_total").increment()
             Counter(label: "tongban_delivered_bytes_total").increment(by: manifest.size - entry.offset)

@@ -23,7 +23,20 @@ public protocol DeliverySink: Sendable {
     /// For logs and `/v1/outbox`, e.g. the endpoint.
     var name: String { get }
     /// Delivers one attachment, resuming what `entry` says was already sent. Returns a receipt for the audit log.
-    func deliver(_ entry: OutboxEntry, manifest: AttachmentManifest, file: String, progress: DeliveryProgress) async throws(DeliveryError) -> String
+    func deliver(_ entry: OutboxEntry, manifest: AttachmentManifest, file: AttachmentContent, progress: DeliveryProgress) async throws(DeliveryError) -> String
+}
+
+/// An attachment's bytes as the sinks read them: plain files in place, sealed ones opened with the vault's key.
+public struct AttachmentContent: Sendable {
+    public var attachmentId: String
+    public var file: AttachmentFile
+    public var vault: IdentityVault?
+
+    public init(attachmentId: String, file: AttachmentFile, vault: IdentityVault?) {
+        self.attachmentId = attachmentId
+        self.file = file
+        self.vault = vault
+    }
 }
 
 /// Reads attachment files in chunks on a thread of its own.
@@ -32,8 +45,21 @@ final class ChunkReader: Sendable {
 
     deinit { thread.stop() }
 
-    func read(_ path: String, offset: Int, count: Int) async throws(DeliveryError) -> [UInt8] {
-        try await thread.perform { () throws(DeliveryError) -> [UInt8] in
+    func read(_ content: AttachmentContent, offset: Int, count: Int) async throws(DeliveryError) -> [UInt8] {
+        let path = content.file.path
+        if content.file.encrypted {
+            return try await thread.perform { () throws(DeliveryError) -> [UInt8] in
+                guard let vault = content.vault else { throw .localFile("\(path) is sealed and no identity vault is open") }
+                guard let sealed = FileManager.default.contents(atPath: path) else {
+                    throw .localFile("open(\(path)) failed: \(String(cString: strerror(errno)))")
+                }
+                let plain: [UInt8]
+                do { plain = try vault.open(Array(sealed), context: content.attachmentId) } catch { throw .localFile("\(error)") }
+                guard offset + count <= plain.count else { throw .localFile("\(path) is shorter than its manifest says") }
+                return Array(plain[offset..<offset + count])
+            }
+        }
+        return try await thread.perform { () throws(DeliveryError) -> [UInt8] in
             let descriptor = open(path, O_RDONLY | O_CLOEXEC)
             guard descriptor >= 0 else { throw .localFile("open(\(path)) failed: \(String(cString: strerror(errno)))") }
             defer { close(descriptor) }
@@ -68,7 +94,7 @@ public struct TusSink: DeliverySink {
 
     public var name: String { client.endpoint.absoluteString }
 
-    public func deliver(_ entry: OutboxEntry, manifest: AttachmentManifest, file: String, progress: DeliveryProgress) async throws(DeliveryError) -> String {
+    public func deliver(_ entry: OutboxEntry, manifest: AttachmentManifest, file: AttachmentContent, progress: DeliveryProgress) async throws(DeliveryError) -> String {
         let capabilities = (try? await client.capabilities())
         let checksummed = capabilities?.extensions.contains("checksum") == true && capabilities?.checksumAlgorithms.contains("sha1") == true
         var upload: URL
@@ -137,13 +163,13 @@ public struct LocalArchiveSink: DeliverySink {
 
     public var name: String { "archive \(directory)" }
 
-    public func deliver(_ entry: OutboxEntry, manifest: AttachmentManifest, file: String, progress: DeliveryProgress) async throws(DeliveryError) -> String {
+    public func deliver(_ entry: OutboxEntry, manifest: AttachmentManifest, file: AttachmentContent, progress: DeliveryProgress) async throws(DeliveryError) -> String {
         let folder = "\(directory)/\(AttachmentIntake.day(manifest.capturedAt))/\(manifest.caseNumber)"
         let target = "\(folder)/\(manifest.attachmentId)-\(manifest.fileName)"
         let bytes = try await reader.read(file, offset: 0, count: manifest.size)
         let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
         guard digest == manifest.sha256 else {
-            throw .localFile("\(file) no longer matches its SHA-256 (\(digest) ≠ \(manifest.sha256))")
+            throw .localFile("\(file.file.path) no longer matches its SHA-256 (\(digest) ≠ \(manifest.sha256))")
         }
         do {
             try DurableFile.prepareDirectory(directory)

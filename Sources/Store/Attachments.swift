@@ -5,6 +5,23 @@ import TongbanCore
 /// What an attachment is, for the case core and for retention.
 public enum AttachmentKind: String, Codable, Sendable, CaseIterable {
     case scan, photo, idcard, notice, recording, other
+
+    /// Identity items (card reads, ID-card photos) are encrypted at rest and purged soonest.
+    public var holdsIdentity: Bool { self == .idcard || self == .photo }
+}
+
+/// Where an attachment's bytes are: a plain file, or a file sealed with the identity vault's key (`<name>.sealed`).
+public struct AttachmentFile: Sendable, Equatable {
+    public var path: String
+    public var encrypted: Bool
+
+    public init(path: String, encrypted: Bool) {
+        self.path = path
+        self.encrypted = encrypted
+    }
+
+    /// The suffix of sealed files.
+    public static let sealedSuffix = ".sealed"
 }
 
 /// Everything the case core needs to know about one attachment; also written next to its file as `manifest.json`
@@ -79,16 +96,17 @@ public struct OutboxEntry: Codable, Sendable, Equatable {
 extension Store {
     /// Records an attachment whose file is already durable at `path`, and queues it for delivery — one transaction,
     /// with its audit record. Only after this returns may the capture be acknowledged.
-    public func addAttachment(_ manifest: AttachmentManifest, path: String, actor: String, at time: Date = Date()) throws(StoreError) {
+    public func addAttachment(_ manifest: AttachmentManifest, file: AttachmentFile, actor: String, at time: Date = Date()) throws(StoreError) {
         do {
             try database.write { db in
                 try db.execute(sql: """
                     INSERT INTO attachment (id, caseNumber, materialName, kind, contentType, sha256, size, pages, device,
-                      counterId, operator, capturedAt, retentionClass, path)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      counterId, operator, capturedAt, retentionClass, path, encrypted)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [manifest.attachmentId, manifest.caseNumber, manifest.materialName, manifest.kind.rawValue,
                                      manifest.contentType, manifest.sha256, manifest.size, manifest.pages, manifest.device,
-                                     manifest.counterId, manifest.operator, manifest.capturedAt, manifest.retentionClass, path])
+                                     manifest.counterId, manifest.operator, manifest.capturedAt, manifest.retentionClass,
+                                     file.path, file.encrypted])
                 try db.execute(sql: "INSERT INTO outbox (attachmentId, state, createdAt) VALUES (?, 'pending', ?)",
                                arguments: [manifest.attachmentId, time])
                 try Self.appendAudit(db, actor: actor, action: "capture", subject: manifest.attachmentId,
@@ -98,12 +116,12 @@ extension Store {
         } catch { throw .database("record attachment \(manifest.attachmentId)", "\(error)") }
     }
 
-    /// One attachment's manifest and file path.
-    public func attachment(id: String) throws(StoreError) -> (manifest: AttachmentManifest, path: String)? {
+    /// One attachment's manifest and file.
+    public func attachment(id: String) throws(StoreError) -> (manifest: AttachmentManifest, file: AttachmentFile)? {
         do {
             return try database.read { db in
                 try Row.fetchOne(db, sql: "SELECT * FROM attachment WHERE id = ? AND purgedAt IS NULL", arguments: [id])
-                    .map { (Self.manifest(from: $0), $0["path"]) }
+                    .map { (Self.manifest(from: $0), AttachmentFile(path: $0["path"], encrypted: $0["encrypted"])) }
             }
         } catch { throw .database("read attachment \(id)", "\(error)") }
     }
@@ -272,7 +290,10 @@ extension Store {
     }
 
     private static func manifest(from row: Row) -> AttachmentManifest {
-        let path: String = row["path"]
+        var path: String = row["path"]
+        if (row["encrypted"] as Bool?) == true, path.hasSuffix(AttachmentFile.sealedSuffix) {
+            path.removeLast(AttachmentFile.sealedSuffix.count)
+        }
         return AttachmentManifest(
             attachmentId: row["id"], caseNumber: row["caseNumber"], materialName: row["materialName"],
             kind: AttachmentKind(rawValue: row["kind"]) ?? .other, contentType: row["contentType"], sha256: row["sha256"],

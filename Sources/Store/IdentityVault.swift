@@ -46,6 +46,20 @@ public final class IdentityVault: Sendable {
         } catch { throw .database("save identity record", "\(error)") }
     }
 
+    /// Seals bytes (an identity attachment's file) under the vault's key, bound to `context` (the attachment id).
+    public func seal(_ bytes: [UInt8], context: String) throws(StoreError) -> [UInt8] {
+        do { return Array(try AES.GCM.seal(bytes, using: SymmetricKey(data: keyBytes), authenticating: Data(context.utf8)).combined!) } catch {
+            throw .database("seal \(context)", "\(error)")
+        }
+    }
+
+    /// Opens bytes sealed by `seal(_:context:)`.
+    public func open(_ sealed: [UInt8], context: String) throws(StoreError) -> [UInt8] {
+        do {
+            return Array(try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: SymmetricKey(data: keyBytes), authenticating: Data(context.utf8)))
+        } catch { throw .database("open \(context)", "it does not decrypt with this counter's key (\(error))") }
+    }
+
     /// Opens one record; nil when it does not exist (never stored, or purged).
     public func load(id: String) throws(StoreError) -> Data? {
         let sealed: Data?

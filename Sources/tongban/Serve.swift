@@ -75,12 +75,12 @@ struct Serve: AsyncParsableCommand {
                                    identityRetentionDays: configuration.retention.identityDays,
                                    logger: Logger(label: "tongban.idcard")) { id, state in await registry.report(id, state: state) }
         let (sink, httpClient) = makeDeliverySink(configuration)
-        let outbox = OutboxSender(store: store, sink: sink, events: events, parallelism: configuration.caseCore.parallelUploads,
+        let outbox = OutboxSender(store: store, sink: sink, vault: vault, events: events, parallelism: configuration.caseCore.parallelUploads,
                                   backoff: Backoff(maximumSeconds: Double(configuration.caseCore.retryMaxSeconds)),
                                   logger: Logger(label: "tongban.delivery"))
         let retention = RetentionPolicy(identityDays: configuration.retention.identityDays, scanDays: configuration.retention.scanDays,
                                         noticeDays: configuration.retention.noticeDays, recordingDays: configuration.retention.recordingDays)
-        let intake = AttachmentIntake(store: store, counterID: configuration.counter.id)
+        let intake = AttachmentIntake(store: store, vault: vault, counterID: configuration.counter.id)
         let dependencies = APIDependencies(configuration: configuration, registry: registry, events: events,
                                            metrics: metrics, token: token, version: Tongban.version, startedAt: startedAt,
                                            idCard: idCard, readerSimulator: readerSimulator, store: store,

@@ -135,7 +135,8 @@ import Yams
                 let document = try Yams.load(yaml: String(buffer: response.body)) as? [String: Any]
                 let paths = (document?["paths"] as? [String: Any]).map { Set($0.keys) } ?? []
                 #expect(paths.isSuperset(of: ["/v1/health", "/v1/devices", "/v1/devices/{id}", "/v1/events", "/metrics",
-                                               "/v1/idcard/read", "/v1/idcard/records/{id}", "/v1/sim/idcard"]))
+                                               "/v1/idcard/read", "/v1/idcard/records/{id}", "/v1/sim/idcard",
+                                               "/v1/attachments", "/v1/outbox", "/v1/outbox/{id}/retry"]))
             }
         }
     }

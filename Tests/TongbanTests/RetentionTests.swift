@@ -9,7 +9,7 @@ import Store
     @Test func purgesDeliveredAttachmentsPastTheirKindsRetentionOnly() async throws {
         let directory = try makeTemporaryDirectory()
         let store = try Store(directory: directory)
-        let intake = AttachmentIntake(store: store, counterID: "counter-test")
+        let intake = AttachmentIntake(store: store, vault: try IdentityVault(store: store), counterID: "counter-test")
         let now = Date()
         func capture(_ kind: AttachmentKind, daysAgo: Int, deliver: Bool) async throws -> (id: String, path: String) {
             let manifest = try await intake.store(Array("\(kind) \(daysAgo)".utf8),
@@ -17,7 +17,7 @@ import Store
                                                                     contentType: "application/pdf", fileName: "f.pdf"),
                                                   capturedAt: now.addingTimeInterval(-Double(daysAgo) * 86_400 - 60))
             if deliver { try store.markDelivered(attachmentId: manifest.attachmentId, receipt: "test") }
-            return (manifest.attachmentId, try #require(try store.attachment(id: manifest.attachmentId)).path)
+            return (manifest.attachmentId, try #require(try store.attachment(id: manifest.attachmentId)).file.path)
         }
         let oldScan = try await capture(.scan, daysAgo: 31, deliver: true)
         let oldUndelivered = try await capture(.scan, daysAgo: 400, deliver: false)

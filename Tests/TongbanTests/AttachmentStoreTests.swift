@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+@testable import Delivery
+import Store
+
+/// Identity attachments are sealed at rest and delivered in clear; nothing half-received is kept.
+@Suite struct AttachmentStoreTests {
+    @Test func identityPhotosAreSealedAtRestAndDeliveredWhole() async throws {
+        let directory = try makeTemporaryDirectory()
+        let store = try Store(directory: directory)
+        let vault = try IdentityVault(store: store)
+        let intake = AttachmentIntake(store: store, vault: vault, counterID: "counter-test")
+        let plain = Array("JPEG of the applicant's card, marker 7f3a9c".utf8) + [UInt8](repeating: 0x42, count: 10_000)
+        let manifest = try await intake.store(plain, AttachmentRequest(caseNumber: "TB-ID", materialName: "身份证正面", kind: .photo,
+                                                                        contentType: "image/jpeg", fileName: "front.jpg"))
+        #expect(manifest.fileName == "front.jpg" && manifest.size == plain.count)
+        let (stored, file) = try #require(try store.attachment(id: manifest.attachmentId))
+        #expect(stored.fileName == "front.jpg" && stored.sha256 == manifest.sha256 && stored.kind == .photo)
+        #expect(file.encrypted && file.path.hasSuffix("front.jpg.sealed"))
+        #expect(!FileManager.default.fileExists(atPath: String(file.path.dropLast(AttachmentFile.sealedSuffix.count))))
+        // Nothing in the data folder holds the picture in clear.
+        let listing = try run("/usr/bin/grep", ["-rl", "marker 7f3a9c", directory])
+        #expect(listing.standardOutput.isEmpty, "in clear: \(listing.standardOutput)")
+
+        let archive = LocalArchiveSink(directory: "\(directory)-archive")
+        let entry = try #require(try store.outbox().first)
+        let receipt = try await archive.deliver(entry, manifest: manifest, file: AttachmentContent(attachmentId: manifest.attachmentId, file: file, vault: vault),
+                                                progress: DeliveryProgress(uploadCreated: { _ in }, confirmed: { _ in }))
+        let delivered = try Data(contentsOf: URL(fileURLWithPath: String(receipt.dropFirst("archive ".count))))
+        #expect(Array(delivered) == plain)
+        // Without the vault the sealed file cannot be delivered: an error, not garbage.
+        await #expect(throws: DeliveryError.self) {
+            _ = try await archive.deliver(entry, manifest: manifest, file: AttachmentContent(attachmentId: manifest.attachmentId, file: file, vault: nil),
+                                          progress: DeliveryProgress(uploadCreated: { _ in }, confirmed: { _ in }))
+        }
+    }
+
+    @Test func abandonedUploadLeavesNothingBehind() async throws {
+        let directory = try makeTemporaryDirectory()
+        let store = try Store(directory: directory)
+        let intake = AttachmentIntake(store: store, vault: try IdentityVault(store: store), counterID: "counter-test")
+        let incoming = try await intake.begin()
+        try await intake.append(Array(repeating: 1, count: 1000), to: incoming)
+        await intake.abandon(incoming)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(store.filesDirectory)/.incoming").isEmpty)
+        #expect(try store.attachments().isEmpty && store.outbox().isEmpty)
+    }
+
+    @Test func requestProblemsAreListedTogether() {
+        let bad = AttachmentRequest(caseNumber: "", materialName: " ", kind: .scan, contentType: "pdf", fileName: "../x", pages: -1)
+        #expect(bad.problems.count == 5, "\(bad.problems)")
+    }
+}
