@@ -92,6 +92,18 @@ enum AttachmentRoutes {
             } catch { throw asProblem(error) }
         }
 
+        router.delete("/v1/outbox/:id") { _, context -> Response in
+            guard let outbox = dependencies.outbox else { throw unavailable() }
+            let id = try context.parameters.require("id")
+            let cancelled: Bool
+            do { cancelled = try await outbox.cancel(attachmentId: id, actor: "api") } catch { throw asProblem(error) }
+            guard cancelled else {
+                throw Problem(code: "outbox-entry-not-found", status: 404, title: "没有待发送的附件 Nothing to cancel",
+                              detail: "'\(id)' is not waiting for delivery (delivered, cancelled, or never captured)", remedy: "Check GET /v1/outbox.")
+            }
+            return Response(status: .noContent)
+        }
+
         router.post("/v1/outbox/:id/retry") { _, context -> Response in
             guard let store = dependencies.store else { throw unavailable() }
             let id = try context.parameters.require("id")

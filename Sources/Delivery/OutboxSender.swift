@@ -63,6 +63,17 @@ public actor OutboxSender: Service {
 
     public nonisolated var sinkName: String { sink.name }
 
+    /// Withdraws an undelivered attachment: no further attempts, and a partial upload is terminated at the case core.
+    /// False when there is nothing undelivered with that id.
+    public nonisolated func cancel(attachmentId: String, actor: String) async throws(StoreError) -> Bool {
+        guard let entry = try store.cancelDelivery(attachmentId: attachmentId, actor: actor) else { return false }
+        do { try await sink.withdraw(entry) } catch {
+            logger.warning("could not terminate the partial upload", metadata: ["attachment": "\(attachmentId)", "error": "\(error)"])
+        }
+        await events.publish("delivery.cancelled", DeliveryEvent(attachmentId: attachmentId, caseNumber: entry.caseNumber, state: "cancelled"))
+        return true
+    }
+
     /// Looks at the outbox now (a new attachment, a retry asked for).
     public nonisolated func wake() {
         Task { await self.signal() }

@@ -24,6 +24,13 @@ public protocol DeliverySink: Sendable {
     var name: String { get }
     /// Delivers one attachment, resuming what `entry` says was already sent. Returns a receipt for the audit log.
     func deliver(_ entry: OutboxEntry, manifest: AttachmentManifest, file: AttachmentContent, progress: DeliveryProgress) async throws(DeliveryError) -> String
+    /// Withdraws what was sent of a cancelled attachment (tus termination).
+    func withdraw(_ entry: OutboxEntry) async throws(DeliveryError)
+}
+
+extension DeliverySink {
+    /// Withdraws a cancelled attachment's partial upload; nothing to do for sinks without one.
+    public func withdraw(_ entry: OutboxEntry) async throws(DeliveryError) {}
 }
 
 /// An attachment's bytes as the sinks read them: plain files in place, sealed ones opened with the vault's key.
@@ -132,6 +139,12 @@ public struct TusSink: DeliverySink {
             }
         }
         return "tus \(upload.absoluteString)"
+    }
+
+    /// tus termination of the partial upload, so the case core does not keep half an attachment.
+    public func withdraw(_ entry: OutboxEntry) async throws(DeliveryError) {
+        guard let upload = entry.uploadURL.flatMap(URL.init(string:)) else { return }
+        try await client.terminate(upload)
     }
 
     /// The manifest as tus metadata; `filename` is the attachment id plus the file name, so the receiver can dedupe.

@@ -74,6 +74,8 @@ public enum OutboxState: String, Codable, Sendable {
     case delivered
     /// Refused by the case core in a way retrying cannot fix; waits for a clerk's or engineer's retry.
     case failed
+    /// Withdrawn before delivery (captured by mistake); a retry queues it again.
+    case cancelled
 }
 
 /// One attachment's delivery record.
@@ -148,7 +150,7 @@ extension Store {
 
     /// Delivery records, oldest first; `undeliveredOnly` leaves out the delivered ones.
     public func outbox(undeliveredOnly: Bool = false, limit: Int = 1000) throws(StoreError) -> [OutboxEntry] {
-        try outboxEntries(where: undeliveredOnly ? "outbox.state != 'delivered'" : "1", arguments: [], limit: limit)
+        try outboxEntries(where: undeliveredOnly ? "outbox.state IN ('pending', 'failed')" : "1", arguments: [], limit: limit)
     }
 
     /// Pending entries whose next attempt is due at `now`, oldest first.
@@ -161,7 +163,7 @@ extension Store {
     public func outboxBacklog() throws(StoreError) -> (undelivered: Int, oldest: Date?) {
         do {
             return try database.read { db in
-                let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, MIN(createdAt) AS oldest FROM outbox WHERE state != 'delivered'")
+                let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, MIN(createdAt) AS oldest FROM outbox WHERE state IN ('pending', 'failed')")
                 return (row?["n"] ?? 0, row?["oldest"])
             }
         } catch { throw .database("read outbox", "\(error)") }
@@ -217,7 +219,7 @@ extension Store {
             try database.write { db in
                 try db.execute(sql: """
                     UPDATE outbox SET attempts = attempts + 1, lastError = ?, nextAttemptAt = ?, state = ?
-                    WHERE attachmentId = ? AND state != 'delivered'
+                    WHERE attachmentId = ? AND state IN ('pending', 'failed')
                     """, arguments: [message, nextAttempt, permanent ? "failed" : "pending", attachmentId])
             }
         } catch { throw .database("record failure of \(attachmentId)", "\(error)") }
@@ -262,6 +264,21 @@ extension Store {
                 return paths
             }
         } catch { throw .database("purge attachments", "\(error)") }
+    }
+
+    /// Withdraws an undelivered attachment from delivery; returns its entry as it was (nil: nothing to cancel).
+    public func cancelDelivery(attachmentId: String, actor: String) throws(StoreError) -> OutboxEntry? {
+        let entry = try outboxEntries(where: "outbox.attachmentId = ? AND outbox.state IN ('pending', 'failed')",
+                                      arguments: [attachmentId], limit: 1).first
+        guard entry != nil else { return nil }
+        do {
+            try database.write { db in
+                try db.execute(sql: "UPDATE outbox SET state = 'cancelled', nextAttemptAt = NULL WHERE attachmentId = ?",
+                               arguments: [attachmentId])
+                try Self.appendAudit(db, actor: actor, action: "cancel-delivery", subject: attachmentId, detail: "", at: Date())
+            }
+        } catch { throw .database("cancel \(attachmentId)", "\(error)") }
+        return entry
     }
 
     private func outboxEntries(where condition: String, arguments: StatementArguments, limit: Int) throws(StoreError) -> [OutboxEntry] {

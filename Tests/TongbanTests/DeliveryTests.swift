@@ -259,6 +259,30 @@ import Testing
         #expect(audit.status == 0, "\(audit.standardError)")
     }
 
+    /// Cancelling an attachment mid-upload stops its delivery and terminates the partial upload at the case core.
+    @Test(.enabled(if: tusReady)) func cancelMidUploadTerminatesIt() async throws {
+        let directory = try makeTemporaryDirectory()
+        let tus = try await TusServer.start(in: "\(directory)/tus")
+        defer { kill(tus.process.process.processIdentifier, SIGKILL) }
+        let server = try Self.serve(dataDir: "\(directory)/data", caseCore: tus.url, extra: ["TONGBAN_CASE_CORE_CHUNK_KILOBYTES": "64"])
+        let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
+        _ = try Self.randomFile("\(directory)/file", size: 30 * 1024 * 1024)
+        let id = try #require(try Self.capture(port: port, file: "\(directory)/file", caseNumber: "TB-CANCEL")["attachmentId"] as? String)
+        for _ in 0..<400 {
+            if let offset = (try Self.outbox(port: port)["entries"] as? [[String: Any]])?.first?["offset"] as? Int, offset > 0 { break }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        let cancelled = try curl(["-X", "DELETE", "-H", "Authorization: Bearer \(Self.token)", "http://127.0.0.1:\(port)/v1/outbox/\(id)"])
+        #expect(cancelled.status == 204, "\(cancelled.body)")
+        #expect(try Self.outbox(port: port)["undelivered"] as? Int == 0)
+        let again = try curl(["-X", "DELETE", "-H", "Authorization: Bearer \(Self.token)", "http://127.0.0.1:\(port)/v1/outbox/\(id)"])
+        #expect(again.status == 404)
+        try await Task.sleep(for: .seconds(1))
+        #expect(tus.requests.contains { $0["method"] as? String == "DELETE" }, "no tus termination: \(tus.requests.suffix(3))")
+        #expect(!tus.delivered.contains { $0["attachmentId"] as? String == id })
+        #expect(try await server.stop() == 0)
+    }
+
     /// The audit chain detects a record edited behind the service's back (its triggers dropped first, as an
     /// intruder with the file would).
     @Test func auditVerifyCatchesAnEditedRecord() async throws {

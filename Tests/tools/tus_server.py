@@ -5,7 +5,7 @@ usage: tus_server.py --dir DIR [--port N] [--port-file FILE]
 
 Uploads are stored under DIR/uploads by aiohttp-tus. Each completed upload appends one JSON line to
 DIR/delivered.jsonl: its metadata, size and SHA-256 as received — what a test compares with what was captured,
-and how it counts deliveries per attachment id. Every creation and PATCH is logged as it starts to
+and how it counts deliveries per attachment id. Every creation, PATCH and termination is logged as it starts to
 DIR/requests.jsonl (method, path, Upload-Offset, Content-Length): what a resume re-sent.
 Prints "tus: listening on PORT" when ready.
 """
@@ -52,7 +52,7 @@ async def main() -> None:
 
     @web.middleware
     async def log_requests(request, handler):
-        if request.method in ("POST", "PATCH"):
+        if request.method in ("POST", "PATCH", "DELETE"):
             with open(requests_log, "a") as out:
                 out.write(json.dumps({"method": request.method, "path": request.path,
                                       "offset": int(request.headers.get("Upload-Offset", -1)),
