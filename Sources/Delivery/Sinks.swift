@@ -125,18 +125,46 @@ public struct TusSink: DeliverySink {
                 throw .transient("cannot keep the upload URL: \(error)", retryAfter: nil)
             }
         }
-        while offset < manifest.size {
-            let count = min(chunkSize, manifest.size - offset)
-            let bytes = try await reader.read(file, offset: offset, count: count)
+        // While one chunk is on the wire the next is read and the previous confirmation is written down: the
+        // link stays busy. (A confirmation not yet written only costs a chunk's re-send after a crash: the server's
+        // offset, asked for with HEAD, decides where a resumed upload goes on.)
+        let reader = self.reader, size = manifest.size, chunkSize = self.chunkSize
+        func read(at start: Int) -> Task<[UInt8], any Error>? {
+            guard start < size else { return nil }
+            return Task { try await reader.read(file, offset: start, count: min(chunkSize, size - start)) }
+        }
+        var nextChunk = read(at: offset)
+        var keeping: Task<Void, any Error>?
+        while let reading = nextChunk {
+            let bytes: [UInt8]
+            do { bytes = try await reading.value } catch let error as DeliveryError { throw error } catch {
+                throw .localFile("\(error)")
+            }
+            nextChunk = read(at: offset + bytes.count)
             let checksum = checksummed ? "sha1 " + Data(Insecure.SHA1.hash(data: bytes)).base64EncodedString() : nil
-            let next = try await client.patch(upload, offset: offset, chunk: ByteBuffer(bytes: bytes), checksum: checksum)
-            guard next > offset, next <= manifest.size else {
-                throw .transient("case core confirmed offset \(next) after sending from \(offset)", retryAfter: nil)
+            let next: Int
+            do { next = try await client.patch(upload, offset: offset, chunk: ByteBuffer(bytes: bytes), checksum: checksum) } catch {
+                nextChunk?.cancel()
+                throw error
+            }
+            guard next > offset, next <= size else {
+                nextChunk?.cancel()
+                throw .transient("case core confirmed offset \(next) after \(bytes.count) bytes from \(offset)", retryAfter: nil)
+            }
+            if next != offset + bytes.count {
+                // The server kept only part of the chunk: go on from where it stands.
+                nextChunk?.cancel()
+                nextChunk = read(at: next)
             }
             offset = next
-            do { try await progress.confirmed(offset) } catch {
+            do { try await keeping?.value } catch {
+                nextChunk?.cancel()
                 throw .transient("cannot keep the confirmed offset: \(error)", retryAfter: nil)
             }
+            keeping = Task { [offset] in try await progress.confirmed(offset) }
+        }
+        do { try await keeping?.value } catch {
+            throw .transient("cannot keep the confirmed offset: \(error)", retryAfter: nil)
         }
         return "tus \(upload.absoluteString)"
     }
