@@ -18,11 +18,12 @@ import Testing
         let process: ChildProcess
         let url: String
 
-        static func start(in directory: String, port: Int = 0) async throws -> TusServer {
+        static func start(in directory: String, port: Int = 0, tls: [String] = []) async throws -> TusServer {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let process = try ChildProcess(Rig["TONGBAN_RIG_PYTHON"], ["\(packageRoot)/Tests/tools/tus_server.py", "--dir", directory, "--port", "\(port)"])
+            let process = try ChildProcess(Rig["TONGBAN_RIG_PYTHON"], ["\(packageRoot)/Tests/tools/tus_server.py", "--dir", directory, "--port", "\(port)"] + tls)
             let line = try #require(try await process.waitForLine(containing: "tus: listening on"), "tus: \(process.standardError)")
-            return TusServer(directory: directory, process: process, url: "http://127.0.0.1:\(line.split(separator: " ").last!)/files")
+            let scheme = tls.isEmpty ? "http" : "https"
+            return TusServer(directory: directory, process: process, url: "\(scheme)://127.0.0.1:\(line.split(separator: " ").last!)/files")
         }
 
         /// Completed uploads as the server recorded them.
@@ -257,6 +258,52 @@ import Testing
         #expect(try await server.stop() == 0)
         let audit = try run(tongbanBinary, ["audit", "verify", "--data-dir", dataDir])
         #expect(audit.status == 0, "\(audit.standardError)")
+    }
+
+    /// Mutual TLS as on the government extranet: the case core's certificate from a private CA (caseCore.caFile),
+    /// and the counter's client certificate. Without the client certificate nothing is delivered, and the outbox
+    /// says why.
+    @Test(.enabled(if: tusReady)) func mutualTLSWithAPrivateCA() async throws {
+        let directory = try makeTemporaryDirectory()
+        let pki = "\(directory)/pki"
+        try FileManager.default.createDirectory(atPath: pki, withIntermediateDirectories: true)
+        let script = """
+            set -e; cd '\(pki)'
+            openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=Tongban Test CA" 2>/dev/null
+            openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1" 2>/dev/null
+            printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext
+            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext 2>/dev/null
+            openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj "/CN=counter-1" 2>/dev/null
+            openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 2>/dev/null
+            """
+        let made = try run("/bin/sh", ["-c", script])
+        try #require(made.status == 0, "openssl: \(made.standardError)")
+        let tus = try await TusServer.start(in: "\(directory)/tus", tls: ["--tls-cert", "\(pki)/server.pem", "--tls-key", "\(pki)/server.key",
+                                                                          "--client-ca", "\(pki)/ca.pem"])
+        defer { kill(tus.process.process.processIdentifier, SIGKILL) }
+        let tlsSettings = ["TONGBAN_CASE_CORE_CA_FILE": "\(pki)/ca.pem", "TONGBAN_CASE_CORE_CLIENT_CERTIFICATE": "\(pki)/client.pem",
+                           "TONGBAN_CASE_CORE_CLIENT_KEY": "\(pki)/client.key"]
+        let server = try Self.serve(dataDir: "\(directory)/data", caseCore: tus.url, extra: tlsSettings)
+        let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
+        _ = try Self.randomFile("\(directory)/file", size: 100_000)
+        let id = try #require(try Self.capture(port: port, file: "\(directory)/file", caseNumber: "TB-TLS")["attachmentId"] as? String)
+        #expect(try await Self.waitUntilDelivered(port: port, seconds: 60), "outbox: \((try? Self.outbox(port: port)) ?? [:])")
+        #expect(tus.delivered.compactMap { $0["attachmentId"] as? String } == [id])
+        #expect(try await server.stop() == 0)
+
+        // Only the CA, no client certificate: the case core refuses the connection; the capture waits, with a reason.
+        let refused = try Self.serve(dataDir: "\(directory)/data2", caseCore: tus.url, extra: ["TONGBAN_CASE_CORE_CA_FILE": "\(pki)/ca.pem"])
+        let refusedPort = try #require(try await refused.waitUntilReady(), "serve: \(refused.standardError)")
+        _ = try Self.capture(port: refusedPort, file: "\(directory)/file", caseNumber: "TB-TLS")
+        var lastError: String?
+        for _ in 0..<240 where lastError == nil {
+            try await Task.sleep(for: .milliseconds(250))
+            lastError = (try Self.outbox(port: refusedPort)["entries"] as? [[String: Any]])?.first?["lastError"] as? String
+        }
+        #expect(lastError != nil)
+        #expect(try Self.outbox(port: refusedPort)["undelivered"] as? Int == 1)
+        #expect(tus.delivered.count == 1)
+        #expect(try await refused.stop() == 0)
     }
 
     /// Cancelling an attachment mid-upload stops its delivery and terminates the partial upload at the case core.

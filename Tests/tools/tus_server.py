@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """A real tus 1.0 server (aiohttp-tus) standing in for the case core in tests, the rig and benchmarks.
 
-usage: tus_server.py --dir DIR [--port N] [--port-file FILE]
+usage: tus_server.py --dir DIR [--port N] [--port-file FILE] [--tls-cert PEM --tls-key PEM [--client-ca PEM]]
+
+With --tls-cert it speaks HTTPS; with --client-ca it also demands a client certificate signed by that CA
+(mutual TLS, as on the government extranet).
 
 Uploads are stored under DIR/uploads by aiohttp-tus. Each completed upload appends one JSON line to
 DIR/delivered.jsonl: its metadata, size and SHA-256 as received — what a test compares with what was captured,
@@ -14,6 +17,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import ssl
 from pathlib import Path
 
 from aiohttp import web
@@ -33,7 +37,17 @@ async def main() -> None:
     parser.add_argument("--dir", required=True, type=Path)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file", type=Path)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--client-ca")
     args = parser.parse_args()
+    tls = None
+    if args.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.client_ca:
+            tls.verify_mode = ssl.CERT_REQUIRED
+            tls.load_verify_locations(args.client_ca)
     uploads = args.dir / "uploads"
     uploads.mkdir(parents=True, exist_ok=True)
     ledger = args.dir / "delivered.jsonl"
@@ -64,7 +78,7 @@ async def main() -> None:
     setup_tus(app, upload_path=uploads, upload_url="/files", on_upload_done=upload_done)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", args.port)
+    site = web.TCPSite(runner, "127.0.0.1", args.port, ssl_context=tls)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     if args.port_file:
