@@ -77,29 +77,43 @@ import Testing
         return SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
     }
 
+    /// Captures `count` files of random bytes (sizes from `size`); returns attachment id → SHA-256.
+    static func captureRandomFiles(_ count: Int, port: Int, directory: String, caseNumber: (Int) -> String,
+                                   size: (Int) -> Int) throws -> [String: String] {
+        var captured: [String: String] = [:]
+        for index in 0..<count {
+            let hash = try randomFile("\(directory)/file", size: size(index))
+            let manifest = try capture(port: port, file: "\(directory)/file", caseNumber: caseNumber(index))
+            #expect(manifest["sha256"] as? String == hash, "\(manifest)")
+            if let id = manifest["attachmentId"] as? String { captured[id] = hash }
+        }
+        return captured
+    }
+
+    /// Every captured attachment completed exactly once at the server, with the bytes it was captured with.
+    static func expectDeliveredOnce(_ captured: [String: String], at tus: TusServer) {
+        let delivered = tus.delivered
+        let ids = delivered.compactMap { $0["attachmentId"] as? String }
+        #expect(ids.count == captured.count && Set(ids) == Set(captured.keys),
+                "\(ids.count) completed uploads for \(Set(ids).count) of \(captured.count) attachments")
+        for record in delivered {
+            let id = record["attachmentId"] as? String ?? ""
+            #expect(record["receivedSha256"] as? String == captured[id], "\(id) arrived changed")
+            #expect(record["sha256"] as? String == captured[id])
+        }
+    }
+
     @Test(.enabled(if: tusReady)) func hundredAttachmentsArriveOnceWithTheirHashes() async throws {
         let directory = try makeTemporaryDirectory()
         let tus = try await TusServer.start(in: "\(directory)/tus")
         defer { kill(tus.process.process.processIdentifier, SIGKILL) }
         let server = try Self.serve(dataDir: "\(directory)/data", caseCore: tus.url)
         let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
-        var captured: [String: String] = [:]
-        for index in 0..<100 {
-            let hash = try Self.randomFile("\(directory)/file", size: 1000 + index * 997)
-            let manifest = try Self.capture(port: port, file: "\(directory)/file", caseNumber: "TB-\(index % 7)")
-            #expect(manifest["sha256"] as? String == hash, "\(manifest)")
-            if let id = manifest["attachmentId"] as? String { captured[id] = hash }
-        }
+        let captured = try Self.captureRandomFiles(100, port: port, directory: directory, caseNumber: { "TB-\($0 % 7)" },
+                                                   size: { 1000 + $0 * 997 })
         #expect(captured.count == 100)
         #expect(try await Self.waitUntilDelivered(port: port), "outbox: \((try? Self.outbox(port: port)) ?? [:])")
-        let delivered = tus.delivered
-        let ids = delivered.compactMap { $0["attachmentId"] as? String }
-        #expect(ids.count == 100 && Set(ids) == Set(captured.keys), "\(ids.count) delivered")
-        for record in delivered {
-            let id = record["attachmentId"] as? String ?? ""
-            #expect(record["receivedSha256"] as? String == captured[id], "\(id) arrived changed")
-            #expect(record["sha256"] as? String == captured[id])
-        }
+        Self.expectDeliveredOnce(captured, at: tus)
         #expect(try await server.stop() == 0)
         let audit = try run(tongbanBinary, ["audit", "verify", "--data-dir", "\(directory)/data"])
         #expect(audit.status == 0 && audit.standardOutput.contains("intact: 200 record(s)"), "\(audit.standardOutput)\(audit.standardError)")
@@ -151,12 +165,8 @@ import Testing
         let port = try freePort()
         let server = try Self.serve(dataDir: "\(directory)/data", caseCore: "http://127.0.0.1:\(port)/files")
         let apiPort = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
-        var captured: [String: String] = [:]
-        for index in 0..<10 {
-            let hash = try Self.randomFile("\(directory)/file", size: 50_000 + index)
-            let manifest = try Self.capture(port: apiPort, file: "\(directory)/file", caseNumber: "TB-DOWN")
-            if let id = manifest["attachmentId"] as? String { captured[id] = hash }
-        }
+        let captured = try Self.captureRandomFiles(10, port: apiPort, directory: directory, caseNumber: { _ in "TB-DOWN" },
+                                                   size: { 50_000 + $0 })
         #expect(captured.count == 10, "captures were refused while the case core was down")
         var waiting: [String: Any] = [:]
         var errors: [String] = []
@@ -171,8 +181,7 @@ import Testing
         let tus = try await TusServer.start(in: "\(directory)/tus", port: port)
         defer { kill(tus.process.process.processIdentifier, SIGKILL) }
         #expect(try await Self.waitUntilDelivered(port: apiPort), "outbox: \((try? Self.outbox(port: apiPort)) ?? [:])")
-        let ids = tus.delivered.compactMap { $0["attachmentId"] as? String }
-        #expect(ids.count == 10 && Set(ids) == Set(captured.keys))
+        Self.expectDeliveredOnce(captured, at: tus)
         #expect(try await server.stop() == 0)
     }
 
@@ -191,20 +200,11 @@ import Testing
         let server = try Self.serve(dataDir: "\(directory)/data", caseCore: proxyURL,
                                     extra: ["TONGBAN_CASE_CORE_CHUNK_KILOBYTES": "128", "TONGBAN_CASE_CORE_PARALLEL_UPLOADS": "4"])
         let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
-        var captured: [String: String] = [:]
-        for index in 0..<30 {
-            let hash = try Self.randomFile("\(directory)/file", size: 50_000 + index * 37_000)
-            let manifest = try Self.capture(port: port, file: "\(directory)/file", caseNumber: "TB-FAULT")
-            if let id = manifest["attachmentId"] as? String { captured[id] = hash }
-        }
+        let captured = try Self.captureRandomFiles(30, port: port, directory: directory, caseNumber: { _ in "TB-FAULT" },
+                                                   size: { 50_000 + $0 * 37_000 })
         #expect(captured.count == 30)
         #expect(try await Self.waitUntilDelivered(port: port), "outbox: \((try? Self.outbox(port: port)) ?? [:])")
-        let delivered = tus.delivered
-        let ids = delivered.compactMap { $0["attachmentId"] as? String }
-        #expect(ids.count == 30 && Set(ids) == Set(captured.keys), "\(ids.count) completed uploads for \(Set(ids).count) attachments")
-        for record in delivered {
-            #expect(record["receivedSha256"] as? String == captured[record["attachmentId"] as? String ?? ""])
-        }
+        Self.expectDeliveredOnce(captured, at: tus)
         let counts = (try? String(contentsOfFile: "\(directory)/proxy.port.counts", encoding: .utf8)) ?? ""
         for fault in ["unavailable", "reset-before", "lose-response", "stall"] {
             #expect(!counts.contains("\"\(fault)\": 0"), "the proxy never injected \(fault): \(counts)")
