@@ -126,13 +126,14 @@ public struct TusClient: Sendable {
         }
     }
 
-    /// 5xx, 408, 423 and 429 are retried (honouring Retry-After); other answers are the server refusing.
+    /// 5xx, 408, 423, 429 and 460 (checksum mismatch: the chunk was damaged on the way) are retried, honouring
+    /// Retry-After; other answers are the server refusing.
     static func failure(_ answer: Answer, doing what: String) -> DeliveryError {
         let message = "case core answered \(answer.status.code) \(answer.status.reasonPhrase) to \(what)"
             + (answer.body.isEmpty ? "" : ": \(answer.body.prefix(200))")
         let retryAfter = answer.headers.first(name: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         switch answer.status.code {
-        case 500...599, 408, 423, 429: return .transient(message, retryAfter: retryAfter)
+        case 500...599, 408, 423, 429, 460: return .transient(message, retryAfter: retryAfter)
         default: return .permanent(message)
         }
     }

@@ -18,9 +18,10 @@ import Testing
         let process: ChildProcess
         let url: String
 
-        static func start(in directory: String, port: Int = 0, tls: [String] = []) async throws -> TusServer {
+        /// - Parameter tool: `tus_server.py` (aiohttp-tus) or `tus_checksum_server.py` (resumable-upload, checks checksums).
+        static func start(in directory: String, port: Int = 0, tls: [String] = [], tool: String = "tus_server.py") async throws -> TusServer {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let process = try ChildProcess(Rig["TONGBAN_RIG_PYTHON"], ["\(packageRoot)/Tests/tools/tus_server.py", "--dir", directory, "--port", "\(port)"] + tls)
+            let process = try ChildProcess(Rig["TONGBAN_RIG_PYTHON"], ["\(packageRoot)/Tests/tools/\(tool)", "--dir", directory, "--port", "\(port)"] + tls)
             let line = try #require(try await process.waitForLine(containing: "tus: listening on"), "tus: \(process.standardError)")
             let scheme = tls.isEmpty ? "http" : "https"
             return TusServer(directory: directory, process: process, url: "\(scheme)://127.0.0.1:\(line.split(separator: " ").last!)/files")
@@ -209,6 +210,29 @@ import Testing
         for fault in ["unavailable", "reset-before", "lose-response", "stall"] {
             #expect(!counts.contains("\"\(fault)\": 0"), "the proxy never injected \(fault): \(counts)")
         }
+        #expect(try await server.stop() == 0)
+    }
+
+    /// A server that offers the checksum extension gets `Upload-Checksum` with every chunk: chunks damaged on the way
+    /// (a proxy flips a byte) are refused with 460 and sent again, and every attachment arrives whole.
+    @Test(.enabled(if: tusReady)) func checksumsCatchChunksDamagedOnTheWay() async throws {
+        let directory = try makeTemporaryDirectory()
+        let tus = try await TusServer.start(in: "\(directory)/tus", tool: "tus_checksum_server.py")
+        defer { kill(tus.process.process.processIdentifier, SIGKILL) }
+        let upstream = tus.url.replacingOccurrences(of: "http://", with: "").replacingOccurrences(of: "/files", with: "")
+        let proxy = try ChildProcess(Rig["TONGBAN_RIG_PYTHON"], ["\(packageRoot)/Tests/tools/fault_proxy.py", "--upstream", upstream, "--no-faults",
+                                                                  "--corrupt-rate", "0.3", "--port-file", "\(directory)/proxy.port"])
+        defer { kill(proxy.process.processIdentifier, SIGKILL) }
+        let line = try #require(try await proxy.waitForLine(containing: "proxy: listening on"), "proxy: \(proxy.standardError)")
+        let server = try Self.serve(dataDir: "\(directory)/data", caseCore: "http://127.0.0.1:\(line.split(separator: " ").last!)/files",
+                                    extra: ["TONGBAN_CASE_CORE_CHUNK_KILOBYTES": "64"])
+        let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
+        let captured = try Self.captureRandomFiles(5, port: port, directory: directory, caseNumber: { _ in "TB-SUM" },
+                                                   size: { 300_000 + $0 * 50_000 })
+        #expect(try await Self.waitUntilDelivered(port: port), "outbox: \((try? Self.outbox(port: port)) ?? [:])")
+        Self.expectDeliveredOnce(captured, at: tus)
+        let counts = (try? String(contentsOfFile: "\(directory)/proxy.port.counts", encoding: .utf8)) ?? ""
+        #expect(!counts.contains("\"corrupt\": 0") && counts.contains("corrupt"), "the proxy damaged nothing: \(counts)")
         #expect(try await server.stop() == 0)
     }
 

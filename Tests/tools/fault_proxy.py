@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """An HTTP/1.1 proxy that misbehaves on purpose, between Tongban and the case core in tests.
 
-usage: fault_proxy.py --upstream HOST:PORT [--seed N] [--port-file FILE]
+usage: fault_proxy.py --upstream HOST:PORT [--seed N] [--port-file FILE] [--no-faults] [--corrupt-rate R]
 
 For each request it draws a fate: pass it on; answer 503 with Retry-After: 1; reset the connection before
 forwarding; forward it and then reset instead of answering (the server acted, the client never hears); stall
-three seconds, then pass it on. Every connection closes after one exchange. Prints "proxy: listening on PORT"
+three seconds, then pass it on (--no-faults: always pass). With --corrupt-rate R it also flips one byte in the body
+of that share of PATCH requests it passes on (what a tus checksum must catch). Every connection closes after one
+exchange. Prints "proxy: listening on PORT"
 and keeps a count of each fate in FILE.counts when --port-file is given.
 """
 import argparse
@@ -38,12 +40,17 @@ async def main() -> None:
     parser.add_argument("--upstream", required=True)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--port-file", type=Path)
+    parser.add_argument("--no-faults", action="store_true")
+    parser.add_argument("--corrupt-rate", type=float, default=0.0)
     args = parser.parse_args()
     host, _, port = args.upstream.rpartition(":")
     chance = random.Random(args.seed)
     counts = {name: 0 for name, _ in FATES}
+    counts["corrupt"] = 0
 
     def fate() -> str:
+        if args.no_faults:
+            return "pass"
         roll, total = chance.random(), 0.0
         for name, weight in FATES:
             total += weight
@@ -66,6 +73,13 @@ async def main() -> None:
                 return
             if chosen == "stall":
                 await asyncio.sleep(3)
+            if body and head.startswith(b"PATCH") and chance.random() < args.corrupt_rate:
+                counts["corrupt"] += 1
+                if args.port_file:
+                    Path(str(args.port_file) + ".counts").write_text(json.dumps(counts))
+                flipped = bytearray(body)
+                flipped[len(flipped) // 2] ^= 0x55
+                body = bytes(flipped)
             up_reader, up_writer = await asyncio.open_connection(host, int(port))
             up_writer.write(close_header(head) + body)
             await up_writer.drain()
