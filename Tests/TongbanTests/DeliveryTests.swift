@@ -160,6 +160,52 @@ import Testing
         try? note.write(toFile: "\(directory)/resume.txt", atomically: true, encoding: .utf8)
     }
 
+    /// kill -9 at random moments while attachments are being captured and delivered: every capture that was
+    /// acknowledged arrives, once, whole; nothing arrives twice.
+    @Test(.enabled(if: tusReady)) func killNineWhileCapturingLosesNothingAcknowledged() async throws {
+        let directory = try makeTemporaryDirectory()
+        let tus = try await TusServer.start(in: "\(directory)/tus")
+        defer { kill(tus.process.process.processIdentifier, SIGKILL) }
+        let acknowledged = LockedDictionary()
+        for round in 0..<4 {
+            let server = try Self.serve(dataDir: "\(directory)/data", caseCore: tus.url, extra: ["TONGBAN_CASE_CORE_CHUNK_KILOBYTES": "64"])
+            let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
+            let stop = LockedFlag()
+            let capturing = Thread {
+                var index = 0
+                while !stop.isSet {
+                    index += 1
+                    let file = "\(directory)/file-\(round)"
+                    guard let hash = try? Self.randomFile(file, size: 20_000 + index * 3_331 % 400_000),
+                          let manifest = try? Self.capture(port: port, file: file, caseNumber: "TB-KILL-\(round)"),
+                          let id = manifest["attachmentId"] as? String else { continue }
+                    acknowledged.set(id, hash)
+                }
+                stop.done()
+            }
+            capturing.start()
+            try await Task.sleep(for: .milliseconds(800 + round * 450))
+            _ = try await server.stop(signal: SIGKILL)
+            stop.set()
+            while !stop.isDone { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        let last = try Self.serve(dataDir: "\(directory)/data", caseCore: tus.url)
+        let port = try #require(try await last.waitUntilReady(), "serve: \(last.standardError)")
+        #expect(try await Self.waitUntilDelivered(port: port), "outbox: \((try? Self.outbox(port: port)) ?? [:])")
+        #expect(try await last.stop() == 0)
+        let captured = acknowledged.snapshot
+        #expect(captured.count >= 4, "too few captures to mean anything: \(captured.count)")
+        let delivered = tus.delivered
+        let ids = delivered.compactMap { $0["attachmentId"] as? String }
+        #expect(ids.count == Set(ids).count, "delivered twice: \(ids.count - Set(ids).count)")
+        #expect(Set(captured.keys).isSubset(of: Set(ids)), "acknowledged but never delivered: \(Set(captured.keys).subtracting(ids))")
+        for record in delivered {
+            if let hash = captured[record["attachmentId"] as? String ?? ""] { #expect(record["receivedSha256"] as? String == hash) }
+        }
+        let audit = try run(tongbanBinary, ["audit", "verify", "--data-dir", "\(directory)/data"])
+        #expect(audit.status == 0, "\(audit.standardError)")
+    }
+
     /// The case core is down: captures are still taken at once and queue; when it comes up everything arrives once.
     @Test(.enabled(if: tusReady)) func caseCoreDownThenUp() async throws {
         let directory = try makeTemporaryDirectory()
@@ -380,4 +426,23 @@ import Testing
 func freePort() throws -> Int {
     let result = try run("/usr/bin/python3", ["-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"])
     return Int(result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+}
+
+/// Attachment id → SHA-256, written by a capturing thread, read by the test.
+final class LockedDictionary: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [String: String] = [:]
+    func set(_ key: String, _ value: String) { lock.withLock { values[key] = value } }
+    var snapshot: [String: String] { lock.withLock { values } }
+}
+
+/// A stop request to a thread, and its answer.
+final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var requested = false
+    private var finished = false
+    func set() { lock.withLock { requested = true } }
+    var isSet: Bool { lock.withLock { requested } }
+    func done() { lock.withLock { finished = true } }
+    var isDone: Bool { lock.withLock { finished } }
 }
