@@ -19,9 +19,11 @@ import Testing
         let url: String
 
         /// - Parameter tool: `tus_server.py` (aiohttp-tus) or `tus_checksum_server.py` (resumable-upload, checks checksums).
-        static func start(in directory: String, port: Int = 0, tls: [String] = [], tool: String = "tus_server.py") async throws -> TusServer {
+        static func start(in directory: String, port: Int = 0, tls: [String] = [], tool: String = "tus_server.py",
+                          options: [String] = []) async throws -> TusServer {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let process = try ChildProcess(Rig["TONGBAN_RIG_PYTHON"], ["\(packageRoot)/Tests/tools/\(tool)", "--dir", directory, "--port", "\(port)"] + tls)
+            let process = try ChildProcess(Rig["TONGBAN_RIG_PYTHON"], ["\(packageRoot)/Tests/tools/\(tool)", "--dir", directory, "--port", "\(port)"]
+                                           + tls + options)
             let line = try #require(try await process.waitForLine(containing: "tus: listening on"), "tus: \(process.standardError)")
             let scheme = tls.isEmpty ? "http" : "https"
             return TusServer(directory: directory, process: process, url: "\(scheme)://127.0.0.1:\(line.split(separator: " ").last!)/files")
@@ -123,7 +125,9 @@ import Testing
     /// kill -9 in the middle of a 200 MB upload: after the restart the same upload resumes from the server's offset.
     @Test(.enabled(if: tusReady)) func killedMidUploadResumesFromTheServersOffset() async throws {
         let directory = try makeTemporaryDirectory()
-        let tus = try await TusServer.start(in: "\(directory)/tus")
+        // A slow case core (each chunk held back 100 ms) keeps the upload in progress long enough to kill it midway,
+        // however loaded the machine is.
+        let tus = try await TusServer.start(in: "\(directory)/tus", options: ["--patch-delay-ms", "100"])
         defer { kill(tus.process.process.processIdentifier, SIGKILL) }
         let size = 200 * 1024 * 1024, chunk = 4 * 1024 * 1024
         let hash = try Self.randomFile("\(directory)/big", size: size)
@@ -134,7 +138,8 @@ import Testing
         // Kill it once the server has confirmed a few chunks.
         var confirmed = 0
         for _ in 0..<1200 where confirmed < 5 * chunk {
-            confirmed = ((try Self.outbox(port: port)["entries"] as? [[String: Any]])?.first?["offset"] as? Int) ?? 0
+            guard let entry = (try Self.outbox(port: port)["entries"] as? [[String: Any]])?.first else { break }  // delivered
+            confirmed = entry["offset"] as? Int ?? 0
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(confirmed >= 5 * chunk && confirmed < size, "confirmed \(confirmed)")
@@ -379,7 +384,7 @@ import Testing
     /// Cancelling an attachment mid-upload stops its delivery and terminates the partial upload at the case core.
     @Test(.enabled(if: tusReady)) func cancelMidUploadTerminatesIt() async throws {
         let directory = try makeTemporaryDirectory()
-        let tus = try await TusServer.start(in: "\(directory)/tus")
+        let tus = try await TusServer.start(in: "\(directory)/tus", options: ["--patch-delay-ms", "20"])
         defer { kill(tus.process.process.processIdentifier, SIGKILL) }
         let server = try Self.serve(dataDir: "\(directory)/data", caseCore: tus.url, extra: ["TONGBAN_CASE_CORE_CHUNK_KILOBYTES": "64"])
         let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
