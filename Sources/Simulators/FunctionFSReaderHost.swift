@@ -31,6 +31,8 @@ public final class FunctionFSReaderHost: @unchecked Sendable {
     private var controller = ""
     private var ep0: Int32 = -1
     private var endpointFiles: [Int32] = []
+    private let firstRequest = NSCondition()
+    private var hostHasAsked = false
 
     /// - Parameters:
     ///   - name: the gadget's directory under `/sys/kernel/config/usb_gadget`.
@@ -116,11 +118,15 @@ public final class FunctionFSReaderHost: @unchecked Sendable {
     }
 
     /// Answers the host on a thread of its own and plays the scenario on this one; returns at the scenario's end
-    /// with `exitAfterScenario`, otherwise never.
+    /// with `exitAfterScenario`, otherwise never. The scenario's clock starts at the host's first request: a newly
+    /// plugged USB device is found by the host a moment later, however long that moment is.
     public func run(scenario: [SimulatorStep], exitAfterScenario: Bool) throws {
         if endpointFiles.isEmpty { try plugIn() }
         let files = endpointFiles
         Thread.detachNewThread { self.serve(files) }
+        firstRequest.lock()
+        while !hostHasAsked { firstRequest.wait() }
+        firstRequest.unlock()
         let start = simulator.now
         for step in scenario.sorted(by: { $0.at < $1.at }) {
             let wait = step.at - (simulator.now - start)
@@ -152,6 +158,12 @@ public final class FunctionFSReaderHost: @unchecked Sendable {
                 continue
             }
             for case .request(let command, let parameter, _) in requests.feed(buffer[0..<count]) {
+                firstRequest.lock()
+                if !hostHasAsked {
+                    hostHasAsked = true
+                    firstRequest.broadcast()
+                }
+                firstRequest.unlock()
                 let now = simulator.now
                 let (reply, cutAfter) = simulator.withSimulator { $0.respond(command: command, parameter: parameter, now: now) }
                 let bytes = cutAfter.map { Array(reply.prefix($0)) } ?? reply

@@ -125,25 +125,25 @@ import Testing
     /// kill -9 in the middle of a 200 MB upload: after the restart the same upload resumes from the server's offset.
     @Test(.enabled(if: tusReady)) func killedMidUploadResumesFromTheServersOffset() async throws {
         let directory = try makeTemporaryDirectory()
-        // A slow case core (each chunk held back 100 ms) keeps the upload in progress long enough to kill it midway,
-        // however loaded the machine is.
-        let tus = try await TusServer.start(in: "\(directory)/tus", options: ["--patch-delay-ms", "100"])
-        defer { kill(tus.process.process.processIdentifier, SIGKILL) }
         let size = 200 * 1024 * 1024, chunk = 4 * 1024 * 1024
+        // The case core holds the upload after five chunks until told to go on: the kill lands mid-upload for sure.
+        let tus = try await TusServer.start(in: "\(directory)/tus", options: ["--hold-from", "\(5 * chunk)"])
+        defer { kill(tus.process.process.processIdentifier, SIGKILL) }
         let hash = try Self.randomFile("\(directory)/big", size: size)
         let first = try Self.serve(dataDir: "\(directory)/data", caseCore: tus.url, extra: ["TONGBAN_CASE_CORE_CHUNK_KILOBYTES": "4096"])
         let port = try #require(try await first.waitUntilReady(), "serve: \(first.standardError)")
         let manifest = try Self.capture(port: port, file: "\(directory)/big", caseNumber: "TB-BIG")
         let id = try #require(manifest["attachmentId"] as? String, "\(manifest)")
-        // Kill it once the server has confirmed a few chunks.
+        // Kill it once the server has confirmed the five chunks it takes before holding.
         var confirmed = 0
-        for _ in 0..<1200 where confirmed < 5 * chunk {
+        for _ in 0..<3000 where confirmed < 5 * chunk {
             guard let entry = (try Self.outbox(port: port)["entries"] as? [[String: Any]])?.first else { break }  // delivered
             confirmed = entry["offset"] as? Int ?? 0
-            try await Task.sleep(for: .milliseconds(50))
+            try await Task.sleep(for: .milliseconds(100))
         }
-        #expect(confirmed >= 5 * chunk && confirmed < size, "confirmed \(confirmed)")
+        #expect(confirmed == 5 * chunk, "confirmed \(confirmed)")
         _ = try await first.stop(signal: SIGKILL)
+        #expect(FileManager.default.createFile(atPath: "\(directory)/tus/release", contents: nil))
 
         let second = try Self.serve(dataDir: "\(directory)/data", caseCore: tus.url, extra: ["TONGBAN_CASE_CORE_CHUNK_KILOBYTES": "4096"])
         let secondPort = try #require(try await second.waitUntilReady(), "serve: \(second.standardError)")
@@ -384,7 +384,8 @@ import Testing
     /// Cancelling an attachment mid-upload stops its delivery and terminates the partial upload at the case core.
     @Test(.enabled(if: tusReady)) func cancelMidUploadTerminatesIt() async throws {
         let directory = try makeTemporaryDirectory()
-        let tus = try await TusServer.start(in: "\(directory)/tus", options: ["--patch-delay-ms", "20"])
+        // The case core holds the upload after its first chunk: the cancel lands mid-upload for sure.
+        let tus = try await TusServer.start(in: "\(directory)/tus", options: ["--hold-from", "65536"])
         defer { kill(tus.process.process.processIdentifier, SIGKILL) }
         let server = try Self.serve(dataDir: "\(directory)/data", caseCore: tus.url, extra: ["TONGBAN_CASE_CORE_CHUNK_KILOBYTES": "64"])
         let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")

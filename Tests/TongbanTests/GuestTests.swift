@@ -49,15 +49,16 @@ import Testing
     @Test(.enabled(if: guestReady)) func usbReaderThroughTheGadget() throws {
         let directory = try makeTemporaryDirectory()
         let token = "guest-token-0123456789abcdef"
+        // Times count from the service's first request to the gadget (see `tongban sim idcard --help`).
         let split = """
             [{"at": 0, "samNotReadyFor": 300},
-             {"at": 5000, "place": "resident", "additionalAddress": "北京市海淀区新址2号"},
-             {"at": 8000, "lift": true},
+             {"at": 2000, "place": "resident", "additionalAddress": "北京市海淀区新址2号"},
+             {"at": 7000, "lift": true},
              {"at": 9000, "liftMidRead": true}, {"at": 9100, "place": "foreigner2017"},
              {"at": 14000, "unplugFor": 2500},
              {"at": 20000, "place": "hkMacaoTaiwan"}]
             """
-        let single = #"[{"at": 4000, "place": "foreigner2023"}]"#
+        let single = #"[{"at": 2000, "place": "foreigner2023"}]"#
         try split.write(toFile: "\(directory)/split.json", atomically: true, encoding: .utf8)
         try single.write(toFile: "\(directory)/single.json", atomically: true, encoding: .utf8)
         let script = """

@@ -2,9 +2,10 @@
 """A real tus 1.0 server (aiohttp-tus) standing in for the case core in tests, the rig and benchmarks.
 
 usage: tus_server.py --dir DIR [--port N] [--port-file FILE] [--tls-cert PEM --tls-key PEM [--client-ca PEM]]
-                    [--patch-delay-ms N]
+                    [--hold-from OFFSET]
 
---patch-delay-ms holds each PATCH back that long: a slow case core, so a test can act in the middle of an upload.
+--hold-from holds every PATCH at or beyond that offset until the file DIR/release exists: the upload stops there
+for sure, so a test can act in the middle of it (kill the client, cancel) on however loaded a machine.
 
 With --tls-cert it speaks HTTPS; with --client-ca it also demands a client certificate signed by that CA
 (mutual TLS, as on the government extranet).
@@ -43,7 +44,7 @@ async def main() -> None:
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
     parser.add_argument("--client-ca")
-    parser.add_argument("--patch-delay-ms", type=int, default=0)
+    parser.add_argument("--hold-from", type=int)
     args = parser.parse_args()
     tls = None
     if args.tls_cert:
@@ -75,8 +76,9 @@ async def main() -> None:
                 out.write(json.dumps({"method": request.method, "path": request.path,
                                       "offset": int(request.headers.get("Upload-Offset", -1)),
                                       "length": int(request.headers.get("Content-Length", 0))}) + "\n")
-        if request.method == "PATCH" and args.patch_delay_ms:
-            await asyncio.sleep(args.patch_delay_ms / 1000)
+        if request.method == "PATCH" and args.hold_from is not None:
+            while int(request.headers.get("Upload-Offset", 0)) >= args.hold_from and not (args.dir / "release").exists():
+                await asyncio.sleep(0.05)
         return await handler(request)
 
     # Chunks arrive whole in one request body: allow large ones.
