@@ -45,8 +45,8 @@ enum AttachmentRoutes {
                               detail: problems.joined(separator: "; "),
                               remedy: "Give case, material, kind and fileName in the query and the file as the body.")
             }
-            let incoming: AttachmentIntake.Incoming
-            do { incoming = try await intake.begin() } catch { throw asProblem(error) }
+            // Store and storage errors (disk full → 507, …) become problems in ProblemMiddleware.
+            let incoming = try await intake.begin()
             do {
                 var received = 0
                 for try await buffer in request.body {
@@ -59,13 +59,11 @@ enum AttachmentRoutes {
                 }
             } catch {
                 await intake.abandon(incoming)
-                if let problem = error as? Problem { throw problem }
-                if let storage = error as? StorageError { throw storage.problem }
+                if error is ProblemConvertible { throw error }
                 throw Problem(code: "upload-interrupted", status: 400, title: "上传中断 Upload interrupted", detail: "\(error)",
                               remedy: "Send the file again; nothing was kept.")
             }
-            let manifest: AttachmentManifest
-            do { manifest = try await intake.finish(incoming, attachment) } catch { throw asProblem(error) }
+            let manifest = try await intake.finish(incoming, attachment)
             dependencies.outbox?.wake()
             await dependencies.events.publish("attachment.stored", manifest)
             return try TongbanAPI.json(manifest, status: .created)
@@ -74,30 +72,24 @@ enum AttachmentRoutes {
         router.get("/v1/attachments") { request, _ -> Response in
             guard let store = dependencies.store else { throw unavailable() }
             let caseNumber = request.uri.queryParameters["case"].map(String.init)
-            do {
-                return try TongbanAPI.json(try store.attachments(caseNumber: caseNumber).map {
-                    AttachmentWithDelivery(attachment: $0.manifest, delivery: $0.delivery)
-                })
-            } catch { throw asProblem(error) }
+            return try TongbanAPI.json(try store.attachments(caseNumber: caseNumber).map {
+                AttachmentWithDelivery(attachment: $0.manifest, delivery: $0.delivery)
+            })
         }
 
         router.get("/v1/outbox") { _, _ -> Response in
             guard let store = dependencies.store else { throw unavailable() }
-            do {
-                let entries = try store.outbox(undeliveredOnly: true)
-                return try TongbanAPI.json(OutboxSummary(
-                    sink: dependencies.outbox?.sinkName ?? "none", undelivered: entries.count,
-                    failed: entries.filter { $0.state == .failed }.count,
-                    oldestUndeliveredAt: entries.map(\.createdAt).min(), entries: entries))
-            } catch { throw asProblem(error) }
+            let entries = try store.outbox(undeliveredOnly: true)
+            return try TongbanAPI.json(OutboxSummary(
+                sink: dependencies.outbox?.sinkName ?? "none", undelivered: entries.count,
+                failed: entries.filter { $0.state == .failed }.count,
+                oldestUndeliveredAt: entries.map(\.createdAt).min(), entries: entries))
         }
 
         router.delete("/v1/outbox/:id") { _, context -> Response in
             guard let outbox = dependencies.outbox else { throw unavailable() }
             let id = try context.parameters.require("id")
-            let cancelled: Bool
-            do { cancelled = try await outbox.cancel(attachmentId: id, actor: "api") } catch { throw asProblem(error) }
-            guard cancelled else {
+            guard try await outbox.cancel(attachmentId: id, actor: "api") else {
                 throw Problem(code: "outbox-entry-not-found", status: 404, title: "没有待发送的附件 Nothing to cancel",
                               detail: "'\(id)' is not waiting for delivery (delivered, cancelled, or never captured)", remedy: "Check GET /v1/outbox.")
             }
@@ -107,20 +99,13 @@ enum AttachmentRoutes {
         router.post("/v1/outbox/:id/retry") { _, context -> Response in
             guard let store = dependencies.store else { throw unavailable() }
             let id = try context.parameters.require("id")
-            let retried: Bool
-            do { retried = try store.retryNow(attachmentId: id, actor: "api") } catch { throw asProblem(error) }
-            guard retried else {
+            guard try store.retryNow(attachmentId: id, actor: "api") else {
                 throw Problem(code: "outbox-entry-not-found", status: 404, title: "没有待发送的附件 Nothing to retry",
                               detail: "'\(id)' is not waiting for delivery (delivered, or never captured)", remedy: "Check GET /v1/outbox.")
             }
             dependencies.outbox?.wake()
             return Response(status: .accepted)
         }
-    }
-
-    /// Typed store and storage errors as the problems they describe (disk full → 507, …).
-    static func asProblem(_ error: any Error) -> any Error {
-        (error as? ProblemConvertible)?.problem ?? error
     }
 
     static func unavailable() -> Problem {

@@ -15,13 +15,6 @@ public final class FunctionFSReaderHost: @unchecked Sendable {
         case split, single
     }
 
-    public struct HostError: Error, CustomStringConvertible {
-        public var call: String
-        public var path: String
-        public var errno: Int32
-        public var description: String { "\(call) \(path) failed: \(String(cString: strerror(errno)))" }
-    }
-
     public let layout: Layout
     public let simulator: SharedReaderSimulator
     private let baudRate: Int
@@ -53,7 +46,7 @@ public final class FunctionFSReaderHost: @unchecked Sendable {
         if controller.isEmpty {
             let controllers = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/udc"))?.sorted() ?? []
             guard let first = controllers.first else {
-                throw HostError(call: "list", path: "/sys/class/udc (load dummy_hcd)", errno: ENOENT)
+                throw SimulatorHostError(call: "list", path: "/sys/class/udc (load dummy_hcd)", errno: ENOENT)
             }
             controller = first
         }
@@ -70,21 +63,21 @@ public final class FunctionFSReaderHost: @unchecked Sendable {
         try makeDirectory("\(gadget)/functions/ffs.\(instance)")
         if readLink("\(gadget)/configs/c.1/ffs.\(instance)") == nil {
             guard symlink("\(gadget)/functions/ffs.\(instance)", "\(gadget)/configs/c.1/ffs.\(instance)") == 0 else {
-                throw HostError(call: "symlink", path: "\(gadget)/configs/c.1/ffs.\(instance)", errno: errno)
+                throw SimulatorHostError(call: "symlink", path: "\(gadget)/configs/c.1/ffs.\(instance)", errno: errno)
             }
         }
         try makeDirectory(mountPoint)
         if mount(instance, mountPoint, "functionfs", 0, nil) != 0 && errno != EBUSY {
-            throw HostError(call: "mount functionfs", path: mountPoint, errno: errno)
+            throw SimulatorHostError(call: "mount functionfs", path: mountPoint, errno: errno)
         }
         ep0 = open("\(mountPoint)/ep0", O_RDWR)
-        guard ep0 >= 0 else { throw HostError(call: "open", path: "\(mountPoint)/ep0", errno: errno) }
+        guard ep0 >= 0 else { throw SimulatorHostError(call: "open", path: "\(mountPoint)/ep0", errno: errno) }
         try writeAll(ep0, Self.descriptors(layout), path: "\(mountPoint)/ep0 (descriptors)")
         try writeAll(ep0, Self.strings(), path: "\(mountPoint)/ep0 (strings)")
         let count = layout == .split ? 4 : 2
         for number in 1...count {
             let file = open("\(mountPoint)/ep\(number)", O_RDWR)
-            guard file >= 0 else { throw HostError(call: "open", path: "\(mountPoint)/ep\(number)", errno: errno) }
+            guard file >= 0 else { throw SimulatorHostError(call: "open", path: "\(mountPoint)/ep\(number)", errno: errno) }
             endpointFiles.append(file)
         }
         let control = ep0
@@ -164,9 +157,7 @@ public final class FunctionFSReaderHost: @unchecked Sendable {
                     firstRequest.broadcast()
                 }
                 firstRequest.unlock()
-                let now = simulator.now
-                let (reply, cutAfter) = simulator.withSimulator { $0.respond(command: command, parameter: parameter, now: now) }
-                let bytes = cutAfter.map { Array(reply.prefix($0)) } ?? reply
+                let bytes = simulator.answer(command: command, parameter: parameter)
                 SimulatorTransport.sleep(nanoseconds: ReaderSimulator.wireTime(bytes: 7 + bytes.count, baudRate: baudRate))
                 send(bytes, on: endpointFiles)
             }
@@ -238,13 +229,13 @@ public final class FunctionFSReaderHost: @unchecked Sendable {
 
     private func makeDirectory(_ path: String) throws {
         do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-            throw HostError(call: "mkdir", path: path, errno: errno)
+            throw SimulatorHostError(call: "mkdir", path: path, errno: errno)
         }
     }
 
     private func write(_ value: String, to path: String) throws {
         let file = open(path, O_WRONLY)
-        guard file >= 0 else { throw HostError(call: "open", path: path, errno: errno) }
+        guard file >= 0 else { throw SimulatorHostError(call: "open", path: path, errno: errno) }
         defer { close(file) }
         try writeAll(file, Array(value.utf8), path: path)
     }
@@ -255,7 +246,7 @@ public final class FunctionFSReaderHost: @unchecked Sendable {
             let written = bytes[offset...].withUnsafeBytes { Glibc.write(file, $0.baseAddress, $0.count) }
             if written < 0 {
                 if errno == EINTR { continue }
-                throw HostError(call: "write", path: path, errno: errno)
+                throw SimulatorHostError(call: "write", path: path, errno: errno)
             }
             offset += written
         } while offset < bytes.count

@@ -22,31 +22,25 @@ public final class PTYReaderHost: @unchecked Sendable {
         self.baudRate = baudRate
     }
 
-    public struct HostError: Error, CustomStringConvertible {
-        public var call: String
-        public var errno: Int32
-        public var description: String { "\(call) failed: \(String(cString: strerror(errno)))" }
-    }
-
     /// Creates the pty and the symlink; returns the pty's own path.
     @discardableResult
     public func plugIn() throws -> String {
         master = posix_openpt(O_RDWR | O_NOCTTY)
-        guard master >= 0 else { throw HostError(call: "posix_openpt", errno: errno) }
+        guard master >= 0 else { throw SimulatorHostError(call: "posix_openpt", path: "/dev/ptmx", errno: errno) }
         guard grantpt(master) == 0, unlockpt(master) == 0, let name = ptsname(master) else {
-            throw HostError(call: "grantpt/unlockpt", errno: errno)
+            throw SimulatorHostError(call: "grantpt/unlockpt", path: "/dev/ptmx", errno: errno)
         }
         let path = String(cString: name)
         // Keep the slave open in raw mode: input is not echoed or edited before the reader opens it, and the
         // master never sees a hang-up between Tongban's opens.
         slave = open(path, O_RDWR | O_NOCTTY)
-        guard slave >= 0 else { throw HostError(call: "open \(path)", errno: errno) }
+        guard slave >= 0 else { throw SimulatorHostError(call: "open", path: path, errno: errno) }
         var options = termios()
         tcgetattr(slave, &options)
         cfmakeraw(&options)
         tcsetattr(slave, TCSANOW, &options)
         unlink(linkPath)
-        guard symlink(path, linkPath) == 0 else { throw HostError(call: "symlink \(linkPath)", errno: errno) }
+        guard symlink(path, linkPath) == 0 else { throw SimulatorHostError(call: "symlink", path: linkPath, errno: errno) }
         return path
     }
 
@@ -89,9 +83,7 @@ public final class PTYReaderHost: @unchecked Sendable {
             let count = read(master, &buffer, buffer.count)
             guard count > 0 else { continue }
             for case .request(let command, let parameter, _) in requests.feed(buffer[0..<count]) {
-                let now = simulator.now
-                let (reply, cutAfter) = simulator.withSimulator { $0.respond(command: command, parameter: parameter, now: now) }
-                let bytes = cutAfter.map { Array(reply.prefix($0)) } ?? reply
+                let bytes = simulator.answer(command: command, parameter: parameter)
                 // The request and the reply take their time on the wire, as at a real reader's baud rate.
                 SimulatorTransport.sleep(nanoseconds: ReaderSimulator.wireTime(bytes: 7 + bytes.count, baudRate: baudRate))
                 var offset = 0

@@ -25,6 +25,28 @@ public final class SharedReaderSimulator: @unchecked Sendable {
     }
 
     public var cardPresent: Bool { withSimulator { $0.card != nil } }
+
+    /// What the reader sends back for one request: the reply, cut short when the card leaves mid-transfer.
+    public func answer(command: UInt8, parameter: UInt8) -> [UInt8] {
+        let now = self.now
+        let (bytes, cutAfter) = withSimulator { $0.respond(command: command, parameter: parameter, now: now) }
+        return cutAfter.map { Array(bytes.prefix($0)) } ?? bytes
+    }
+}
+
+/// A simulator host's set-up call that failed (pty, configfs, FunctionFS), with the path and errno.
+public struct SimulatorHostError: Error, CustomStringConvertible {
+    public var call: String
+    public var path: String
+    public var errno: Int32
+
+    public init(call: String, path: String, errno: Int32) {
+        self.call = call
+        self.path = path
+        self.errno = errno
+    }
+
+    public var description: String { "\(call) \(path) failed: \(String(cString: strerror(errno)))" }
 }
 
 /// The simulated reader as a transport inside the process (the demo): requests go straight to the simulator,
@@ -53,9 +75,7 @@ public final class SimulatorTransport: SAMTransport {
         guard case .request(let command, let parameter, _)? = requests.feed(request).first else {
             throw .malformed("simulator got a request that is not a frame")
         }
-        let now = simulator.now
-        let (bytes, cutAfter) = simulator.withSimulator { $0.respond(command: command, parameter: parameter, now: now) }
-        let delivered = cutAfter.map { Array(bytes.prefix($0)) } ?? bytes
+        let delivered = simulator.answer(command: command, parameter: parameter)
         let wire = ReaderSimulator.wireTime(bytes: request.count + delivered.count, baudRate: baudRate)
         let timeout = UInt64(timeoutMilliseconds) * 1_000_000
         var replies = SAMFrameDecoder()
