@@ -46,44 +46,87 @@ public struct AttachmentContent: Sendable {
     }
 }
 
-/// Reads attachment files in chunks on a thread of its own.
-final class ChunkReader: Sendable {
+/// Reads attachment files in chunks on a thread of its own. A sealed file is opened once and kept (only on that
+/// thread) while its chunks are asked for, not decrypted again for every chunk.
+final class ChunkReader: @unchecked Sendable {
     private let thread = DedicatedThread(name: "delivery reader")
+    /// The last sealed attachment opened; touched only on `thread`.
+    private var opened: (attachmentId: String, plain: [UInt8])?
 
     deinit { thread.stop() }
 
     func read(_ content: AttachmentContent, offset: Int, count: Int) async throws(DeliveryError) -> [UInt8] {
+        try await thread.perform { () throws(DeliveryError) -> [UInt8] in try self.readHere(content, offset: offset, count: count) }
+    }
+
+    /// Other blocking file work of a sink (folders, manifests), on the same thread.
+    func perform(_ body: @escaping @Sendable () throws(DeliveryError) -> Void) async throws(DeliveryError) {
+        try await thread.perform(body)
+    }
+
+    /// Copies the attachment durably to `target` in chunks, checking its SHA-256 before the copy takes the name.
+    func copy(_ content: AttachmentContent, size: Int, sha256: String, to target: String, chunkSize: Int = 4 << 20) async throws(DeliveryError) {
+        try await thread.perform { () throws(DeliveryError) in
+            do {
+                try DurableFile.write(to: target, permissions: 0o640) { append in
+                    var hasher = SHA256()
+                    var offset = 0
+                    while offset < size {
+                        let bytes = try self.readHere(content, offset: offset, count: min(chunkSize, size - offset))
+                        hasher.update(data: bytes)
+                        try append(bytes)
+                        offset += bytes.count
+                    }
+                    let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+                    guard digest == sha256 else {
+                        throw DeliveryError.localFile("\(content.file.path) no longer matches its SHA-256 (\(digest) ≠ \(sha256))")
+                    }
+                }
+            } catch let error as DeliveryError {
+                throw error
+            } catch {
+                throw .transient("archive: \(error)", retryAfter: nil)
+            }
+        }
+    }
+
+    private func readHere(_ content: AttachmentContent, offset: Int, count: Int) throws(DeliveryError) -> [UInt8] {
         let path = content.file.path
         if content.file.encrypted {
-            return try await thread.perform { () throws(DeliveryError) -> [UInt8] in
-                guard let vault = content.vault else { throw .localFile("\(path) is sealed and no identity vault is open") }
-                guard let sealed = FileManager.default.contents(atPath: path) else {
-                    throw .localFile("open(\(path)) failed: \(String(cString: strerror(errno)))")
-                }
-                let plain: [UInt8]
-                do { plain = try vault.open(Array(sealed), context: content.attachmentId) } catch { throw .localFile("\(error)") }
-                guard offset + count <= plain.count else { throw .localFile("\(path) is shorter than its manifest says") }
-                return Array(plain[offset..<offset + count])
-            }
+            let plain = try openSealed(content)
+            guard offset + count <= plain.count else { throw .localFile("\(path) is shorter than its manifest says") }
+            return Array(plain[offset..<offset + count])
         }
-        return try await thread.perform { () throws(DeliveryError) -> [UInt8] in
-            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { throw .localFile("open(\(path)) failed: \(String(cString: strerror(errno)))") }
-            defer { close(descriptor) }
-            var bytes = [UInt8](repeating: 0, count: count)
-            var filled = 0
-            while filled < count {
-                let got = bytes[filled...].withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(offset + filled)) }
-                if got < 0 {
-                    if errno == EINTR { continue }
-                    throw .localFile("pread(\(path)) failed: \(String(cString: strerror(errno)))")
-                }
-                if got == 0 { break }
-                filled += got
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .localFile("open(\(path)) failed: \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let got = bytes[filled...].withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(offset + filled)) }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw .localFile("pread(\(path)) failed: \(String(cString: strerror(errno)))")
             }
-            guard filled == count else { throw .localFile("\(path) is shorter than its manifest says (\(offset + filled) bytes)") }
-            return bytes
+            if got == 0 { break }
+            filled += got
         }
+        guard filled == count else { throw .localFile("\(path) is shorter than its manifest says (\(offset + filled) bytes)") }
+        return bytes
+    }
+
+    private func openSealed(_ content: AttachmentContent) throws(DeliveryError) -> [UInt8] {
+        let path = content.file.path
+        guard let vault = content.vault else { throw .localFile("\(path) is sealed and no identity vault is open") }
+        if let opened, opened.attachmentId == content.attachmentId { return opened.plain }
+        guard let sealed = FileManager.default.contents(atPath: path) else {
+            throw .localFile("open(\(path)) failed: \(String(cString: strerror(errno)))")
+        }
+        do {
+            let plain = try vault.open(Array(sealed), context: content.attachmentId)
+            opened = (content.attachmentId, plain)
+            return plain
+        } catch { throw .localFile("\(error)") }
     }
 }
 
@@ -93,6 +136,24 @@ public struct TusSink: DeliverySink {
     public let client: TusClient
     public let chunkSize: Int
     private let reader = ChunkReader()
+    /// The server's OPTIONS answer, asked for once (again only while it could not be had).
+    private let capabilities = CapabilitiesCache()
+
+    final class CapabilitiesCache: @unchecked Sendable {
+        private let lock = NSLock()
+        private var known: TusClient.Capabilities?
+        var value: TusClient.Capabilities? {
+            get { lock.withLock { known } }
+            set { lock.withLock { known = newValue } }
+        }
+    }
+
+    private func knownCapabilities() async -> TusClient.Capabilities? {
+        if let known = capabilities.value { return known }
+        let asked = try? await client.capabilities()
+        capabilities.value = asked
+        return asked
+    }
 
     public init(client: TusClient, chunkSize: Int) {
         self.client = client
@@ -102,7 +163,7 @@ public struct TusSink: DeliverySink {
     public var name: String { client.endpoint.absoluteString }
 
     public func deliver(_ entry: OutboxEntry, manifest: AttachmentManifest, file: AttachmentContent, progress: DeliveryProgress) async throws(DeliveryError) -> String {
-        let capabilities = (try? await client.capabilities())
+        let capabilities = await knownCapabilities()
         let checksummed = capabilities?.extensions.contains("checksum") == true && capabilities?.checksumAlgorithms.contains("sha1") == true
         var upload: URL
         var offset: Int
@@ -205,23 +266,23 @@ public struct LocalArchiveSink: DeliverySink {
     public var name: String { "archive \(directory)" }
 
     public func deliver(_ entry: OutboxEntry, manifest: AttachmentManifest, file: AttachmentContent, progress: DeliveryProgress) async throws(DeliveryError) -> String {
-        let folder = "\(directory)/\(AttachmentIntake.day(manifest.capturedAt))/\(manifest.caseNumber)"
+        let day = "\(directory)/\(AttachmentIntake.day(manifest.capturedAt))"
+        let folder = "\(day)/\(manifest.caseNumber)"
         let target = "\(folder)/\(manifest.attachmentId)-\(manifest.fileName)"
-        let bytes = try await reader.read(file, offset: 0, count: manifest.size)
-        let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-        guard digest == manifest.sha256 else {
-            throw .localFile("\(file.file.path) no longer matches its SHA-256 (\(digest) ≠ \(manifest.sha256))")
+        let manifestJSON: [UInt8]
+        do { manifestJSON = Array(try JSONEncoder.tongban.encode(manifest)) } catch { throw .localFile("manifest: \(error)") }
+        let directory = self.directory
+        try await reader.perform { () throws(DeliveryError) in
+            do {
+                for folder in [directory, day, folder] { try DurableFile.prepareDirectory(folder) }
+            } catch { throw .transient("archive: \(error)", retryAfter: nil) }
         }
-        do {
-            try DurableFile.prepareDirectory(directory)
-            try DurableFile.prepareDirectory("\(directory)/\(AttachmentIntake.day(manifest.capturedAt))")
-            try DurableFile.prepareDirectory(folder)
-            try DurableFile.write(bytes, to: target, permissions: 0o640)
-            try DurableFile.write(Array(try JSONEncoder.tongban.encode(manifest)), to: "\(folder)/\(manifest.attachmentId).json", permissions: 0o640)
-        } catch let error as StorageError {
-            throw .transient("archive: \(error)", retryAfter: nil)
-        } catch {
-            throw .transient("archive: \(error)", retryAfter: nil)
+        // Copied in chunks, hash checked before the copy takes its name.
+        try await reader.copy(file, size: manifest.size, sha256: manifest.sha256, to: target)
+        try await reader.perform { () throws(DeliveryError) in
+            do { try DurableFile.write(manifestJSON, to: "\(folder)/\(manifest.attachmentId).json", permissions: 0o640) } catch {
+                throw .transient("archive: \(error)", retryAfter: nil)
+            }
         }
         return "archive \(target)"
     }

@@ -52,6 +52,7 @@ public struct TusClient: Sendable {
     /// OPTIONS on the creation endpoint.
     public func capabilities() async throws(DeliveryError) -> Capabilities {
         let response = try await send(.OPTIONS, endpoint)
+        guard response.status.code / 100 == 2 else { throw Self.failure(response, doing: "say what it supports (OPTIONS)") }
         func list(_ name: String) -> Set<String> {
             Set(response.headers[name].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
         }

@@ -39,6 +39,20 @@ extension StorageError: ProblemConvertible {
 public enum DurableFile {
     /// Writes `bytes` to `path` durably. Creates the file 0600 (personal data may be inside).
     public static func write(_ bytes: some Collection<UInt8>, to path: String, permissions: mode_t = 0o600) throws(StorageError) {
+        do {
+            try write(to: path, permissions: permissions) { append in try append(Array(bytes)) }
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            preconditionFailure("only storage errors are thrown here: \(error)")
+        }
+    }
+
+    /// Writes a file durably from pieces (a copy too large to hold in memory): `fill` appends them in order; when it
+    /// returns the file is fsynced and renamed into place. If `fill` throws, nothing replaces `path` and its error
+    /// is rethrown; failed file calls throw `StorageError`.
+    public static func write(to path: String, permissions: mode_t = 0o600,
+                             _ fill: (_ append: ([UInt8]) throws(StorageError) -> Void) throws -> Void) throws {
         let directory = (path as NSString).deletingLastPathComponent
         let temporary = "\(directory)/.\((path as NSString).lastPathComponent).\(UUID().uuidString).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, permissions)
@@ -49,19 +63,17 @@ public enum DurableFile {
         }
         do {
             defer { close(fd) }
-            let written: Int = Array(bytes).withUnsafeBytes { buffer in
+            try fill { (bytes: [UInt8]) throws(StorageError) in
                 var offset = 0
-                while offset < buffer.count {
-                    let result = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                while offset < bytes.count {
+                    let result = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
                     if result < 0 {
                         if Glibc.errno == EINTR { continue }
-                        return -1
+                        throw StorageError(call: "write", path: temporary, errno: Glibc.errno)
                     }
                     offset += result
                 }
-                return offset
             }
-            guard written >= 0 else { throw StorageError(call: "write", path: temporary, errno: Glibc.errno) }
             guard fsync(fd) == 0 else { throw StorageError(call: "fsync", path: temporary, errno: Glibc.errno) }
         }
         guard rename(temporary, path) == 0 else { throw StorageError(call: "rename", path: path, errno: Glibc.errno) }
