@@ -165,6 +165,9 @@ public struct TusSink: DeliverySink {
     public func deliver(_ entry: OutboxEntry, manifest: AttachmentManifest, file: AttachmentContent, progress: DeliveryProgress) async throws(DeliveryError) -> String {
         let capabilities = await knownCapabilities()
         let checksummed = capabilities?.extensions.contains("checksum") == true && capabilities?.checksumAlgorithms.contains("sha1") == true
+        if let maxSize = capabilities?.maxSize, maxSize > 0, manifest.size > maxSize {
+            throw .permanent("the attachment has \(manifest.size) bytes; the case core takes at most \(maxSize) (Tus-Max-Size)")
+        }
         var upload: URL
         var offset: Int
         if let known = entry.uploadURL.flatMap(URL.init(string:)), let state = try await client.offset(of: known) {
