@@ -63,6 +63,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SAMProtocol", dependencies: ["TongbanCore"]),
+        .target(name: "ArchivalPDF"),
+        .target(name: "Imaging", dependencies: ["Leptonica", "TurboJPEG"]),
+        .target(name: "Scanning", dependencies: [
+            "SANE", "Imaging", "ArchivalPDF", "Store", "Delivery", "TongbanCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "IDCard", dependencies: [
             "TongbanCore", "SAMProtocol", "Store", "LibUSB", "TurboJPEG",
             .product(name: "Logging", package: "swift-log"),
@@ -86,7 +93,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "API", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "SAMProtocol", "IDCard", "Simulators", "Delivery",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "SAMProtocol", "IDCard", "Simulators", "Delivery", "Scanning",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -97,7 +104,7 @@ let package = Package(
             "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer",
         ]),
         .executableTarget(name: "tongban", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "LibUSB", "Delivery",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "LibUSB", "Delivery", "Scanning", "Imaging", "ArchivalPDF", "SANE", "Leptonica",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
@@ -109,7 +116,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "TongbanTests", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "Delivery",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "Delivery", "Scanning", "Imaging", "ArchivalPDF",
             "SANE", "CUPS", "LibUSB", "V4L2", "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -9,6 +9,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import Prometheus
+import Scanning
 import Store
 import TongbanConfig
 import TongbanCore
@@ -33,11 +34,14 @@ public struct APIDependencies: Sendable {
     public var intake: AttachmentIntake?
     /// The outbox sender, woken when something is queued or retried.
     public var outbox: OutboxSender?
+    /// Scan batches.
+    public var scans: ScanService?
 
     public init(configuration: TongbanConfiguration, registry: DeviceRegistry, events: EventBus,
                 metrics: PrometheusCollectorRegistry, token: String?, version: String, startedAt: Date = Date(),
                 idCard: IDCardService? = nil, readerSimulator: SharedReaderSimulator? = nil, store: Store? = nil,
-                intake: AttachmentIntake? = nil, outbox: OutboxSender? = nil) {
+                intake: AttachmentIntake? = nil, outbox: OutboxSender? = nil, scans: ScanService? = nil) {
+        self.scans = scans
         self.intake = intake
         self.outbox = outbox
         self.idCard = idCard
@@ -69,6 +73,7 @@ public enum TongbanAPI {
         addRoutes(to: router, dependencies, policy: policy, staticFiles: staticFiles)
         IDCardRoutes.add(to: router, dependencies, policy: policy)
         AttachmentRoutes.add(to: router, dependencies)
+        ScanRoutes.add(to: router, dependencies)
 
         let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
         addEventStream(to: webSocketRouter, dependencies, policy: policy, logger: logger)

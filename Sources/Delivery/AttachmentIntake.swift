@@ -29,17 +29,23 @@ public struct AttachmentRequest: Sendable {
 
     /// Every problem with the request at once (empty: fine).
     public var problems: [String] {
+        var problems = Self.caseProblems(caseNumber: caseNumber, materialName: materialName)
+        if fileName.isEmpty || fileName.hasPrefix(".") || fileName.contains("/") || fileName.count > 128 {
+            problems.append("fileName must be a plain file name (no folders, not starting with a dot, at most 128 characters)")
+        }
+        if !contentType.contains("/") { problems.append("contentType '\(contentType)' is not a media type") }
+        if let pages, pages < 0 { problems.append("pages is negative") }
+        return problems
+    }
+
+    /// What is wrong with a case number and material name, for every request that makes an attachment.
+    public static func caseProblems(caseNumber: String, materialName: String) -> [String] {
         var problems: [String] = []
         if caseNumber.trimmingCharacters(in: .whitespaces).isEmpty { problems.append("caseNumber is empty") }
         if caseNumber.count > 64 || caseNumber.contains(where: { $0 == "/" || $0 == "\\" || $0.isNewline }) {
             problems.append("caseNumber must be at most 64 characters without slashes or line breaks")
         }
         if materialName.trimmingCharacters(in: .whitespaces).isEmpty { problems.append("materialName is empty") }
-        if fileName.isEmpty || fileName.hasPrefix(".") || fileName.contains("/") || fileName.count > 128 {
-            problems.append("fileName must be a plain file name (no folders, not starting with a dot, at most 128 characters)")
-        }
-        if !contentType.contains("/") { problems.append("contentType '\(contentType)' is not a media type") }
-        if let pages, pages < 0 { problems.append("pages is negative") }
         return problems
     }
 }

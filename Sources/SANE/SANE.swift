@@ -33,15 +33,18 @@ public struct SANEError: Error, Sendable, Equatable, CustomStringConvertible {
     public var call: String
     public var device: String?
     public var status: SANEStatus
+    /// What Tongban found wrong beyond the status (a short page, a value out of range).
+    public var reason: String?
 
-    public init(call: String, device: String? = nil, status: SANEStatus) {
+    public init(call: String, device: String? = nil, status: SANEStatus, reason: String? = nil) {
         self.call = call
         self.device = device
         self.status = status
+        self.reason = reason
     }
 
     public var description: String {
-        "\(call)\(device.map { "(\($0))" } ?? "") failed: \(status)"
+        "\(call)\(device.map { " on \($0)" } ?? "") failed: \(status)" + (reason.map { " (\($0))" } ?? "")
     }
 }
 
@@ -59,6 +62,8 @@ extension SANEError: ProblemConvertible {
         case .accessDenied: return make("scanner-access-denied", 403, "无权使用扫描仪 Scanner access denied", "确认服务用户属于 tongban 组并已安装 udev 规则。Check the service user is in the tongban group and the udev rules are installed.")
         case .ioError: return make("scanner-io-error", 502, "扫描仪通信错误 Scanner I/O error", "检查扫描仪电源和数据线，然后重试。Check the scanner's power and cable, then retry.")
         case .cancelled: return make("scan-cancelled", 409, "扫描已取消 Scan cancelled", "需要时重新开始扫描。Start the scan again if needed.")
+        case .invalid, .unsupported: return make("scanner-option-invalid", 400, "扫描参数无效 Invalid scan setting", "按提示修改扫描参数（分辨率、颜色模式、纸张来源）。Change the setting as the detail says (resolution, colour mode, source).")
+        case .outOfMemory: return make("scanner-out-of-memory", 503, "内存不足 Out of memory", "关闭其他程序或降低分辨率后重试。Close other programs or lower the resolution, then retry.")
         default: return make("scanner-error", 502, "扫描仪错误 Scanner error", "重试；仍失败请运行 tongban doctor。Retry; if it persists run tongban doctor.")
         }
     }
@@ -106,6 +111,11 @@ public final class SANESession: Sendable {
     public func version() throws(SANEError) -> String {
         let version = try initialisation.get()
         return "\(version.major).\(version.minor).\(version.build)"
+    }
+
+    /// Runs `body` on the session's thread (calls that touch the backends' global state).
+    func perform<T: Sendable>(_ body: @escaping @Sendable () throws(SANEError) -> T) async throws(SANEError) -> T {
+        try await thread.perform(body)
     }
 
     /// Lists scanners. Network backends can take seconds: callers that must stay responsive race this

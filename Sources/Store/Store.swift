@@ -117,6 +117,7 @@ public final class Store: Sendable {
             }
             try db.create(index: "identity_readAt", on: "identity", columns: ["readAt"])
         }
+        registerScanMigrations(&migrator)
         return migrator
     }
 

@@ -84,6 +84,15 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var idCardPhotoDecoder: String?
     }
 
+    public struct Scanning: Sendable, Equatable {
+        /// The scanner used when a request names none (a registry id `sane:…` or a SANE name); nil: the first found.
+        public var device: String?
+        public var dotsPerInch: Int
+        public var jpegQuality: Int
+        /// Threads cleaning and encoding pages; 0 means one per core.
+        public var imagingThreads: Int
+    }
+
     public struct Printers: Sendable, Equatable {
         public var cupsServer: String?
         /// Queue for A4 notices.
@@ -120,6 +129,7 @@ public struct TongbanConfiguration: Sendable, Equatable {
     public var dataDirectory: String
     public var logLevel: String
     public var devices: Devices
+    public var scanning: Scanning
     public var printers: Printers
     public var caseCore: CaseCore
     public var retention: Retention

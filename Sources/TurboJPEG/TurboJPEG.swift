@@ -31,20 +31,44 @@ public final class JPEGEncoder {
     deinit { tjDestroy(handle) }
 
     /// Encodes packed pixels (no row padding) as a baseline JPEG. Colour uses 4:2:0 subsampling.
-    /// The caller writes the resolution (TurboJPEG 2 writes none).
-    public func encode(pixels: [UInt8], width: Int, height: Int, layout: PixelLayout, quality: Int) throws(TurboJPEGError) -> [UInt8] {
+    /// With `dotsPerInch`, the JFIF header carries the resolution (TurboJPEG 2 itself writes none).
+    public func encode(pixels: [UInt8], width: Int, height: Int, layout: PixelLayout, quality: Int,
+                       dotsPerInch: Int? = nil) throws(TurboJPEGError) -> [UInt8] {
         precondition(pixels.count == width * height * layout.bytesPerPixel, "pixel buffer does not match the geometry")
+        let result = pixels.withUnsafeBytes { buffer in
+            Result { () throws(TurboJPEGError) -> [UInt8] in
+                try encode(buffer.baseAddress!, width: width, height: height, stride: width * layout.bytesPerPixel,
+                           layout: layout, quality: quality, dotsPerInch: dotsPerInch)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Encodes a region of a larger image: `base` points at its first pixel, rows are `stride` bytes apart.
+    public func encode(_ base: UnsafeRawPointer, width: Int, height: Int, stride: Int, layout: PixelLayout, quality: Int,
+                       dotsPerInch: Int? = nil) throws(TurboJPEGError) -> [UInt8] {
         var output: UnsafeMutablePointer<UInt8>?
         var size: UInt = 0
         let subsampling = layout == .rgb ? Int32(TJSAMP_420.rawValue) : Int32(TJSAMP_GRAY.rawValue)
-        let status = pixels.withUnsafeBufferPointer { buffer in
-            tjCompress2(handle, buffer.baseAddress, Int32(width), 0, Int32(height), layout.turboFormat,
-                        &output, &size, subsampling, Int32(quality), Int32(TJFLAG_FASTDCT))
-        }
+        let status = tjCompress2(handle, base.assumingMemoryBound(to: UInt8.self), Int32(width), Int32(stride), Int32(height),
+                                 layout.turboFormat, &output, &size, subsampling, Int32(quality), Int32(TJFLAG_FASTDCT))
         defer { if let output { tjFree(output) } }
         guard status == 0, let output else {
             throw TurboJPEGError(call: "tjCompress2", message: String(cString: tjGetErrorStr2(handle)))
         }
-        return Array(UnsafeBufferPointer(start: output, count: Int(size)))
+        var jpeg = Array(UnsafeBufferPointer(start: output, count: Int(size)))
+        if let dotsPerInch { Self.writeDensity(dotsPerInch, into: &jpeg) }
+        return jpeg
+    }
+
+    /// Sets the JFIF APP0 density to `dotsPerInch` (units = 1). JPEGs without a JFIF header are left alone.
+    static func writeDensity(_ dotsPerInch: Int, into jpeg: inout [UInt8]) {
+        guard jpeg.count > 18, jpeg[2] == 0xFF, jpeg[3] == 0xE0, Array(jpeg[6..<11]) == Array("JFIF\0".utf8) else { return }
+        let density = UInt16(clamping: dotsPerInch)
+        jpeg[13] = 1
+        jpeg[14] = UInt8(density >> 8)
+        jpeg[15] = UInt8(density & 0xFF)
+        jpeg[16] = UInt8(density >> 8)
+        jpeg[17] = UInt8(density & 0xFF)
     }
 }

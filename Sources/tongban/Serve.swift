@@ -5,11 +5,14 @@ import Devices
 import Foundation
 import AsyncHTTPClient
 import IDCard
+import Imaging
+import Leptonica
 import LibUSB
 import Logging
 import Metrics
 import Prometheus
 import SAMProtocol
+import Scanning
 import ServiceLifecycle
 import Simulators
 import Store
@@ -81,10 +84,23 @@ struct Serve: AsyncParsableCommand {
         let retention = RetentionPolicy(identityDays: configuration.retention.identityDays, scanDays: configuration.retention.scanDays,
                                         noticeDays: configuration.retention.noticeDays, recordingDays: configuration.retention.recordingDays)
         let intake = AttachmentIntake(store: store, vault: vault, counterID: configuration.counter.id)
+        let scans: ScanService
+        do {
+            let threads = configuration.scanning.imagingThreads
+            let pool = try ImagingPool(workers: threads == 0 ? ProcessInfo.processInfo.activeProcessorCount : threads)
+            scans = ScanService(store: store, intake: intake, events: events, pool: pool, logger: Logger(label: "tongban.scan"),
+                                defaultScanner: configuration.scanning.device, defaultDPI: configuration.scanning.dotsPerInch,
+                                jpegQuality: configuration.scanning.jpegQuality) {
+                await registry.snapshot().devices.first { $0.deviceClass == .scanner && $0.state.availability == .available }
+                    .flatMap { $0.details["saneName"] }
+            }
+            try await scans.recoverInterrupted()
+        } catch let error as ProblemConvertible { fail(error.problem) }
+        Leptonica.silenceMessages()
         let dependencies = APIDependencies(configuration: configuration, registry: registry, events: events,
                                            metrics: metrics, token: token, version: Tongban.version, startedAt: startedAt,
                                            idCard: idCard, readerSimulator: readerSimulator, store: store,
-                                           intake: intake, outbox: outbox)
+                                           intake: intake, outbox: outbox, scans: scans)
         let application: any Service
         do {
             application = try TongbanAPI.makeApplication(dependencies, logger: Logger(label: "tongban.api")) { port in

@@ -1,0 +1,145 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Scanning
+import Store
+import TongbanCore
+
+/// `/v1/scans`: batches from the scanner, the clerk's page edits, and the finished PDF attachment.
+enum ScanRoutes {
+    struct OrderRequest: Decodable { var pageIds: [String] }
+    struct PageEdit: Decodable { var rotation: Int }
+    struct FinishRequest: Decodable {
+        var includeBlank: Bool?
+        var `operator`: String?
+    }
+
+    static func add(to router: Router<BasicRequestContext>, _ dependencies: APIDependencies) {
+        router.post("/v1/scans") { request, context -> Response in
+            let scans = try service(dependencies)
+            let body = try await decodeJSON(ScanRequest.self, from: request, what: "scan request")
+            return try TongbanAPI.json(try await scans.start(body), status: .accepted)
+        }
+
+        router.get("/v1/scans") { request, _ -> Response in
+            let scans = try service(dependencies)
+            let states = request.uri.queryParameters["state"].map { String($0).split(separator: ",").compactMap { ScanState(rawValue: String($0)) } }
+            return try TongbanAPI.json(try await scans.list(states: states))
+        }
+
+        router.get("/v1/scans/:id") { _, context -> Response in
+            try TongbanAPI.json(try await service(dependencies).view(try context.parameters.require("id")))
+        }
+
+        /// Cancels a batch that is scanning (pages kept), or discards one that is not.
+        router.delete("/v1/scans/:id") { _, context -> Response in
+            let scans = try service(dependencies)
+            let id = try context.parameters.require("id")
+            if await scans.cancel(id) { return Response(status: .accepted) }
+            try await scans.discard(id, actor: "api")
+            return Response(status: .noContent)
+        }
+
+        router.post("/v1/scans/:id/pages") { request, context -> Response in
+            let scans = try service(dependencies)
+            let body = try await decodeJSON(ScanMoreRequest.self, from: request, what: "page request", emptyAllowed: true) ?? ScanMoreRequest()
+            return try TongbanAPI.json(try await scans.scanMore(try context.parameters.require("id"), body), status: .accepted)
+        }
+
+        router.put("/v1/scans/:id/order") { request, context -> Response in
+            let scans = try service(dependencies)
+            let body = try await decodeJSON(OrderRequest.self, from: request, what: "page order")
+            return try TongbanAPI.json(try await scans.reorder(try context.parameters.require("id"), pageIds: body.pageIds))
+        }
+
+        router.patch("/v1/scans/:id/pages/:page") { request, context -> Response in
+            let scans = try service(dependencies)
+            let body = try await decodeJSON(PageEdit.self, from: request, what: "page edit")
+            return try TongbanAPI.json(try await scans.rotate(try context.parameters.require("id"), pageId: try context.parameters.require("page"),
+                                                              rotation: body.rotation))
+        }
+
+        router.delete("/v1/scans/:id/pages/:page") { _, context -> Response in
+            let scans = try service(dependencies)
+            return try TongbanAPI.json(try await scans.deletePage(try context.parameters.require("id"), pageId: try context.parameters.require("page")))
+        }
+
+        router.get("/v1/scans/:id/pages/:page/thumbnail") { _, context -> Response in
+            let scans = try service(dependencies)
+            let bytes = try await scans.thumbnail(try context.parameters.require("id"), pageId: try context.parameters.require("page"))
+            return binary(bytes, contentType: "image/jpeg")
+        }
+
+        router.get("/v1/scans/:id/pages/:page/image") { _, context -> Response in
+            let scans = try service(dependencies)
+            let image = try await scans.image(try context.parameters.require("id"), pageId: try context.parameters.require("page"))
+            return binary(image.bytes, contentType: image.contentType)
+        }
+
+        router.post("/v1/scans/:id/finish") { request, context -> Response in
+            let scans = try service(dependencies)
+            let body = try await decodeJSON(FinishRequest.self, from: request, what: "finish request", emptyAllowed: true)
+            let manifest = try await scans.finish(try context.parameters.require("id"), includeBlank: body?.includeBlank ?? false,
+                                                  operator: body?.operator)
+            dependencies.outbox?.wake()
+            await dependencies.events.publish("attachment.stored", manifest)
+            return try TongbanAPI.json(manifest, status: .created)
+        }
+    }
+
+    static func service(_ dependencies: APIDependencies) throws -> ScanService {
+        guard let scans = dependencies.scans else {
+            throw Problem(code: "scanning-unavailable", status: 503, title: "扫描不可用 Scanning unavailable",
+                          detail: "this service runs without scanning (no store or imaging threads)",
+                          remedy: "Run tongban serve with a data folder; see tongban doctor.")
+        }
+        return scans
+    }
+
+    static func binary(_ bytes: [UInt8], contentType: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = contentType
+        headers[.cacheControl] = "no-store"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// Decodes a JSON body; a malformed one is a 400 naming the field and what was wrong.
+    static func decodeJSON<T: Decodable>(_ type: T.Type, from request: Request, what: String) async throws -> T {
+        guard let value = try await decodeJSON(type, from: request, what: what, emptyAllowed: false) else {
+            throw Problem(code: "invalid-json", status: 400, title: "请求格式错误 Malformed request",
+                          detail: "the \(what) has no body", remedy: "Send a JSON object as the body.")
+        }
+        return value
+    }
+
+    static func decodeJSON<T: Decodable>(_ type: T.Type, from request: Request, what: String, emptyAllowed: Bool) async throws -> T? {
+        var request = request
+        let buffer = try await request.collectBody(upTo: 256 * 1024)
+        if buffer.readableBytes == 0 {
+            if emptyAllowed { return nil }
+            throw Problem(code: "invalid-json", status: 400, title: "请求格式错误 Malformed request",
+                          detail: "the \(what) has no body", remedy: "Send a JSON object as the body.")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let error as DecodingError {
+            throw Problem(code: "invalid-json", status: 400, title: "请求格式错误 Malformed request",
+                          detail: "the \(what) is not valid: \(describe(error))", remedy: "Correct the field named and send it again.")
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let joined = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            return joined.isEmpty ? "the body" : joined
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "\(path(context))\(context.codingPath.isEmpty ? "" : ".")\(key.stringValue) is missing"
+        case .typeMismatch(let type, let context): return "\(path(context)) should be \(type)"
+        case .valueNotFound(let type, let context): return "\(path(context)) should be \(type), not null"
+        case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+}

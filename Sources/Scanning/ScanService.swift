@@ -1,0 +1,543 @@
+import ArchivalPDF
+import Crypto
+import Delivery
+import Foundation
+import Imaging
+import Logging
+import SANE
+import Store
+import TongbanCore
+
+/// A batch as the API shows it.
+public struct ScanView: Codable, Sendable {
+    public struct Page: Codable, Sendable {
+        public var id: String
+        public var position: Int
+        public var sequence: Int
+        public var encoding: String
+        public var width: Int
+        public var height: Int
+        public var dpi: Int
+        public var size: Int
+        public var sha256: String
+        public var blank: Bool
+        public var skewDegrees: Double?
+        public var straightened: Bool
+        public var rotation: Int
+        public var thumbnailUrl: String
+        public var imageUrl: String
+    }
+
+    public var id: String
+    public var device: String
+    public var caseNumber: String
+    public var materialName: String
+    public var state: ScanState
+    public var problem: Problem?
+    public var pages: [Page]
+    public var pageCount: Int
+    public var blankPages: Int
+    public var settings: ScanSettings?
+    public var attachmentId: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+}
+
+/// What to scan into an existing batch: more pages from the feeder, one page inserted, or a page rescanned in place.
+public struct ScanMoreRequest: Codable, Sendable {
+    /// Where the new pages go (1 = first); nil: at the end.
+    public var position: Int?
+    /// Replace this page with the first page scanned.
+    public var replace: String?
+    /// Override the batch's source (e.g. `flatbed` to rescan one sheet).
+    public var source: String?
+    public var maxPages: Int?
+
+    public init(position: Int? = nil, replace: String? = nil, source: String? = nil, maxPages: Int? = nil) {
+        self.position = position
+        self.replace = replace
+        self.source = source
+        self.maxPages = maxPages
+    }
+}
+
+/// Scan batches: from the scanner through the imaging pool to durable pages, clerk edits, and the archival PDF.
+///
+/// Each page is on disk (fsynced) and in the store before its `scan.page` event, so what the clerk has seen survives
+/// a crash. A batch that was scanning when the service stopped is `interrupted` at the next start, with its pages.
+public actor ScanService {
+    private let store: Store
+    private let intake: AttachmentIntake
+    private let events: EventBus
+    private let acquisition: ScanAcquisition
+    private let logger: Logger
+    private let defaultScanner: String?
+    private let defaultDPI: Int
+    private let jpegQuality: Int
+    private let firstScanner: @Sendable () async -> String?
+    private let files = DedicatedThread(name: "scan files")
+    private var running: [String: Running] = [:]
+    private var busyScanners: [String: String] = [:]
+    private var idleWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+
+    /// A batch being scanned now.
+    private final class Running: @unchecked Sendable {
+        private let lock = NSLock()
+        private var cancelled = false
+        private var device: SANEDevice?
+        var position: Int?
+        var replacing: String?
+        let scanner: String
+
+        init(scanner: String, position: Int?, replacing: String?) {
+            self.scanner = scanner
+            self.position = position
+            self.replacing = replacing
+        }
+
+        var isCancelled: Bool { lock.withLock { cancelled } }
+        func attach(_ device: SANEDevice) { lock.withLock { self.device = device } }
+        func cancel() {
+            let device: SANEDevice? = lock.withLock {
+                cancelled = true
+                return self.device
+            }
+            device?.cancel()
+        }
+    }
+
+    public init(store: Store, intake: AttachmentIntake, events: EventBus, pool: ImagingPool, logger: Logger,
+                defaultScanner: String?, defaultDPI: Int, jpegQuality: Int,
+                firstScanner: @escaping @Sendable () async -> String?) {
+        self.store = store
+        self.intake = intake
+        self.events = events
+        self.acquisition = ScanAcquisition(pool: pool)
+        self.logger = logger
+        self.defaultScanner = defaultScanner
+        self.defaultDPI = defaultDPI
+        self.jpegQuality = jpegQuality
+        self.firstScanner = firstScanner
+    }
+
+    // MARK: Start-up
+
+    /// Marks batches left scanning by a stopped service `interrupted` and removes page files that were written but
+    /// never acknowledged (no store record). Returns the interrupted batches.
+    @discardableResult
+    public func recoverInterrupted() async throws(StoreError) -> [String] {
+        let ids = try store.markInterruptedScans()
+        for id in ids {
+            let known = try store.scanPageFiles(scanId: id)
+            let folder = "\(store.scansDirectory)/\(id)"
+            let removed = await files.perform { () -> Int in
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+                var count = 0
+                for name in names where !known.contains("\(folder)/\(name)") {
+                    unlink("\(folder)/\(name)")
+                    count += 1
+                }
+                return count
+            }
+            let pages = try store.scanPages(scanId: id).count
+            logger.notice("scan \(id) was interrupted by a restart: \(pages) pages kept, \(removed) unacknowledged files removed")
+        }
+        return ids
+    }
+
+    // MARK: Scanning
+
+    /// Starts a batch; pages arrive as `scan.page` events. Returns at once with the batch in state `scanning`.
+    public func start(_ request: ScanRequest) async throws(Problem) -> ScanView {
+        let problems = request.problems
+        guard problems.isEmpty else { throw Self.invalid(problems) }
+        let scanner = try await resolveScanner(request.device)
+        let settings = ScanSettings(request, scanner: scanner, defaultDPI: defaultDPI, jpegQuality: jpegQuality)
+        try reserve(scanner)
+        let now = Date()
+        let id = UUID().uuidString.lowercased()
+        let settingsText = String(decoding: (try? JSONEncoder().encode(settings)) ?? Data(), as: UTF8.self)
+        let record = ScanRecord(id: id, device: "sane:\(scanner)", caseNumber: request.caseNumber, materialName: request.materialName,
+                                operator: request.operator, settings: settingsText, state: .scanning, createdAt: now, updatedAt: now)
+        do throws(StoreError) {
+            try store.createScan(record)
+        } catch {
+            busyScanners[scanner] = nil
+            throw error.problem
+        }
+        launch(id, settings: settings, scanner: scanner, position: nil, replacing: nil, maxPages: request.maxPages)
+        return try view(id)
+    }
+
+    /// Scans more pages into a batch that is not scanning: appended, inserted at a position, or replacing a page.
+    public func scanMore(_ scanId: String, _ request: ScanMoreRequest) async throws(Problem) -> ScanView {
+        let record = try record(scanId)
+        guard [.ready, .interrupted, .failed].contains(record.state) else { throw Self.wrongState(record, "scan more pages into") }
+        var settings = try Self.settings(of: record)
+        if let source = request.source { settings.source = source; settings.duplex = false }
+        if let replace = request.replace, try Self.storeCall({ try store.scanPages(scanId: scanId) }).contains(where: { $0.id == replace }) == false {
+            throw Self.noPage(replace, scanId)
+        }
+        try reserve(settings.scanner)
+        do { try Self.storeCall { try store.updateScan(id: scanId, state: .scanning) } } catch {
+            busyScanners[settings.scanner] = nil
+            throw error
+        }
+        let limit = request.replace != nil ? 1 : request.maxPages
+        launch(scanId, settings: settings, scanner: settings.scanner, position: request.position, replacing: request.replace, maxPages: limit)
+        return try view(scanId)
+    }
+
+    /// Stops a batch that is scanning. Whole pages already read are kept; the page being read is dropped.
+    public func cancel(_ scanId: String) -> Bool {
+        guard let run = running[scanId] else { return false }
+        run.cancel()
+        return true
+    }
+
+    /// Waits until a batch is no longer scanning.
+    public func waitUntilIdle(_ scanId: String) async {
+        guard running[scanId] != nil else { return }
+        await withCheckedContinuation { idleWaiters[scanId, default: []].append($0) }
+    }
+
+    private func reserve(_ scanner: String) throws(Problem) {
+        if let other = busyScanners[scanner] {
+            throw Problem(code: "scanner-busy", status: 409, title: "扫描仪忙 Scanner busy",
+                          detail: "\(scanner) is scanning batch \(other)", remedy: "等当前扫描结束或取消它。Wait for that batch or cancel it.",
+                          device: "sane:\(scanner)")
+        }
+        busyScanners[scanner] = "pending"
+    }
+
+    private func launch(_ scanId: String, settings: ScanSettings, scanner: String, position: Int?, replacing: String?, maxPages: Int?) {
+        let run = Running(scanner: scanner, position: position, replacing: replacing)
+        running[scanId] = run
+        busyScanners[scanner] = scanId
+        Task { await self.acquire(scanId, settings: settings, run: run, maxPages: maxPages) }
+    }
+
+    private func acquire(_ scanId: String, settings: ScanSettings, run: Running, maxPages: Int?) async {
+        let pages: Int
+        let end: AcquisitionEnd
+        do throws(SANEError) {
+            let device = try await SANEDevice.open(settings.scanner)
+            run.attach(device)
+            let dpi: Int
+            do throws(SANEError) {
+                dpi = try await ScannerSetup.apply(settings, to: device)
+            } catch {
+                await device.close()
+                throw error
+            }
+            await events.publish("scan.started", ["scanId": scanId, "device": "sane:\(settings.scanner)", "dpi": "\(dpi)"])
+            let expectsFeeder = settings.source?.lowercased() != "flatbed"
+            (pages, end) = await acquisition.run(
+                device: device, dotsPerInch: dpi, cleanup: settings.cleanup, maxPages: maxPages, expectsFeeder: expectsFeeder,
+                isCancelled: { run.isCancelled },
+                commit: { page in try await self.commit(page, scanId: scanId, run: run) })
+            await device.close()
+        } catch {
+            pages = 0
+            end = .failed(error.problem)
+        }
+        await finishAcquisition(scanId, run: run, pages: pages, end: end)
+    }
+
+    /// Makes one page durable and records it; then, and only then, tells the clients.
+    private func commit(_ page: ProcessedPage, scanId: String, run: Running) async throws {
+        let sequence = try store.lastPageSequence(scanId: scanId) + 1
+        let folder = "\(store.scansDirectory)/\(scanId)"
+        let imagePath = "\(folder)/page-\(sequence).\(page.encoding == .jpeg ? "jpg" : "g4")"
+        let thumbnailPath = "\(folder)/thumb-\(sequence).jpg"
+        let data = page.data, thumbnail = page.thumbnail, scansDirectory = store.scansDirectory
+        try await files.perform { () throws(StorageError) in
+            try DurableFile.prepareDirectory(scansDirectory)
+            try DurableFile.prepareDirectory(folder)
+            try DurableFile.write(data, to: imagePath)
+            try DurableFile.write(thumbnail, to: thumbnailPath)
+        }
+        let digest = SHA256.hash(data: page.data).map { String(format: "%02x", $0) }.joined()
+        let record = ScanPageRecord(
+            id: UUID().uuidString.lowercased(), scanId: scanId, position: 0, sequence: sequence, encoding: page.encoding.rawValue,
+            width: page.width, height: page.height, channels: page.channels, dotsPerInch: page.dotsPerInch, size: page.data.count,
+            sha256: digest, blank: page.blank, skewDegrees: page.skewDegrees, straightened: page.straightened, rotation: 0,
+            path: imagePath, thumbnailPath: thumbnailPath, createdAt: Date())
+        let (stored, replaced) = try store.addScanPage(record, at: run.position, replacing: run.replacing)
+        if run.replacing != nil {
+            run.replacing = nil
+            run.position = stored.position + 1
+        } else if let position = run.position {
+            run.position = position + 1
+        }
+        for path in replaced { unlink(path) }
+        let total = try store.scanPages(scanId: scanId).count
+        await events.publish("scan.page", ScanPageEvent(scanId: scanId, page: Self.pageView(stored, scanId: scanId), pagesInBatch: total))
+    }
+
+    private func finishAcquisition(_ scanId: String, run: Running, pages: Int, end: AcquisitionEnd) async {
+        running[scanId] = nil
+        busyScanners[run.scanner] = nil
+        let total = (try? store.scanPages(scanId: scanId).count) ?? 0
+        switch end {
+        case .complete, .cancelled:
+            try? store.updateScan(id: scanId, state: .ready)
+            await events.publish("scan.finished", ScanEndEvent(scanId: scanId, pagesScanned: pages, pagesInBatch: total,
+                                                         cancelled: end == .cancelled, problem: nil))
+            logger.info("scan \(scanId): \(pages) pages scanned\(end == .cancelled ? " (cancelled)" : ""), \(total) in the batch")
+        case .failed(let problem):
+            try? store.updateScan(id: scanId, state: total > 0 ? .ready : .failed, problem: problem)
+            await events.publish("scan.failed", ScanEndEvent(scanId: scanId, pagesScanned: pages, pagesInBatch: total,
+                                                       cancelled: false, problem: problem))
+            logger.warning("scan \(scanId) stopped: \(problem.detail); \(pages) pages scanned, \(total) kept in the batch")
+        }
+        for waiter in idleWaiters.removeValue(forKey: scanId) ?? [] { waiter.resume() }
+    }
+
+    // MARK: Clerk's edits
+
+    /// Puts the pages in this order (every page exactly once).
+    public func reorder(_ scanId: String, pageIds: [String]) throws(Problem) -> ScanView {
+        let record = try record(scanId)
+        try requireEditable(record)
+        guard try Self.storeCall({ try store.reorderScanPages(scanId: scanId, pageIds: pageIds) }) else {
+            throw Problem(code: "invalid-page-order", status: 400, title: "页面顺序无效 Invalid page order",
+                          detail: "pageIds must list every page of batch \(scanId) exactly once",
+                          remedy: "Send the IDs from GET /v1/scans/\(scanId) in the order wanted.")
+        }
+        return try view(scanId)
+    }
+
+    /// Turns a page clockwise to `rotation` degrees (0, 90, 180, 270): the PDF shows it turned, the image is not re-encoded.
+    public func rotate(_ scanId: String, pageId: String, rotation: Int) throws(Problem) -> ScanView {
+        let record = try record(scanId)
+        try requireEditable(record)
+        guard rotation % 90 == 0 else {
+            throw Problem(code: "invalid-rotation", status: 400, title: "旋转角度无效 Invalid rotation",
+                          detail: "rotation must be 0, 90, 180 or 270, not \(rotation)", remedy: "Use a multiple of 90.")
+        }
+        guard try Self.storeCall({ try store.rotateScanPage(scanId: scanId, pageId: pageId, rotation: rotation) }) else {
+            throw Self.noPage(pageId, scanId)
+        }
+        return try view(scanId)
+    }
+
+    /// Removes a page from the batch and deletes its files.
+    public func deletePage(_ scanId: String, pageId: String) async throws(Problem) -> ScanView {
+        let record = try record(scanId)
+        try requireEditable(record)
+        guard let paths = try Self.storeCall({ try store.deleteScanPage(scanId: scanId, pageId: pageId) }) else {
+            throw Self.noPage(pageId, scanId)
+        }
+        await files.perform { for path in paths { unlink(path) } }
+        return try view(scanId)
+    }
+
+    /// Throws a batch away with its files. A batch that is scanning must be cancelled first.
+    public func discard(_ scanId: String, actor: String) async throws(Problem) {
+        let record = try record(scanId)
+        guard record.state != .scanning else { throw Self.wrongState(record, "discard") }
+        guard record.state != .discarded else { return }
+        try Self.storeCall { try store.discardScan(id: scanId, actor: actor) }
+        let folder = "\(store.scansDirectory)/\(scanId)"
+        await files.perform { try? FileManager.default.removeItem(atPath: folder) }
+        await events.publish("scan.discarded", ["scanId": scanId])
+    }
+
+    // MARK: Finishing
+
+    /// Writes the batch as one PDF/A-2b attachment of its case (blank pages left out unless `includeBlank`) and
+    /// queues its delivery. Page images stay beside it in the scan's folder.
+    public func finish(_ scanId: String, includeBlank: Bool = false, operator actor: String?) async throws(Problem) -> AttachmentManifest {
+        let record = try record(scanId)
+        guard [.ready, .interrupted].contains(record.state) else { throw Self.wrongState(record, "finish") }
+        let pages = try Self.storeCall { try store.scanPages(scanId: scanId) }.filter { includeBlank || !$0.blank }
+        guard !pages.isEmpty else {
+            throw Problem(code: "scan-has-no-pages", status: 409, title: "没有可用页面 No pages to keep",
+                          detail: "batch \(scanId) has no \(includeBlank ? "" : "non-blank ")pages",
+                          remedy: "扫描页面后再完成，或包含空白页。Scan pages first, or include blank pages.")
+        }
+        let incoming: AttachmentIntake.Incoming
+        do throws(StorageError) { incoming = try await intake.begin() } catch { throw error.problem }
+        do {
+            var writer = ArchivalPDFWriter()
+            try await intake.append(writer.begin(), to: incoming)
+            for page in pages {
+                let path = page.path
+                let data = try await files.perform { () throws(StorageError) -> [UInt8] in
+                    guard let data = FileManager.default.contents(atPath: path) else {
+                        throw StorageError(call: "read", path: path, errno: errno)
+                    }
+                    return Array(data)
+                }
+                let image = PDFPageImage(encoding: page.encoding == "g4" ? .groupFour : .jpeg(components: page.channels),
+                                         data: data, pixelWidth: page.width, pixelHeight: page.height,
+                                         dotsPerInch: Double(page.dotsPerInch), rotation: page.rotation)
+                try await intake.append(writer.page(image), to: incoming)
+            }
+            try await intake.append(writer.finish(PDFDocumentInfo(
+                title: record.materialName, subject: "受理编号 \(record.caseNumber)", keywords: record.caseNumber,
+                created: record.createdAt)), to: incoming)
+        } catch {
+            await intake.abandon(incoming)
+            throw error.problem
+        }
+        let request = AttachmentRequest(caseNumber: record.caseNumber, materialName: record.materialName, kind: .scan,
+                                        contentType: "application/pdf", fileName: Self.fileName(record.materialName),
+                                        pages: pages.count, device: record.device, operator: actor ?? record.operator)
+        let manifest: AttachmentManifest
+        do throws(StoreError) { manifest = try await intake.finish(incoming, request) } catch { throw error.problem }
+        try Self.storeCall { try store.finishScan(id: scanId, attachmentId: manifest.attachmentId, actor: actor ?? "counter") }
+        await events.publish("scan.attached", ["scanId": scanId, "attachmentId": manifest.attachmentId, "pages": "\(pages.count)"])
+        return manifest
+    }
+
+    // MARK: Reading
+
+    /// A batch with its pages.
+    public func view(_ scanId: String) throws(Problem) -> ScanView {
+        let record = try record(scanId)
+        let pages = try Self.storeCall { try store.scanPages(scanId: scanId) }
+        return ScanView(id: record.id, device: record.device, caseNumber: record.caseNumber, materialName: record.materialName,
+                        state: record.state, problem: record.problem, pages: pages.map { Self.pageView($0, scanId: scanId) },
+                        pageCount: pages.count, blankPages: pages.filter(\.blank).count,
+                        settings: try? Self.settings(of: record), attachmentId: record.attachmentId,
+                        createdAt: record.createdAt, updatedAt: record.updatedAt)
+    }
+
+    /// Recent batches, newest first.
+    public func list(states: [ScanState]? = nil) throws(Problem) -> [ScanView] {
+        let records = try Self.storeCall { try store.scans(states: states) }
+        var views: [ScanView] = []
+        for record in records { views.append(try view(record.id)) }
+        return views
+    }
+
+    /// A page's thumbnail (JPEG).
+    public func thumbnail(_ scanId: String, pageId: String) async throws(Problem) -> [UInt8] {
+        let page = try page(scanId, pageId)
+        return try await read(page.thumbnailPath)
+    }
+
+    /// A page's image: its JPEG, or for a black-and-white page a one-page PDF (browsers do not show G4).
+    public func image(_ scanId: String, pageId: String) async throws(Problem) -> (contentType: String, bytes: [UInt8]) {
+        let page = try page(scanId, pageId)
+        let data = try await read(page.path)
+        guard page.encoding == "g4" else { return ("image/jpeg", data) }
+        var writer = ArchivalPDFWriter()
+        let record = try record(scanId)
+        let pdf = writer.begin() + writer.page(PDFPageImage(encoding: .groupFour, data: data, pixelWidth: page.width,
+                                                            pixelHeight: page.height, dotsPerInch: Double(page.dotsPerInch),
+                                                            rotation: page.rotation))
+            + writer.finish(PDFDocumentInfo(title: record.materialName, subject: "受理编号 \(record.caseNumber)",
+                                            keywords: record.caseNumber, created: record.createdAt))
+        return ("application/pdf", pdf)
+    }
+
+    // MARK: Helpers
+
+    private func read(_ path: String) async throws(Problem) -> [UInt8] {
+        do {
+            return try await files.perform { () throws(StorageError) -> [UInt8] in
+                guard let data = FileManager.default.contents(atPath: path) else { throw StorageError(call: "read", path: path, errno: errno) }
+                return Array(data)
+            }
+        } catch { throw error.problem }
+    }
+
+    private func page(_ scanId: String, _ pageId: String) throws(Problem) -> ScanPageRecord {
+        _ = try record(scanId)
+        guard let page = try Self.storeCall({ try store.scanPages(scanId: scanId) }).first(where: { $0.id == pageId }) else {
+            throw Self.noPage(pageId, scanId)
+        }
+        return page
+    }
+
+    private func record(_ scanId: String) throws(Problem) -> ScanRecord {
+        guard let record = try Self.storeCall({ try store.scan(id: scanId) }) else {
+            throw Problem(code: "scan-not-found", status: 404, title: "扫描批次不存在 No such scan",
+                          detail: "no scan batch '\(scanId)'", remedy: "List batches with GET /v1/scans.")
+        }
+        return record
+    }
+
+    private func requireEditable(_ record: ScanRecord) throws(Problem) {
+        guard [.ready, .interrupted, .failed].contains(record.state) else { throw Self.wrongState(record, "edit") }
+    }
+
+    private func resolveScanner(_ requested: String?) async throws(Problem) -> String {
+        if let requested, !requested.isEmpty {
+            return requested.hasPrefix("sane:") ? String(requested.dropFirst(5)) : requested
+        }
+        if let configured = defaultScanner { return configured.hasPrefix("sane:") ? String(configured.dropFirst(5)) : configured }
+        guard let first = await firstScanner() else {
+            throw Problem(code: "no-scanner", status: 503, title: "没有扫描仪 No scanner",
+                          detail: "no scanner was found through SANE and none is configured",
+                          remedy: "连接扫描仪并检查 scanimage -L；或设置 scanning.device。Connect the scanner and check `scanimage -L`, or set scanning.device.")
+        }
+        return first
+    }
+
+    static func settings(of record: ScanRecord) throws(Problem) -> ScanSettings {
+        do { return try JSONDecoder().decode(ScanSettings.self, from: Data(record.settings.utf8)) } catch {
+            throw Problem(code: "store-error", status: 500, title: "数据库错误 Database error",
+                          detail: "scan \(record.id) has unreadable settings: \(error)", remedy: "Discard the batch and scan again.")
+        }
+    }
+
+    static func storeCall<T>(_ body: () throws -> T) throws(Problem) -> T {
+        do { return try body() } catch let error as any ProblemConvertible {
+            throw error.problem
+        } catch {
+            throw Problem(code: "store-error", status: 500, title: "数据库错误 Database error", detail: "\(error)",
+                          remedy: "运行 tongban doctor 检查数据目录。Run tongban doctor to check the data folder.")
+        }
+    }
+
+    static func pageView(_ page: ScanPageRecord, scanId: String) -> ScanView.Page {
+        ScanView.Page(id: page.id, position: page.position, sequence: page.sequence, encoding: page.encoding, width: page.width,
+                      height: page.height, dpi: page.dotsPerInch, size: page.size, sha256: page.sha256, blank: page.blank,
+                      skewDegrees: page.skewDegrees, straightened: page.straightened, rotation: page.rotation,
+                      thumbnailUrl: "/v1/scans/\(scanId)/pages/\(page.id)/thumbnail",
+                      imageUrl: "/v1/scans/\(scanId)/pages/\(page.id)/image")
+    }
+
+    static func fileName(_ material: String) -> String {
+        var name = String(material.map { "/\\:\n\r\t".contains($0) ? "_" : $0 }.prefix(100))
+        while name.hasPrefix(".") { name.removeFirst() }
+        return (name.isEmpty ? "scan" : name) + ".pdf"
+    }
+
+    static func invalid(_ problems: [String]) -> Problem {
+        Problem(code: "invalid-scan-request", status: 400, title: "扫描请求无效 Invalid scan request",
+                detail: problems.joined(separator: "; "), remedy: "Correct the fields listed and send the request again.")
+    }
+
+    static func wrongState(_ record: ScanRecord, _ action: String) -> Problem {
+        Problem(code: "scan-state", status: 409, title: "扫描批次状态不允许 Not possible now",
+                detail: "cannot \(action) batch \(record.id) while it is \(record.state.rawValue)",
+                remedy: record.state == .scanning ? "等扫描结束或先取消。Wait for the scan to end or cancel it first."
+                    : "开始新的扫描批次。Start a new batch.")
+    }
+
+    static func noPage(_ pageId: String, _ scanId: String) -> Problem {
+        Problem(code: "page-not-found", status: 404, title: "页面不存在 No such page",
+                detail: "batch \(scanId) has no page '\(pageId)'", remedy: "Reload the batch with GET /v1/scans/\(scanId).")
+    }
+}
+
+/// `scan.page`: a page is durable and recorded.
+public struct ScanPageEvent: Codable, Sendable {
+    public var scanId: String
+    public var page: ScanView.Page
+    public var pagesInBatch: Int
+}
+
+/// `scan.finished` and `scan.failed`.
+public struct ScanEndEvent: Codable, Sendable {
+    public var scanId: String
+    public var pagesScanned: Int
+    public var pagesInBatch: Int
+    public var cancelled: Bool
+    public var problem: Problem?
+}
