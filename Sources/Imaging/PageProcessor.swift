@@ -80,6 +80,8 @@ public struct ProcessedPage: Sendable {
     public var thumbnail: [UInt8]
     /// The skew found, in degrees (nil when not measured or too uncertain).
     public var skewDegrees: Double?
+    /// How sure the skew search was (Leptonica's peak-to-mean ratio), when it ran.
+    public var skewConfidence: Double?
     /// Whether the page was rotated to straighten it.
     public var straightened: Bool
     public var blank: Bool
@@ -103,14 +105,16 @@ public final class PageProcessor {
         let factor = max(1, page.dotsPerInch / 150)
         var small = Self.reducedGray(page, factor: factor)
         var skew: Double?
+        var confidence: Double?
         var straightened = false
         if options.deskew, small.width > 64, small.height > 64 {
             let estimate = try small.pixels.withUnsafeBytes { buffer in
                 try LeptonicaImage.gray(buffer, width: small.width, height: small.height, stride: small.width)
             }.binarised(threshold: 128).skew()
+            confidence = estimate?.confidence
             if let estimate, estimate.confidence >= 3 {
                 skew = estimate.degrees
-                if abs(estimate.degrees) >= options.minimumSkewDegrees {
+                if abs(estimate.degrees) >= options.minimumSkewDegrees, try Self.showsTextLines(small, turnedBy: estimate.degrees) {
                     page = try Self.rotate(page, degrees: estimate.degrees)
                     small = Self.reducedGray(page, factor: factor)
                     straightened = true
@@ -150,7 +154,8 @@ public final class PageProcessor {
         }
         let thumbnail = try self.thumbnail(page, crop)
         return ProcessedPage(encoding: encoding, data: encoded, width: crop.width, height: crop.height, channels: channels,
-                             dotsPerInch: page.dotsPerInch, thumbnail: thumbnail, skewDegrees: skew, straightened: straightened,
+                             dotsPerInch: page.dotsPerInch, thumbnail: thumbnail, skewDegrees: skew, skewConfidence: confidence,
+                             straightened: straightened,
                              blank: blank, inkFraction: ink)
     }
 
@@ -195,6 +200,24 @@ public final class PageProcessor {
             }
         }
         return GrayImage(width: width, height: height, pixels: out)
+    }
+
+    /// Whether turning the page by `degrees` lines up text: rows of ink with blank rows between them. Projection
+    /// searches also "find" skew in patterns without text lines (a checkerboard's rows all carry the same ink at 0°,
+    /// photos, shading); those pages are left as they are rather than turned on a guess.
+    static func showsTextLines(_ image: GrayImage, turnedBy degrees: Double) throws -> Bool {
+        let turned = try image.pixels.withUnsafeBytes { buffer in
+            try LeptonicaImage.gray(buffer, width: image.width, height: image.height, stride: image.width)
+        }.rotated(degrees: degrees).packedPixels()
+        let left = image.width / 10, right = image.width - image.width / 10
+        var blankRows = 0, inkedRows = 0
+        for row in image.height / 20..<(image.height - image.height / 20) {
+            var ink = 0
+            for column in left..<right where turned[row * image.width + column] < 128 { ink += 1 }
+            let share = Double(ink) / Double(right - left)
+            if share < 0.005 { blankRows += 1 } else if share > 0.02 { inkedRows += 1 }
+        }
+        return blankRows * 10 >= image.height && inkedRows * 20 >= image.height
     }
 
     static func rotate(_ page: RawPage, degrees: Double) throws -> RawPage {

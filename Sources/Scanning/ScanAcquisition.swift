@@ -26,8 +26,11 @@ public struct ScanAcquisition: Sendable {
 
     /// Scans until the feeder is empty, `maxPages` pages are in, the scan is cancelled or the scanner fails.
     /// A `commit` error stops the scan and is returned as the failure (the page it could not keep is not counted).
+    /// `beforePage` runs before each page is started (1-based number): backend options that change from page to
+    /// page go there (the tests use it to make the test backend jam at a given page).
     public func run(device: SANEDevice, dotsPerInch: Int, cleanup: PageCleanup, maxPages: Int?, expectsFeeder: Bool,
                     isCancelled: @escaping @Sendable () -> Bool,
+                    beforePage: (@Sendable (Int, SANEDevice) async throws(SANEError) -> Void)? = nil,
                     commit: @escaping @Sendable (ProcessedPage) async throws -> Void) async -> (pages: Int, end: AcquisitionEnd) {
         let slots = Slots(pool.workers + 1)
         let (pending, queue) = AsyncStream.makeStream(of: Task<ProcessedPage, any Error>.self)
@@ -59,7 +62,8 @@ public struct ScanAcquisition: Sendable {
                 end = .cancelled
                 break
             }
-            do {
+            do throws(SANEError) {
+                try await beforePage?(read + 1, device)
                 guard let page = try await device.scanPage() else {
                     await slots.release()
                     if read == 0 && expectsFeeder {

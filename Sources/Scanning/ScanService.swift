@@ -165,7 +165,8 @@ public actor ScanService {
             busyScanners[scanner] = nil
             throw error.problem
         }
-        launch(id, settings: settings, scanner: scanner, position: nil, replacing: nil, maxPages: request.maxPages)
+        launch(id, settings: settings, scanner: scanner, position: nil, replacing: nil,
+               maxPages: request.maxPages ?? (settings.isFlatbed ? 1 : nil))
         return try view(id)
     }
 
@@ -183,7 +184,7 @@ public actor ScanService {
             busyScanners[settings.scanner] = nil
             throw error
         }
-        let limit = request.replace != nil ? 1 : request.maxPages
+        let limit = request.replace != nil ? 1 : request.maxPages ?? (settings.isFlatbed ? 1 : nil)
         launch(scanId, settings: settings, scanner: settings.scanner, position: request.position, replacing: request.replace, maxPages: limit)
         return try view(scanId)
     }
@@ -231,7 +232,7 @@ public actor ScanService {
                 throw error
             }
             await events.publish("scan.started", ["scanId": scanId, "device": "sane:\(settings.scanner)", "dpi": "\(dpi)"])
-            let expectsFeeder = settings.source?.lowercased() != "flatbed"
+            let expectsFeeder = !settings.isFlatbed
             (pages, end) = await acquisition.run(
                 device: device, dotsPerInch: dpi, cleanup: settings.cleanup, maxPages: maxPages, expectsFeeder: expectsFeeder,
                 isCancelled: { run.isCancelled },

@@ -79,6 +79,9 @@ public struct ScanSettings: Codable, Sendable, Equatable {
     public var cleanup: PageCleanup
     public var saneOptions: [String: String]
 
+    /// A flatbed gives one page per scan (it would give the same page forever).
+    public var isFlatbed: Bool { source?.lowercased() == "flatbed" }
+
     /// Fills in defaults. `scanner` is the SANE name already resolved.
     public init(_ request: ScanRequest, scanner: String, defaultDPI: Int, jpegQuality: Int) {
         self.scanner = scanner

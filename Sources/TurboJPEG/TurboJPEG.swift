@@ -72,3 +72,39 @@ public final class JPEGEncoder {
         jpeg[17] = UInt8(density & 0xFF)
     }
 }
+
+/// A TurboJPEG decompressor. Not thread-safe: use one per thread.
+public final class JPEGDecoder {
+    private let handle: tjhandle
+
+    public init() throws(TurboJPEGError) {
+        guard let handle = tjInitDecompress() else {
+            throw TurboJPEGError(call: "tjInitDecompress", message: String(cString: tjGetErrorStr2(nil)))
+        }
+        self.handle = handle
+    }
+
+    deinit { tjDestroy(handle) }
+
+    /// Decodes a JPEG to packed pixels in `layout`.
+    public func decode(_ jpeg: [UInt8], layout: PixelLayout) throws(TurboJPEGError) -> (pixels: [UInt8], width: Int, height: Int) {
+        var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colourspace: Int32 = 0
+        let header = jpeg.withUnsafeBufferPointer {
+            tjDecompressHeader3(handle, $0.baseAddress, UInt($0.count), &width, &height, &subsampling, &colourspace)
+        }
+        guard header == 0 else {
+            throw TurboJPEGError(call: "tjDecompressHeader3", message: String(cString: tjGetErrorStr2(handle)))
+        }
+        var pixels = [UInt8](repeating: 0, count: Int(width) * Int(height) * layout.bytesPerPixel)
+        let status = jpeg.withUnsafeBufferPointer { source in
+            pixels.withUnsafeMutableBufferPointer { target in
+                tjDecompress2(handle, source.baseAddress, UInt(source.count), target.baseAddress, width, 0, height,
+                              layout.turboFormat, Int32(TJFLAG_FASTDCT))
+            }
+        }
+        guard status == 0 else {
+            throw TurboJPEGError(call: "tjDecompress2", message: String(cString: tjGetErrorStr2(handle)))
+        }
+        return (pixels, Int(width), Int(height))
+    }
+}
