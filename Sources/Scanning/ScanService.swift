@@ -139,7 +139,7 @@ public actor ScanService {
                 }
                 return count
             }
-            let pages = try store.scanPages(scanId: id).count
+            let pages = try store.scanPageCount(scanId: id)
             logger.notice("scan \(id) was interrupted by a restart: \(pages) pages kept, \(removed) unacknowledged files removed")
         }
         return ids
@@ -272,14 +272,14 @@ public actor ScanService {
             run.position = position + 1
         }
         for path in replaced { unlink(path) }
-        let total = try store.scanPages(scanId: scanId).count
+        let total = try store.scanPageCount(scanId: scanId)
         await events.publish("scan.page", ScanPageEvent(scanId: scanId, page: Self.pageView(stored, scanId: scanId), pagesInBatch: total))
     }
 
     private func finishAcquisition(_ scanId: String, run: Running, pages: Int, end: AcquisitionEnd) async {
         running[scanId] = nil
         busyScanners[run.scanner] = nil
-        let total = (try? store.scanPages(scanId: scanId).count) ?? 0
+        let total = (try? store.scanPageCount(scanId: scanId)) ?? 0
         switch end {
         case .complete, .cancelled:
             try? store.updateScan(id: scanId, state: .ready)

@@ -28,54 +28,101 @@ public enum ScanToFile {
             await device.close()
             throw error.problem
         }
-        let collected = PageCollector()
+        // Pages go into the file as they come (blank ones skipped), so memory does not grow with the batch; the file
+        // appears under its name only when complete.
+        let output: PDFFileOutput
+        do { output = try PDFFileOutput(path: path) } catch {
+            await device.close()
+            throw error.problem
+        }
         let (count, end) = await ScanAcquisition(pool: pool).run(
             device: device, dotsPerInch: dpi, cleanup: settings.cleanup, maxPages: maxPages ?? (settings.isFlatbed ? 1 : nil),
             expectsFeeder: !settings.isFlatbed, isCancelled: { false },
-            commit: { page in progress(await collected.add(page), page) })
+            commit: { page in
+                let number = try await output.add(page, keep: includeBlank || !page.blank)
+                progress(number, page)
+            })
         await device.close()
-        let pages = await collected.pages
-        let kept = pages.filter { includeBlank || !$0.blank }
-        if kept.isEmpty {
-            if case .failed(let problem) = end { throw problem }
-            throw Problem(code: "scan-has-no-pages", status: 409, title: "没有可用页面 No pages to keep",
-                          detail: "\(count) pages scanned, all blank", remedy: "Scan again, or pass --include-blank.")
-        }
-        var writer = ArchivalPDFWriter()
-        var written = 0
         do {
-            try DurableFile.write(to: path, permissions: 0o644) { append in
-                let head = writer.begin()
-                try append(head)
-                written += head.count
-                for page in kept {
-                    let chunk = writer.page(PDFPageImage(
-                        encoding: page.encoding == .g4 ? .groupFour : .jpeg(components: page.channels), data: page.data,
-                        pixelWidth: page.width, pixelHeight: page.height, dotsPerInch: Double(page.dotsPerInch)))
-                    try append(chunk)
-                    written += chunk.count
-                }
-                let tail = writer.finish(PDFDocumentInfo(title: materialName, subject: "受理编号 \(caseNumber)", keywords: caseNumber,
-                                                         created: Date()))
-                try append(tail)
-                written += tail.count
-            }
-        } catch let error as StorageError {
-            throw error.problem
+            let (kept, bytes) = try await output.finish(PDFDocumentInfo(title: materialName, subject: "受理编号 \(caseNumber)",
+                                                                        keywords: caseNumber, created: Date()))
+            return Summary(pages: kept, blankPagesLeftOut: count - kept, bytes: bytes, dotsPerInch: dpi, end: end)
         } catch {
-            throw Problem(code: "write-failed", status: 500, title: "写文件失败 Could not write the file", detail: "\(path): \(error)",
-                          remedy: "Check the folder exists and is writable.")
+            if case .failed(let problem) = end { throw problem }
+            throw error.problem
         }
-        return Summary(pages: kept.count, blankPagesLeftOut: pages.count - kept.count, bytes: written, dotsPerInch: dpi, end: end)
     }
 }
 
-/// Pages in scan order, for a scan that keeps them in memory until the end.
-actor PageCollector {
-    private(set) var pages: [ProcessedPage] = []
+/// A PDF written page by page to a temporary file on its own thread, renamed into place when finished.
+final class PDFFileOutput: @unchecked Sendable {
+    private let path: String
+    private let temporary: String
+    private let descriptor: Int32
+    private let thread = DedicatedThread(name: "pdf output")
+    // Touched only on `thread`.
+    private var writer = ArchivalPDFWriter()
+    private var written = 0
+    private var seen = 0
+    private var kept = 0
 
-    func add(_ page: ProcessedPage) -> Int {
-        pages.append(page)
-        return pages.count
+    init(path: String) throws(StorageError) {
+        self.path = path
+        temporary = "\(path).\(UUID().uuidString.prefix(8)).part"
+        descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw StorageError(call: "open", path: temporary, errno: errno) }
+    }
+
+    deinit {
+        close(descriptor)
+        unlink(temporary)
+        thread.stop()
+    }
+
+    /// Appends a page (or only counts it when `keep` is false); returns its number in scan order.
+    func add(_ page: ProcessedPage, keep: Bool) async throws(StorageError) -> Int {
+        try await thread.perform { () throws(StorageError) -> Int in
+            if self.seen == 0 { try self.append(self.writer.begin()) }
+            self.seen += 1
+            if keep {
+                self.kept += 1
+                try self.append(self.writer.page(PDFPageImage(
+                    encoding: page.encoding == .g4 ? .groupFour : .jpeg(components: page.channels), data: page.data,
+                    pixelWidth: page.width, pixelHeight: page.height, dotsPerInch: Double(page.dotsPerInch))))
+            }
+            return self.seen
+        }
+    }
+
+    /// Writes the trailer, fsyncs and renames; fails when no page was kept.
+    func finish(_ info: PDFDocumentInfo) async throws(Problem) -> (pages: Int, bytes: Int) {
+        let result = await thread.perform { () -> Result<(Int, Int), Problem> in
+            guard self.kept > 0 else {
+                return .failure(Problem(code: "scan-has-no-pages", status: 409, title: "没有可用页面 No pages to keep",
+                                        detail: "\(self.seen) pages scanned, none kept", remedy: "Scan again, or pass --include-blank."))
+            }
+            do throws(StorageError) {
+                try self.append(self.writer.finish(info))
+                guard fsync(self.descriptor) == 0 else { throw StorageError(call: "fsync", path: self.temporary, errno: errno) }
+                guard rename(self.temporary, self.path) == 0 else { throw StorageError(call: "rename", path: self.path, errno: errno) }
+                return .success((self.kept, self.written))
+            } catch {
+                return .failure(error.problem)
+            }
+        }
+        return try result.get()
+    }
+
+    private func append(_ bytes: [UInt8]) throws(StorageError) {
+        var offset = 0
+        while offset < bytes.count {
+            let result = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw StorageError(call: "write", path: temporary, errno: errno)
+            }
+            offset += result
+        }
+        written += bytes.count
     }
 }

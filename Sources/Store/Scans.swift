@@ -223,6 +223,15 @@ extension Store {
         } catch { throw .database("record page of scan \(page.scanId)", "\(error)") }
     }
 
+    /// How many pages a batch has.
+    public func scanPageCount(scanId: String) throws(StoreError) -> Int {
+        do {
+            return try database.read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM scanPage WHERE scanId = ?", arguments: [scanId]) ?? 0
+            }
+        } catch { throw .database("count pages of scan \(scanId)", "\(error)") }
+    }
+
     /// The highest arrival number used in a batch (0 for none): the next page is this + 1.
     public func lastPageSequence(scanId: String) throws(StoreError) -> Int {
         do {

@@ -136,7 +136,10 @@ import Yams
                 let paths = (document?["paths"] as? [String: Any]).map { Set($0.keys) } ?? []
                 #expect(paths.isSuperset(of: ["/v1/health", "/v1/devices", "/v1/devices/{id}", "/v1/events", "/metrics",
                                                "/v1/idcard/read", "/v1/idcard/records/{id}", "/v1/sim/idcard",
-                                               "/v1/attachments", "/v1/outbox", "/v1/outbox/{id}/retry"]))
+                                               "/v1/attachments", "/v1/outbox", "/v1/outbox/{id}/retry",
+                                               "/v1/scans", "/v1/scans/{id}", "/v1/scans/{id}/pages", "/v1/scans/{id}/order",
+                                               "/v1/scans/{id}/pages/{page}", "/v1/scans/{id}/pages/{page}/thumbnail",
+                                               "/v1/scans/{id}/pages/{page}/image", "/v1/scans/{id}/finish"]))
             }
         }
     }

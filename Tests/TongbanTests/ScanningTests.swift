@@ -183,6 +183,66 @@ import TongbanCore
         #expect(scan.problem?.detail.contains("no-such-option") == true)
     }
 
+    // MARK: Crash
+
+    /// kill -9 while the feeder runs: at the restart the batch is `interrupted` with every page the API had
+    /// acknowledged, byte for byte; the clerk can still finish it.
+    @Test(.enabled(if: saneReady)) func killNineMidBatchKeepsEveryAcknowledgedPage() async throws {
+        let directory = try makeTemporaryDirectory()
+        let token = "scan-test-token-0123456789"
+        func serve() async throws -> (ChildProcess, Int) {
+            let server = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", "\(directory)/data"],
+                                                environment: ["TONGBAN_API_TOKEN": token])
+            let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
+            return (server, port)
+        }
+        func call(_ port: Int, _ method: String, _ path: String, _ body: String? = nil) throws -> (status: Int, json: [String: Any]) {
+            var arguments = ["-X", method, "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json"]
+            if let body { arguments += ["-d", body] }
+            let answer = try curl(arguments + ["http://127.0.0.1:\(port)\(path)"])
+            return (answer.status, (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any]) ?? [:])
+        }
+        let (server, port) = try await serve()
+        // A slow feeder (8 KiB reads, 3 ms apart): about a second a page at 100 dpi.
+        let started = try call(port, "POST", "/v1/scans", """
+            {"device": "test:0", "source": "adf", "dpi": 100, "caseNumber": "TB-KILL-SCAN", "materialName": "户口簿",
+             "saneOptions": {"test-picture": "Grid", "read-limit": "true", "read-limit-size": "8192",
+                             "read-delay": "true", "read-delay-duration": "3000"}}
+            """)
+        #expect(started.status == 202)
+        let id = try #require(started.json["id"] as? String)
+        var acknowledged: [String: String] = [:]
+        for _ in 0..<600 where acknowledged.count < 3 {
+            let view = try call(port, "GET", "/v1/scans/\(id)").json
+            for page in view["pages"] as? [[String: Any]] ?? [] {
+                acknowledged[page["id"] as? String ?? ""] = page["sha256"] as? String
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(acknowledged.count >= 3)
+        _ = try await server.stop(signal: SIGKILL)
+
+        let (again, port2) = try await serve()
+        let view = try call(port2, "GET", "/v1/scans/\(id)").json
+        #expect(view["state"] as? String == "interrupted")
+        let pages = view["pages"] as? [[String: Any]] ?? []
+        #expect(pages.count >= acknowledged.count && pages.count < 10, "\(pages.count) pages after the restart")
+        var kept: [String: String] = [:]
+        for page in pages { kept[page["id"] as? String ?? ""] = page["sha256"] as? String }
+        for (pageId, sha) in acknowledged {
+            #expect(kept[pageId] == sha, "acknowledged page \(pageId) lost or changed")
+            let image = try run("/usr/bin/curl", ["-s", "--noproxy", "*", "-o", "\(directory)/page.jpg", "-H", "Authorization: Bearer \(token)",
+                                                  "http://127.0.0.1:\(port2)/v1/scans/\(id)/pages/\(pageId)/image"])
+            #expect(image.status == 0 && Self.sha256("\(directory)/page.jpg") == sha)
+        }
+        // No debris: exactly two files (image, thumbnail) per recorded page.
+        let files = try FileManager.default.contentsOfDirectory(atPath: "\(directory)/data/scans/\(id)")
+        #expect(files.count == pages.count * 2, "\(files)")
+        let finished = try call(port2, "POST", "/v1/scans/\(id)/finish")
+        #expect(finished.status == 201 && finished.json["pages"] as? Int == pages.count)
+        #expect(try await again.stop() == 0)
+    }
+
     // MARK: Edits and the PDF
 
     @Test(.enabled(if: saneReady)) func clerkEditsThenFinishesAnArchivalPDF() async throws {
