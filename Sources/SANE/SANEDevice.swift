@@ -93,6 +93,25 @@ public final class SANEDevice: Sendable {
     private let thread: DedicatedThread
     private let handle: OpenedHandle
     private let state = LockedState()
+    private let progress = ReadProgress()
+
+    /// Bytes read so far in the page being scanned, and when the last ones came (nil when no page is being read).
+    /// A watchdog compares snapshots to see a scanner that stopped sending.
+    public final class ReadProgress: @unchecked Sendable {
+        private let lock = NSLock()
+        private var reading = false
+        private var bytes = 0
+
+        func begin() { lock.withLock { reading = true; bytes = 0 } }
+        func add(_ count: Int) { lock.withLock { bytes += count } }
+        func end() { lock.withLock { reading = false } }
+
+        /// nil when idle; otherwise the bytes received in the current page.
+        public var snapshot: Int? { lock.withLock { reading ? bytes : nil } }
+    }
+
+    /// The current page's read progress.
+    public var readProgress: ReadProgress { progress }
 
     /// Whether `close` ran (the handle must not be closed twice).
     private final class LockedState: @unchecked Sendable {
@@ -177,7 +196,7 @@ public final class SANEDevice: Sendable {
     /// Returns nil when the feeder is empty (`SANE_STATUS_NO_DOCS` from `sane_start`). A page that ends short of
     /// `bytes_per_line × lines` is an error, never a page. The batch stays open: call `endBatch` after the last page.
     public func scanPage(readChunk: Int = 1 << 20) async throws(SANEError) -> SANEPage? {
-        let handle = self.handle, name = self.name
+        let handle = self.handle, name = self.name, progress = self.progress
         return try await thread.perform { () throws(SANEError) -> SANEPage? in
             var planes: [SANEParameters.Format: [UInt8]] = [:]
             var page: SANEPage?
@@ -197,7 +216,9 @@ public final class SANEDevice: Sendable {
                 let parameters = SANEParameters(raw)
                 let bytes: [UInt8]
                 do throws(SANEError) {
-                    bytes = try Self.readFrame(handle.pointer, parameters, chunk: readChunk, device: name)
+                    progress.begin()
+                    defer { progress.end() }
+                    bytes = try Self.readFrame(handle.pointer, parameters, chunk: readChunk, device: name, progress: progress)
                 } catch {
                     sane_cancel(handle.pointer)
                     throw error
@@ -331,7 +352,7 @@ public final class SANEDevice: Sendable {
 
     /// Reads one frame until EOF into a buffer sized from the parameters; checks the byte count.
     private static func readFrame(_ handle: SANE_Handle, _ parameters: SANEParameters, chunk: Int,
-                                  device: String) throws(SANEError) -> [UInt8] {
+                                  device: String, progress: ReadProgress) throws(SANEError) -> [UInt8] {
         let expected = parameters.lines > 0 ? parameters.bytesPerLine * parameters.lines : nil
         var bytes = [UInt8](repeating: 0, count: expected ?? parameters.bytesPerLine * 1024)
         var received = 0
@@ -360,6 +381,7 @@ public final class SANEDevice: Sendable {
                                 reason: "after \(received) of \(expected.map(String.init) ?? "?") bytes")
             }
             received += Int(length)
+            progress.add(Int(length))
         }
         if let expected {
             guard received == expected else {

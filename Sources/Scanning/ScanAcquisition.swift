@@ -19,9 +19,12 @@ public enum AcquisitionEnd: Sendable, Equatable {
 /// `pool.workers + 1` raw pages are held at once, so memory does not grow with the length of the batch.
 public struct ScanAcquisition: Sendable {
     public var pool: ImagingPool
+    /// A page that gets no bytes for this long is stopped (`sane_cancel`) and the batch fails as stalled.
+    public var stallSeconds: Double
 
-    public init(pool: ImagingPool) {
+    public init(pool: ImagingPool, stallSeconds: Double = 60) {
         self.pool = pool
+        self.stallSeconds = stallSeconds
     }
 
     /// Scans until the feeder is empty, `maxPages` pages are in, the scan is cancelled or the scanner fails.
@@ -53,6 +56,28 @@ public struct ScanAcquisition: Sendable {
             }
             return (committed, failure)
         }
+        // The watchdog: a scanner that stops sending mid-page (a USB stall, a hung backend) is cancelled, so the
+        // batch ends with its pages kept instead of waiting forever.
+        let stalled = StallFlag()
+        let stallLimit = stallSeconds
+        let watchdog = Task {
+            var last: (bytes: Int, since: ContinuousClock.Instant)?
+            let interval = Duration.milliseconds(Int(min(250, stallLimit * 500)))
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard let bytes = device.readProgress.snapshot else { last = nil; continue }
+                if let previous = last, previous.bytes == bytes {
+                    if ContinuousClock.now - previous.since > .seconds(stallLimit) {
+                        stalled.set(bytes)
+                        device.cancel()
+                        last = nil
+                    }
+                } else {
+                    last = (bytes, ContinuousClock.now)
+                }
+            }
+        }
+        defer { watchdog.cancel() }
         var end = AcquisitionEnd.complete
         var read = 0
         while maxPages.map({ read < $0 }) ?? true {
@@ -77,7 +102,15 @@ public struct ScanAcquisition: Sendable {
                 queue.yield(Task { try await pool.perform { try $0.process(raw, cleanup) } })
             } catch {
                 await slots.release()
-                end = isCancelled() || error.status == .cancelled ? .cancelled : .failed(error.problem)
+                if let bytes = stalled.value {
+                    end = .failed(Problem(
+                        code: "scanner-stalled", status: 504, title: "扫描仪无响应 Scanner stopped sending",
+                        detail: "\(device.name): no data for \(stallLimit) s after \(bytes) bytes of page \(read + 1); the page was dropped",
+                        remedy: "检查扫描仪是否卡纸或断开，重新放纸后继续扫描；已扫描的页面已保留。Check the scanner for a jam or a loose cable, reload and scan the rest; pages already scanned are kept.",
+                        device: device.name))
+                } else {
+                    end = isCancelled() || error.status == .cancelled ? .cancelled : .failed(error.problem)
+                }
                 break
             }
         }
@@ -94,6 +127,14 @@ public struct ScanAcquisition: Sendable {
                        detail: "\(device): \(error)", remedy: "重新扫描该页；已保存的页面不受影响。Rescan the page; pages already kept are intact.",
                        device: device)
     }
+}
+
+/// Set by the watchdog when it stopped a stalled page (with the bytes the page had got).
+final class StallFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bytes: Int?
+    func set(_ count: Int) { lock.withLock { bytes = count } }
+    var value: Int? { lock.withLock { bytes } }
 }
 
 /// A counting semaphore for tasks.

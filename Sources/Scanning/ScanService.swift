@@ -107,12 +107,12 @@ public actor ScanService {
     }
 
     public init(store: Store, intake: AttachmentIntake, events: EventBus, pool: ImagingPool, logger: Logger,
-                defaultScanner: String?, defaultDPI: Int, jpegQuality: Int,
+                defaultScanner: String?, defaultDPI: Int, jpegQuality: Int, stallSeconds: Int = 60,
                 firstScanner: @escaping @Sendable () async -> String?) {
         self.store = store
         self.intake = intake
         self.events = events
-        self.acquisition = ScanAcquisition(pool: pool)
+        self.acquisition = ScanAcquisition(pool: pool, stallSeconds: Double(stallSeconds))
         self.logger = logger
         self.defaultScanner = defaultScanner
         self.defaultDPI = defaultDPI

@@ -19,7 +19,7 @@ public enum ScanToFile {
     /// Scans with `settings` and writes the pages (blank ones left out unless `includeBlank`) as a PDF/A-2b file.
     /// Pages kept before a jam are written too; the summary's `end` says how the scan ended.
     public static func scan(_ settings: ScanSettings, maxPages: Int?, to path: String, caseNumber: String, materialName: String,
-                            includeBlank: Bool, pool: ImagingPool,
+                            includeBlank: Bool, pool: ImagingPool, stallSeconds: Double = 60,
                             progress: @escaping @Sendable (Int, ProcessedPage) -> Void) async throws(Problem) -> Summary {
         let device: SANEDevice
         do { device = try await SANEDevice.open(settings.scanner) } catch { throw error.problem }
@@ -35,7 +35,7 @@ public enum ScanToFile {
             await device.close()
             throw error.problem
         }
-        let (count, end) = await ScanAcquisition(pool: pool).run(
+        let (count, end) = await ScanAcquisition(pool: pool, stallSeconds: stallSeconds).run(
             device: device, dotsPerInch: dpi, cleanup: settings.cleanup, maxPages: maxPages ?? (settings.isFlatbed ? 1 : nil),
             expectsFeeder: !settings.isFlatbed, isCancelled: { false },
             commit: { page in

@@ -91,6 +91,8 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var jpegQuality: Int
         /// Threads cleaning and encoding pages; 0 means one per core.
         public var imagingThreads: Int
+        /// A page that gets no data for this long is stopped and the batch fails as stalled (pages kept).
+        public var stallSeconds: Int
     }
 
     public struct Printers: Sendable, Equatable {

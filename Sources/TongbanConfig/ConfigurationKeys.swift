@@ -58,6 +58,7 @@ public enum ConfigurationKeys {
         .init(path: "scanning.dpi", kind: .integer(75...1200), defaultValue: "300"),
         .init(path: "scanning.jpegQuality", kind: .integer(1...100), defaultValue: "85"),
         .init(path: "scanning.imagingThreads", kind: .integer(0...64), defaultValue: "0"),
+        .init(path: "scanning.stallSeconds", kind: .integer(5...600), defaultValue: "60"),
         .init(path: "printers.cupsServer", kind: .string, defaultValue: nil),
         .init(path: "printers.notices", kind: .string, defaultValue: nil),
         .init(path: "printers.receipts", kind: .string, defaultValue: nil),

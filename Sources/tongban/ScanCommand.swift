@@ -100,7 +100,8 @@ struct ScanCommand: AsyncParsableCommand {
         let summary: ScanToFile.Summary
         do {
             summary = try await ScanToFile.scan(settings, maxPages: maxPages, to: out, caseNumber: caseNumber, materialName: material,
-                                                includeBlank: includeBlank, pool: pool) { number, page in
+                                                includeBlank: includeBlank, pool: pool,
+                                                stallSeconds: Double(configuration.scanning.stallSeconds)) { number, page in
                 let note = page.blank ? " (blank)"
                     : page.straightened ? String(format: " (straightened %.2f°, confidence %.1f)", page.skewDegrees ?? 0, page.skewConfidence ?? 0) : ""
                 FileHandle.standardError.write(Data("page \(number): \(page.width)×\(page.height)\(note)\n".utf8))

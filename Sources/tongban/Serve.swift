@@ -95,7 +95,8 @@ struct Serve: AsyncParsableCommand {
             let pool = try ImagingPool(workers: threads == 0 ? ProcessInfo.processInfo.activeProcessorCount : threads)
             scans = ScanService(store: store, intake: intake, events: events, pool: pool, logger: Logger(label: "tongban.scan"),
                                 defaultScanner: configuration.scanning.device, defaultDPI: configuration.scanning.dotsPerInch,
-                                jpegQuality: configuration.scanning.jpegQuality) {
+                                jpegQuality: configuration.scanning.jpegQuality,
+                                stallSeconds: configuration.scanning.stallSeconds) {
                 await registry.snapshot().devices.first { $0.deviceClass == .scanner && $0.state.availability == .available }
                     .flatMap { $0.details["saneName"] }
             }

@@ -111,6 +111,36 @@ import TongbanCore
         #expect(problem.remedy?.contains("pages already scanned are kept") == true)
     }
 
+    /// A scanner that stops sending mid-page is cancelled by the watchdog; the batch fails as stalled with the
+    /// pages before it kept. (The test backend pauses 0.2 s before each 1-byte read; the limit here is 0.05 s.)
+    @Test(.enabled(if: saneReady)) func aScannerThatStopsSendingIsStoppedWithPagesKept() async throws {
+        let device = try await SANEDevice.open("test:0")
+        for (name, value) in Self.backendDefaults { try await device.set(name, name == "read-delay" || name == "read-limit" ? .bool(false) : .string(value)) }
+        try await device.set("source", .string("Automatic Document Feeder"))
+        try await device.set("resolution", .fixed(50))
+        let kept = PageCounter()
+        let (pages, end) = await ScanAcquisition(pool: try ImagingPool(workers: 2), stallSeconds: 0.05).run(
+            device: device, dotsPerInch: 50, cleanup: PageCleanup(), maxPages: nil, expectsFeeder: true, isCancelled: { false },
+            beforePage: { number, device throws(SANEError) in
+                if number == 2 {
+                    try await device.set("read-limit", .bool(true))
+                    try await device.set("read-limit-size", .int(1))
+                    try await device.set("read-delay", .bool(true))
+                    try await device.set("read-delay-duration", .int(200_000))
+                }
+            },
+            commit: { _ in await kept.add() })
+        for (name, value) in ["read-delay": false, "read-limit": false] { try await device.set(name, .bool(value)) }
+        await device.close()
+        let committed = await kept.count
+        #expect(pages == 1 && committed == 1)
+        guard case .failed(let problem) = end else {
+            Issue.record("expected a stall, got \(end)")
+            return
+        }
+        #expect(problem.code == "scanner-stalled" && problem.detail.contains("page 2"), "\(problem)")
+    }
+
     @Test(.enabled(if: saneReady)) func coverOpenBeforeTheFirstPageFailsWithTheRemedy() async throws {
         let harness = try Harness()
         let scan = try await harness.scan(Self.request(options: ["read-return-value": "SANE_STATUS_COVER_OPEN"]))
