@@ -65,6 +65,7 @@ let package = Package(
         ]),
         .target(name: "SAMProtocol", dependencies: ["TongbanCore"]),
         .target(name: "ArchivalPDF"),
+        .target(name: "Receipts", dependencies: ["TongbanCore"]),
         .target(name: "Imaging", dependencies: ["Leptonica", "TurboJPEG"]),
         .target(name: "Scanning", dependencies: [
             "SANE", "Imaging", "ArchivalPDF", "Store", "Delivery", "TongbanCore",
@@ -117,7 +118,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "TongbanTests", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "Delivery", "Scanning", "Imaging", "ArchivalPDF",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "Delivery", "Scanning", "Imaging", "ArchivalPDF", "Receipts",
             "SANE", "CUPS", "LibUSB", "V4L2", "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,0 +1,28 @@
+#!/usr/bin/env python3
+"""A stand-in for a receipt printer's raw port (AppSocket, 9100): accepts connections on a free loopback port,
+writes each connection's bytes to OUT.N, closes when the sender has finished. The port goes to PORT_FILE."""
+import socket
+import sys
+
+port_file, out = sys.argv[1], sys.argv[2]
+server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+server.bind(("127.0.0.1", 0))
+server.listen(4)
+with open(port_file + ".tmp", "w") as handle:
+    handle.write(str(server.getsockname()[1]))
+import os
+os.rename(port_file + ".tmp", port_file)
+count = 0
+while True:
+    connection, _ = server.accept()
+    count += 1
+    received = bytearray()
+    while True:
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        received += chunk
+    with open(f"{out}.{count}.tmp", "wb") as handle:
+        handle.write(received)
+    os.rename(f"{out}.{count}.tmp", f"{out}.{count}")
+    connection.close()
