@@ -41,7 +41,6 @@ let package = Package(
         systemLibrary("CZint", apt: "libzint-dev"),
         systemLibrary("CGStreamer", pkgConfig: "gstreamer-1.0", apt: "libgstreamer1.0-dev"),
         .systemLibrary(name: "CPseudoTerminal"),
-        .systemLibrary(name: "CMalloc"),
 
         // MARK: Safe Swift wrappers — no Unsafe*/OpaquePointer in their public API.
         .target(name: "LibUSB", dependencies: ["CLibUSB", "TongbanCore"]),
@@ -106,7 +105,7 @@ let package = Package(
             "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer",
         ]),
         .executableTarget(name: "tongban", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "LibUSB", "Delivery", "Scanning", "Imaging", "ArchivalPDF", "SANE", "Leptonica", "CMalloc",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "LibUSB", "Delivery", "Scanning", "Imaging", "ArchivalPDF", "SANE", "Leptonica",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),

@@ -72,6 +72,7 @@ class RSSWatcher(threading.Thread):
 def tongban(binary, pages):
     data = tempfile.mkdtemp(prefix="tongban-scan-bench-")
     env = dict(os.environ, TONGBAN_API_TOKEN=TOKEN, TONGBAN_DATA_DIR=data, TONGBAN_LOG_LEVEL="warning",
+               TONGBAN_SCANNING_STALL_SECONDS="5",
                TONGBAN_CASE_CORE_ARCHIVE_DIR=os.path.join(data, "archive"))
     server = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0"], env=env, stdout=subprocess.PIPE, text=True)
     try:
@@ -86,8 +87,13 @@ def tongban(binary, pages):
             "caseNumber": "BENCH-1", "materialName": "基准测试", "cleanup": {"jpegQuality": 85},
             "saneOptions": {"test-picture": PICTURE}})
         view = wait_idle(port, scan["id"])
+        stalls = 0
         while view["pageCount"] < pages:
-            request(port, "POST", f"/v1/scans/{scan['id']}/pages", {})
+            # The test backend now and then hangs mid-page; the watchdog stops it after 5 s and the clerk (here:
+            # the script) scans the rest into the same batch. The wait is counted against Tongban.
+            if (view.get("problem") or {}).get("code") == "scanner-stalled":
+                stalls += 1
+            request(port, "POST", f"/v1/scans/{scan['id']}/pages", {"maxPages": pages - view["pageCount"]})
             view = wait_idle(port, scan["id"])
         scanned = time.monotonic()
         manifest = request(port, "POST", f"/v1/scans/{scan['id']}/finish", {})
@@ -97,7 +103,7 @@ def tongban(binary, pages):
         watcher.stop = True
         return {"pages": view["pageCount"], "seconds": finished - started, "scan_seconds": scanned - started,
                 "pdf_seconds": finished - scanned, "peak_mb": peak, "cpu": cpu, "pdf_bytes": manifest["size"],
-                "problem": view.get("problem")}
+                "problem": view.get("problem"), "stalls": stalls}
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -173,6 +179,10 @@ def main():
         "",
         f"Ratio (Tongban ÷ baseline, pages/min, 100 pages): **{ppm(ours_100) / ppm(base):.1f}×**. "
         f"Peak RSS 100 → 500 pages: {ours_100['peak_mb']} → {ours_500['peak_mb']} MB.",
+        "",
+        f"Stalls of the test backend stopped by Tongban's watchdog (5 s each, counted in Tongban's time): "
+        f"{ours_100['stalls']} in the 100-page run, {ours_500['stalls']} in the 500-page run; the baseline's hung "
+        "scanimage runs are stopped after 30 s and their wait is not counted.",
         "",
         f"Tongban's time splits into scanning with the pipeline running alongside ({ours_100['scan_seconds']:.1f} s) and "
         f"writing the PDF attachment at finish ({ours_100['pdf_seconds']:.1f} s) for 100 pages. Every page is fsynced and "

@@ -1,6 +1,5 @@
 import API
 import ArgumentParser
-import CMalloc
 import Delivery
 import Devices
 import Foundation
@@ -34,10 +33,6 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let startedAt = Date()
-        // Scanned pages are 10–100 MB buffers. glibc would raise its mmap threshold after the first is freed and
-        // serve the next ones from the heap, where they fragment it and the resident size creeps up batch after
-        // batch; a fixed threshold keeps every large buffer in its own mapping, returned whole when freed.
-        _ = tongban_set_mmap_threshold(4 << 20)
         var overrides: [String: String] = [:]
         if let listen { overrides["api.listen"] = listen }
         if demo { overrides["devices.simulate"] = "missing" }
