@@ -55,6 +55,10 @@ public struct RetentionService: Service {
                 try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
             }
             if !paths.isEmpty { logger.info("purged delivered attachments past retention", metadata: ["count": "\(paths.count)"]) }
+            // A finished scan's page images go with its PDF.
+            let scans = try store.purgePagesOfPurgedScans(at: now)
+            for scan in scans { try? FileManager.default.removeItem(atPath: "\(store.scansDirectory)/\(scan)") }
+            if !scans.isEmpty { logger.info("purged the page images of scans whose PDF is past retention", metadata: ["count": "\(scans.count)"]) }
             return paths.count
         } catch {
             logger.error("attachment purge failed", metadata: ["error": "\(error)"])

@@ -327,6 +327,25 @@ extension Store {
         } catch { throw .database("discard scan \(id)", "\(error)") }
     }
 
+    /// Forgets the pages of finished batches whose PDF attachment has been purged after its retention (the pages are
+    /// the same personal data); returns the batches, whose folders the caller then removes.
+    public func purgePagesOfPurgedScans(at time: Date = Date()) throws(StoreError) -> [String] {
+        do {
+            return try database.write { db in
+                let ids = try String.fetchAll(db, sql: """
+                    SELECT scan.id FROM scan JOIN attachment ON attachment.id = scan.attachmentId
+                    WHERE scan.state = 'finished' AND attachment.purgedAt IS NOT NULL
+                      AND EXISTS (SELECT 1 FROM scanPage WHERE scanPage.scanId = scan.id)
+                    """)
+                for id in ids {
+                    try db.execute(sql: "DELETE FROM scanPage WHERE scanId = ?", arguments: [id])
+                    try Self.appendAudit(db, actor: "retention", action: "scan-pages-purge", subject: id, detail: "", at: time)
+                }
+                return ids
+            }
+        } catch { throw .database("purge pages of purged scans", "\(error)") }
+    }
+
     /// Every page file the store knows of in one batch (to tell acknowledged pages from debris after a crash).
     public func scanPageFiles(scanId: String) throws(StoreError) -> Set<String> {
         Set(try scanPages(scanId: scanId).flatMap { [$0.path, $0.thumbnailPath] })

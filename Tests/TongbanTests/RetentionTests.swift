@@ -40,4 +40,47 @@ import Store
         // 5 captures, 4 deliveries, 2 purges — all in the chain.
         #expect(try store.verifyAudit() == .intact(records: 11))
     }
+
+    /// A finished scan's page images leave with its PDF, not before.
+    @Test func scanPagesGoWithTheirPurgedPDF() async throws {
+        let directory = try makeTemporaryDirectory()
+        let store = try Store(directory: directory)
+        let intake = AttachmentIntake(store: store, vault: try IdentityVault(store: store), counterID: "counter-test")
+        let now = Date()
+        func finishedScan(daysAgo: Int, deliver: Bool) async throws -> String {
+            let id = UUID().uuidString.lowercased()
+            let created = now.addingTimeInterval(-Double(daysAgo) * 86_400 - 60)
+            try store.createScan(ScanRecord(id: id, device: "sane:test:0", caseNumber: "TB-RET-SCAN", materialName: "m", operator: nil,
+                                            settings: "{}", state: .scanning, createdAt: created, updatedAt: created))
+            let folder = "\(store.scansDirectory)/\(id)"
+            try DurableFile.prepareDirectory(store.scansDirectory)
+            try DurableFile.prepareDirectory(folder)
+            try DurableFile.write([1, 2, 3], to: "\(folder)/page-1.jpg")
+            try DurableFile.write([4], to: "\(folder)/thumb-1.jpg")
+            _ = try store.addScanPage(ScanPageRecord(id: UUID().uuidString, scanId: id, position: 0, sequence: 1, encoding: "jpeg",
+                                                     width: 1, height: 1, channels: 1, dotsPerInch: 300, size: 3, sha256: "x", blank: false,
+                                                     skewDegrees: nil, straightened: false, rotation: 0, path: "\(folder)/page-1.jpg",
+                                                     thumbnailPath: "\(folder)/thumb-1.jpg", createdAt: created))
+            let manifest = try await intake.store([0x25, 0x50, 0x44, 0x46], AttachmentRequest(
+                caseNumber: "TB-RET-SCAN", materialName: "m", kind: .scan, contentType: "application/pdf", fileName: "m.pdf"),
+                capturedAt: created)
+            if deliver { try store.markDelivered(attachmentId: manifest.attachmentId, receipt: "test") }
+            try store.finishScan(id: id, attachmentId: manifest.attachmentId, actor: "clerk", at: created)
+            return id
+        }
+        let old = try await finishedScan(daysAgo: 31, deliver: true)
+        let undelivered = try await finishedScan(daysAgo: 31, deliver: false)
+        let recent = try await finishedScan(daysAgo: 2, deliver: true)
+        let service = RetentionService(store: store, policy: RetentionPolicy(identityDays: 7, scanDays: 30, noticeDays: 30, recordingDays: 183),
+                                       logger: Logger(label: "test"))
+        #expect(service.purgeOnce(now: now) == 1)
+        #expect(!FileManager.default.fileExists(atPath: "\(store.scansDirectory)/\(old)"))
+        #expect(try store.scanPages(scanId: old).isEmpty)
+        for kept in [undelivered, recent] {
+            #expect(FileManager.default.fileExists(atPath: "\(store.scansDirectory)/\(kept)/page-1.jpg"))
+            #expect(try store.scanPages(scanId: kept).count == 1)
+        }
+        #expect(try store.purgePagesOfPurgedScans(at: now).isEmpty, "a second round finds nothing")
+        if case .broken(let sequence, let reason) = try store.verifyAudit() { Issue.record("audit broken at \(sequence): \(reason)") }
+    }
 }
