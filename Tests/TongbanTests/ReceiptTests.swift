@@ -48,8 +48,8 @@ import TongbanCore
 
     @Test func bytesArriveWholeAtARawPrinterPort() async throws {
         let directory = try makeTemporaryDirectory()
-        let listener = try ChildProcess("\(packageRoot)/Tests/tools/raw_listener.py", ["\(directory)/port", "\(directory)/job"])
-        defer { listener.process.terminate() }
+        let listener = try ChildProcess("\(packageRoot)/Tests/tools/raw_listener.py", ["\(directory)/port", "\(directory)/job", "2"])
+        defer { if listener.process.isRunning { kill(listener.process.processIdentifier, SIGKILL) } }
         var port: String?
         for _ in 0..<100 where port == nil {
             port = try? String(contentsOfFile: "\(directory)/port", encoding: .utf8)
