@@ -29,7 +29,7 @@ enum IDCardRoutes {
                               detail: "no ID-card reader is configured or connected",
                               remedy: "Plug in a USB reader, or set devices.idcard.serialPorts for a serial one; check GET /v1/devices.")
             }
-            let body = try await decodeOptional(ReadRequest.self, from: request, context: context)
+            let body = try await RequestBody.decodeIfPresent(ReadRequest.self, from: request, what: "read request")
             let timeout = min(max(body?.timeoutMs ?? 10_000, 100), 60_000)
             if let device = body?.device, !readers.contains(device) {
                 throw Problem(code: "device-not-found", status: 404, title: "设备不存在 No such device",
@@ -116,13 +116,5 @@ enum IDCardRoutes {
             group.cancelAll()
             return first
         }
-    }
-
-    /// Decodes a JSON body when there is one; an empty body is nil.
-    static func decodeOptional<T: Decodable>(_ type: T.Type, from request: Request, context: BasicRequestContext) async throws -> T? {
-        var request = request
-        let buffer = try await request.collectBody(upTo: 64 * 1024)
-        guard buffer.readableBytes > 0 else { return nil }
-        return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
     }
 }

@@ -16,9 +16,9 @@ enum ScanRoutes {
     }
 
     static func add(to router: Router<BasicRequestContext>, _ dependencies: APIDependencies) {
-        router.post("/v1/scans") { request, context -> Response in
+        router.post("/v1/scans") { request, _ -> Response in
             let scans = try service(dependencies)
-            let body = try await decodeJSON(ScanRequest.self, from: request, what: "scan request")
+            let body = try await RequestBody.decode(ScanRequest.self, from: request, what: "scan request")
             return try TongbanAPI.json(try await scans.start(body), status: .accepted)
         }
 
@@ -43,19 +43,19 @@ enum ScanRoutes {
 
         router.post("/v1/scans/:id/pages") { request, context -> Response in
             let scans = try service(dependencies)
-            let body = try await decodeJSON(ScanMoreRequest.self, from: request, what: "page request", emptyAllowed: true) ?? ScanMoreRequest()
+            let body = try await RequestBody.decodeIfPresent(ScanMoreRequest.self, from: request, what: "page request") ?? ScanMoreRequest()
             return try TongbanAPI.json(try await scans.scanMore(try context.parameters.require("id"), body), status: .accepted)
         }
 
         router.put("/v1/scans/:id/order") { request, context -> Response in
             let scans = try service(dependencies)
-            let body = try await decodeJSON(OrderRequest.self, from: request, what: "page order")
+            let body = try await RequestBody.decode(OrderRequest.self, from: request, what: "page order")
             return try TongbanAPI.json(try await scans.reorder(try context.parameters.require("id"), pageIds: body.pageIds))
         }
 
         router.patch("/v1/scans/:id/pages/:page") { request, context -> Response in
             let scans = try service(dependencies)
-            let body = try await decodeJSON(PageEdit.self, from: request, what: "page edit")
+            let body = try await RequestBody.decode(PageEdit.self, from: request, what: "page edit")
             return try TongbanAPI.json(try await scans.rotate(try context.parameters.require("id"), pageId: try context.parameters.require("page"),
                                                               rotation: body.rotation))
         }
@@ -68,18 +68,18 @@ enum ScanRoutes {
         router.get("/v1/scans/:id/pages/:page/thumbnail") { _, context -> Response in
             let scans = try service(dependencies)
             let bytes = try await scans.thumbnail(try context.parameters.require("id"), pageId: try context.parameters.require("page"))
-            return binary(bytes, contentType: "image/jpeg")
+            return TongbanAPI.bytes(bytes, contentType: "image/jpeg")
         }
 
         router.get("/v1/scans/:id/pages/:page/image") { _, context -> Response in
             let scans = try service(dependencies)
             let image = try await scans.image(try context.parameters.require("id"), pageId: try context.parameters.require("page"))
-            return binary(image.bytes, contentType: image.contentType)
+            return TongbanAPI.bytes(image.bytes, contentType: image.contentType)
         }
 
         router.post("/v1/scans/:id/finish") { request, context -> Response in
             let scans = try service(dependencies)
-            let body = try await decodeJSON(FinishRequest.self, from: request, what: "finish request", emptyAllowed: true)
+            let body = try await RequestBody.decodeIfPresent(FinishRequest.self, from: request, what: "finish request")
             let manifest = try await scans.finish(try context.parameters.require("id"), includeBlank: body?.includeBlank ?? false,
                                                   operator: body?.operator)
             dependencies.outbox?.wake()
@@ -95,51 +95,5 @@ enum ScanRoutes {
                           remedy: "Run tongban serve with a data folder; see tongban doctor.")
         }
         return scans
-    }
-
-    static func binary(_ bytes: [UInt8], contentType: String) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = contentType
-        headers[.cacheControl] = "no-store"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
-    }
-
-    /// Decodes a JSON body; a malformed one is a 400 naming the field and what was wrong.
-    static func decodeJSON<T: Decodable>(_ type: T.Type, from request: Request, what: String) async throws -> T {
-        guard let value = try await decodeJSON(type, from: request, what: what, emptyAllowed: false) else {
-            throw Problem(code: "invalid-json", status: 400, title: "请求格式错误 Malformed request",
-                          detail: "the \(what) has no body", remedy: "Send a JSON object as the body.")
-        }
-        return value
-    }
-
-    static func decodeJSON<T: Decodable>(_ type: T.Type, from request: Request, what: String, emptyAllowed: Bool) async throws -> T? {
-        var request = request
-        let buffer = try await request.collectBody(upTo: 256 * 1024)
-        if buffer.readableBytes == 0 {
-            if emptyAllowed { return nil }
-            throw Problem(code: "invalid-json", status: 400, title: "请求格式错误 Malformed request",
-                          detail: "the \(what) has no body", remedy: "Send a JSON object as the body.")
-        }
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
-        } catch let error as DecodingError {
-            throw Problem(code: "invalid-json", status: 400, title: "请求格式错误 Malformed request",
-                          detail: "the \(what) is not valid: \(describe(error))", remedy: "Correct the field named and send it again.")
-        }
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            let joined = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-            return joined.isEmpty ? "the body" : joined
-        }
-        switch error {
-        case .keyNotFound(let key, let context): return "\(path(context))\(context.codingPath.isEmpty ? "" : ".")\(key.stringValue) is missing"
-        case .typeMismatch(let type, let context): return "\(path(context)) should be \(type)"
-        case .valueNotFound(let type, let context): return "\(path(context)) should be \(type), not null"
-        case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
-        @unknown default: return "\(error)"
-        }
     }
 }

@@ -184,12 +184,7 @@ public final class PageProcessor {
                             var offset = base + column * factor * channels
                             var sum = 0
                             for _ in 0..<factor {
-                                if channels == 3 {
-                                    let red = 77 * Int(source[offset]), green = 150 * Int(source[offset + 1])
-                                    sum += red + green + 29 * Int(source[offset + 2])
-                                } else {
-                                    sum += Int(source[offset]) << 8
-                                }
+                                sum += Self.luma256(source, offset, channels)
                                 offset += channels
                             }
                             sums[column] += sum
@@ -218,6 +213,13 @@ public final class PageProcessor {
             if share < 0.005 { blankRows += 1 } else if share > 0.02 { inkedRows += 1 }
         }
         return blankRows * 10 >= image.height && inkedRows * 20 >= image.height
+    }
+
+    /// A pixel's grey level × 256 (ITU-R BT.601 weights for RGB).
+    @inline(__always)
+    static func luma256(_ source: UnsafeBufferPointer<UInt8>, _ offset: Int, _ channels: Int) -> Int {
+        guard channels == 3 else { return Int(source[offset]) << 8 }
+        return 77 * Int(source[offset]) + 150 * Int(source[offset + 1]) + 29 * Int(source[offset + 2])
     }
 
     static func rotate(_ page: RawPage, degrees: Double) throws -> RawPage {
@@ -288,13 +290,7 @@ public final class PageProcessor {
                     let line = (crop.y + row) * page.width * page.channels
                     for column in 0..<crop.width {
                         let offset = line + (crop.x + column) * page.channels
-                        if page.channels == 3 {
-                            let red = 77 * Int(source[offset]), green = 150 * Int(source[offset + 1])
-                            let blue = 29 * Int(source[offset + 2])
-                            target[row * crop.width + column] = UInt8((red + green + blue) >> 8)
-                        } else {
-                            target[row * crop.width + column] = source[offset]
-                        }
+                        target[row * crop.width + column] = UInt8(Self.luma256(source, offset, page.channels) >> 8)
                     }
                 }
             }

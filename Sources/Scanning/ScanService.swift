@@ -231,6 +231,16 @@ public actor ScanService {
                 await device.close()
                 throw error
             }
+            let folder = "\(store.scansDirectory)/\(scanId)"
+            do throws(StorageError) {
+                try await files.perform { () throws(StorageError) in try DurableFile.prepareDirectory(folder) }
+            } catch {
+                await device.close()
+                pages = 0
+                end = .failed(error.problem)
+                await finishAcquisition(scanId, run: run, pages: pages, end: end)
+                return
+            }
             await events.publish("scan.started", ["scanId": scanId, "device": "sane:\(settings.scanner)", "dpi": "\(dpi)"])
             let expectsFeeder = !settings.isFlatbed
             (pages, end) = await acquisition.run(
@@ -251,10 +261,8 @@ public actor ScanService {
         let folder = "\(store.scansDirectory)/\(scanId)"
         let imagePath = "\(folder)/page-\(sequence).\(page.encoding == .jpeg ? "jpg" : "g4")"
         let thumbnailPath = "\(folder)/thumb-\(sequence).jpg"
-        let data = page.data, thumbnail = page.thumbnail, scansDirectory = store.scansDirectory
+        let data = page.data, thumbnail = page.thumbnail
         try await files.perform { () throws(StorageError) in
-            try DurableFile.prepareDirectory(scansDirectory)
-            try DurableFile.prepareDirectory(folder)
             try DurableFile.write(data, to: imagePath)
             try DurableFile.write(thumbnail, to: thumbnailPath)
         }
@@ -364,24 +372,17 @@ public actor ScanService {
             var writer = ArchivalPDFWriter()
             try await intake.append(writer.begin(), to: incoming)
             for page in pages {
-                let path = page.path
-                let data = try await files.perform { () throws(StorageError) -> [UInt8] in
-                    guard let data = FileManager.default.contents(atPath: path) else {
-                        throw StorageError(call: "read", path: path, errno: errno)
-                    }
-                    return Array(data)
-                }
-                let image = PDFPageImage(encoding: page.encoding == "g4" ? .groupFour : .jpeg(components: page.channels),
-                                         data: data, pixelWidth: page.width, pixelHeight: page.height,
-                                         dotsPerInch: Double(page.dotsPerInch), rotation: page.rotation)
-                try await intake.append(writer.page(image), to: incoming)
+                try await intake.append(writer.page(Self.pdfImage(page, data: try await read(page.path))), to: incoming)
             }
-            try await intake.append(writer.finish(PDFDocumentInfo(
-                title: record.materialName, subject: "受理编号 \(record.caseNumber)", keywords: record.caseNumber,
-                created: record.createdAt)), to: incoming)
+            try await intake.append(writer.finish(PDFDocumentInfo(scanOf: record)), to: incoming)
+        } catch let error as Problem {
+            await intake.abandon(incoming)
+            throw error
         } catch {
             await intake.abandon(incoming)
-            throw error.problem
+            throw (error as? any ProblemConvertible)?.problem ?? Problem(
+                code: "store-error", status: 500, title: "数据库错误 Database error", detail: "\(error)",
+                remedy: "运行 tongban doctor 检查数据目录。Run tongban doctor to check the data folder.")
         }
         let request = AttachmentRequest(caseNumber: record.caseNumber, materialName: record.materialName, kind: .scan,
                                         contentType: "application/pdf", fileName: Self.fileName(record.materialName),
@@ -397,7 +398,11 @@ public actor ScanService {
 
     /// A batch with its pages.
     public func view(_ scanId: String) throws(Problem) -> ScanView {
-        let record = try record(scanId)
+        try view(of: try record(scanId))
+    }
+
+    private func view(of record: ScanRecord) throws(Problem) -> ScanView {
+        let scanId = record.id
         let pages = try Self.storeCall { try store.scanPages(scanId: scanId) }
         return ScanView(id: record.id, device: record.device, caseNumber: record.caseNumber, materialName: record.materialName,
                         state: record.state, problem: record.problem, pages: pages.map { Self.pageView($0, scanId: scanId) },
@@ -410,7 +415,7 @@ public actor ScanService {
     public func list(states: [ScanState]? = nil) throws(Problem) -> [ScanView] {
         let records = try Self.storeCall { try store.scans(states: states) }
         var views: [ScanView] = []
-        for record in records { views.append(try view(record.id)) }
+        for record in records { views.append(try view(of: record)) }
         return views
     }
 
@@ -426,12 +431,8 @@ public actor ScanService {
         let data = try await read(page.path)
         guard page.encoding == "g4" else { return ("image/jpeg", data) }
         var writer = ArchivalPDFWriter()
-        let record = try record(scanId)
-        let pdf = writer.begin() + writer.page(PDFPageImage(encoding: .groupFour, data: data, pixelWidth: page.width,
-                                                            pixelHeight: page.height, dotsPerInch: Double(page.dotsPerInch),
-                                                            rotation: page.rotation))
-            + writer.finish(PDFDocumentInfo(title: record.materialName, subject: "受理编号 \(record.caseNumber)",
-                                            keywords: record.caseNumber, created: record.createdAt))
+        let pdf = writer.begin() + writer.page(Self.pdfImage(page, data: data))
+            + writer.finish(PDFDocumentInfo(scanOf: try record(scanId)))
         return ("application/pdf", pdf)
     }
 
@@ -495,6 +496,12 @@ public actor ScanService {
         }
     }
 
+    /// A stored page as the PDF embeds it.
+    static func pdfImage(_ page: ScanPageRecord, data: [UInt8]) -> PDFPageImage {
+        PDFPageImage(encoding: page.encoding == "g4" ? .groupFour : .jpeg(components: page.channels), data: data,
+                     pixelWidth: page.width, pixelHeight: page.height, dotsPerInch: Double(page.dotsPerInch), rotation: page.rotation)
+    }
+
     static func pageView(_ page: ScanPageRecord, scanId: String) -> ScanView.Page {
         ScanView.Page(id: page.id, position: page.position, sequence: page.sequence, encoding: page.encoding, width: page.width,
                       height: page.height, dpi: page.dotsPerInch, size: page.size, sha256: page.sha256, blank: page.blank,
@@ -524,6 +531,17 @@ public actor ScanService {
     static func noPage(_ pageId: String, _ scanId: String) -> Problem {
         Problem(code: "page-not-found", status: 404, title: "页面不存在 No such page",
                 detail: "batch \(scanId) has no page '\(pageId)'", remedy: "Reload the batch with GET /v1/scans/\(scanId).")
+    }
+}
+
+extension PDFDocumentInfo {
+    /// What a scanned material's PDF says about itself: the material as title, the case number as subject and keywords.
+    init(caseNumber: String, materialName: String, created: Date) {
+        self.init(title: materialName, subject: "受理编号 \(caseNumber)", keywords: caseNumber, created: created)
+    }
+
+    init(scanOf record: ScanRecord) {
+        self.init(caseNumber: record.caseNumber, materialName: record.materialName, created: record.createdAt)
     }
 }
 

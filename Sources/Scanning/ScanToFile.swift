@@ -44,8 +44,8 @@ public enum ScanToFile {
             })
         await device.close()
         do {
-            let (kept, bytes) = try await output.finish(PDFDocumentInfo(title: materialName, subject: "受理编号 \(caseNumber)",
-                                                                        keywords: caseNumber, created: Date()))
+            let (kept, bytes) = try await output.finish(PDFDocumentInfo(caseNumber: caseNumber, materialName: materialName,
+                                                                        created: Date()))
             return Summary(pages: kept, blankPagesLeftOut: count - kept, bytes: bytes, dotsPerInch: dpi, end: end)
         } catch {
             if case .failed(let problem) = end { throw problem }

@@ -172,8 +172,10 @@ extension Store {
             return try database.read { db in
                 if let states {
                     let marks = states.map { _ in "?" }.joined(separator: ",")
+                    var arguments = StatementArguments(states.map(\.rawValue))
+                    arguments += [limit]
                     return try Row.fetchAll(db, sql: "SELECT * FROM scan WHERE state IN (\(marks)) ORDER BY createdAt DESC LIMIT ?",
-                                            arguments: StatementArguments(states.map(\.rawValue) + [String(limit)])).map(Self.scanRecord)
+                                            arguments: arguments).map(Self.scanRecord)
                 }
                 return try Row.fetchAll(db, sql: "SELECT * FROM scan ORDER BY createdAt DESC LIMIT ?", arguments: [limit]).map(Self.scanRecord)
             }
