@@ -1,4 +1,5 @@
 import CPangoCairo
+import Foundation
 
 /// Text layout (pango) and drawing (cairo) for the notices.
 public enum PangoCairo {
@@ -16,4 +17,278 @@ public enum PangoCairo {
             families?[index].flatMap { pango_font_family_get_name($0) }.map { String(cString: $0) }
         }
     }
+}
+
+/// A failed cairo call, named, with cairo's status text.
+public struct CairoError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var call: String
+    public var status: String
+
+    public var description: String { "\(call) failed: \(status)" }
+
+    public init(call: String, status: String) {
+        self.call = call
+        self.status = status
+    }
+
+    static func check(_ status: cairo_status_t, _ call: String) throws(CairoError) {
+        guard status != CAIRO_STATUS_SUCCESS else { return }
+        throw CairoError(call: call, status: String(cString: cairo_status_to_string(status)))
+    }
+}
+
+/// How a run of text is set: font family, size in points, weight, alignment inside its box.
+public struct TextStyle: Sendable, Hashable {
+    public enum Alignment: String, Sendable, Hashable, Codable { case left, center, right }
+
+    public var family: String
+    public var size: Double
+    public var bold: Bool
+    public var alignment: Alignment
+    /// Extra space between lines, in points.
+    public var lineSpacing: Double
+
+    public init(family: String, size: Double, bold: Bool = false, alignment: Alignment = .left, lineSpacing: Double = 0) {
+        self.family = family
+        self.size = size
+        self.bold = bold
+        self.alignment = alignment
+        self.lineSpacing = lineSpacing
+    }
+}
+
+/// A rectangle in points, origin at the page's top left.
+public struct Box: Sendable, Hashable {
+    public var x: Double, y: Double, width: Double, height: Double
+    public init(x: Double, y: Double, width: Double, height: Double) {
+        self.x = x; self.y = y; self.width = width; self.height = height
+    }
+}
+
+/// Document metadata written into the PDF's Info dictionary. The dates make renders reproducible.
+public struct PDFMetadata: Sendable, Hashable {
+    public var title: String
+    public var subject: String
+    public var keywords: String
+    public var creator: String
+    /// PDF date string (`D:YYYYMMDDHHmmSS+00'00`) or ISO 8601; used for both creation and modification.
+    public var date: String
+
+    public init(title: String, subject: String = "", keywords: String = "", creator: String = "Tongban", date: String) {
+        self.title = title
+        self.subject = subject
+        self.keywords = keywords
+        self.creator = creator
+        self.date = date
+    }
+}
+
+/// A drawing target for whole pages: a PDF document collected in memory, or one PNG per page.
+/// Text is laid out by pango with hinting off, so a page wraps and measures the same in the PDF and in the PNG.
+/// Not thread-safe: one canvas is used by one thread from creation to `finish()`.
+public final class Canvas {
+    private enum Kind {
+        case pdf(PDFSink)
+        case raster(pixelsPerPoint: Double, pages: [Data])
+    }
+
+    private var kind: Kind
+    private var surface: OpaquePointer?
+    private var cr: OpaquePointer?
+    private let fontOptions: OpaquePointer
+    private var fontCache: [TextStyle: OpaquePointer] = [:]
+    /// A scratch context for measuring text outside a page.
+    private let measureSurface: OpaquePointer
+    private let measureContext: OpaquePointer
+
+    /// A PDF document; pages are added with `beginPage`.
+    public static func pdf(metadata: PDFMetadata) throws(CairoError) -> Canvas {
+        let sink = PDFSink()
+        let surface = cairo_pdf_surface_create_for_stream({ closure, data, length in
+            guard let closure, let data else { return CAIRO_STATUS_WRITE_ERROR }
+            Unmanaged<PDFSink>.fromOpaque(closure).takeUnretainedValue().data.append(data, count: Int(length))
+            return CAIRO_STATUS_SUCCESS
+        }, Unmanaged.passUnretained(sink).toOpaque(), 595.28, 841.89)
+        try CairoError.check(cairo_surface_status(surface), "cairo_pdf_surface_create_for_stream")
+        cairo_pdf_surface_restrict_to_version(surface, CAIRO_PDF_VERSION_1_5)
+        let fields: [(cairo_pdf_metadata_t, String)] = [
+            (CAIRO_PDF_METADATA_TITLE, metadata.title), (CAIRO_PDF_METADATA_SUBJECT, metadata.subject),
+            (CAIRO_PDF_METADATA_KEYWORDS, metadata.keywords), (CAIRO_PDF_METADATA_CREATOR, metadata.creator),
+            (CAIRO_PDF_METADATA_CREATE_DATE, metadata.date), (CAIRO_PDF_METADATA_MOD_DATE, metadata.date),
+        ]
+        for (field, value) in fields where !value.isEmpty {
+            cairo_pdf_surface_set_metadata(surface, field, value)
+        }
+        return try Canvas(kind: .pdf(sink), surface: surface)
+    }
+
+    /// PNG pages at `pixelsPerPoint` (72 dpi × that), white background.
+    public static func raster(pixelsPerPoint: Double) throws(CairoError) -> Canvas {
+        try Canvas(kind: .raster(pixelsPerPoint: pixelsPerPoint, pages: []), surface: nil)
+    }
+
+    private init(kind: Kind, surface: OpaquePointer?) throws(CairoError) {
+        self.kind = kind
+        self.surface = surface
+        fontOptions = cairo_font_options_create()
+        cairo_font_options_set_hint_metrics(fontOptions, CAIRO_HINT_METRICS_OFF)
+        cairo_font_options_set_hint_style(fontOptions, CAIRO_HINT_STYLE_NONE)
+        cairo_font_options_set_antialias(fontOptions, CAIRO_ANTIALIAS_GRAY)
+        measureSurface = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, nil)
+        measureContext = cairo_create(measureSurface)
+        try CairoError.check(cairo_status(measureContext), "cairo_create")
+    }
+
+    deinit {
+        if let cr { cairo_destroy(cr) }
+        if let surface { cairo_surface_destroy(surface) }
+        cairo_destroy(measureContext)
+        cairo_surface_destroy(measureSurface)
+        cairo_font_options_destroy(fontOptions)
+        for description in fontCache.values { pango_font_description_free(description) }
+    }
+
+    private func fontDescription(_ style: TextStyle) -> OpaquePointer {
+        if let cached = fontCache[style] { return cached }
+        let description = pango_font_description_new()!
+        pango_font_description_set_family(description, style.family)
+        pango_font_description_set_absolute_size(description, style.size * Double(PANGO_SCALE))
+        pango_font_description_set_weight(description, style.bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL)
+        fontCache[style] = description
+        return description
+    }
+
+    private func makeLayout(on context: OpaquePointer, _ text: String, style: TextStyle, width: Double) -> OpaquePointer {
+        let pangoContext = pango_cairo_create_context(context)!
+        pango_cairo_context_set_font_options(pangoContext, fontOptions)
+        pango_cairo_context_set_resolution(pangoContext, 72)
+        let layout = pango_layout_new(pangoContext)!
+        g_object_unref(UnsafeMutableRawPointer(pangoContext))
+        pango_layout_set_font_description(layout, fontDescription(style))
+        pango_layout_set_width(layout, Int32(width * Double(PANGO_SCALE)))
+        pango_layout_set_wrap(layout, PANGO_WRAP_WORD_CHAR)
+        pango_layout_set_spacing(layout, Int32(style.lineSpacing * Double(PANGO_SCALE)))
+        switch style.alignment {
+        case .left: pango_layout_set_alignment(layout, PANGO_ALIGN_LEFT)
+        case .center: pango_layout_set_alignment(layout, PANGO_ALIGN_CENTER)
+        case .right: pango_layout_set_alignment(layout, PANGO_ALIGN_RIGHT)
+        }
+        pango_layout_set_text(layout, text, -1)
+        return layout
+    }
+
+    /// The height in points that `text` takes when wrapped to `width`.
+    public func measure(_ text: String, style: TextStyle, width: Double) -> Double {
+        let layout = makeLayout(on: measureContext, text, style: style, width: width)
+        defer { g_object_unref(UnsafeMutableRawPointer(layout)) }
+        var logical = PangoRectangle()
+        pango_layout_get_extents(layout, nil, &logical)
+        return Double(logical.height) / Double(PANGO_SCALE)
+    }
+
+    /// The natural width in points of `text` set on one line.
+    public func naturalWidth(_ text: String, style: TextStyle) -> Double {
+        let layout = makeLayout(on: measureContext, text, style: style, width: -1.0 / Double(PANGO_SCALE))
+        defer { g_object_unref(UnsafeMutableRawPointer(layout)) }
+        var logical = PangoRectangle()
+        pango_layout_get_extents(layout, nil, &logical)
+        return Double(logical.width) / Double(PANGO_SCALE)
+    }
+
+    /// Starts a page of `width` × `height` points.
+    public func beginPage(width: Double, height: Double) throws(CairoError) {
+        switch kind {
+        case .pdf:
+            cairo_pdf_surface_set_size(surface, width, height)
+            if cr == nil { cr = cairo_create(surface) }
+        case .raster(let scale, _):
+            let page = cairo_image_surface_create(CAIRO_FORMAT_RGB24, Int32((width * scale).rounded()),
+                                                  Int32((height * scale).rounded()))
+            try CairoError.check(cairo_surface_status(page), "cairo_image_surface_create")
+            surface = page
+            cr = cairo_create(page)
+            cairo_scale(cr, scale, scale)
+            cairo_set_source_rgb(cr, 1, 1, 1)
+            cairo_paint(cr)
+        }
+        try CairoError.check(cairo_status(cr), "cairo_create")
+        cairo_set_source_rgb(cr, 0, 0, 0)
+    }
+
+    /// Sets `text` inside `box` (wrapped to its width, from its top).
+    public func drawText(_ text: String, style: TextStyle, in box: Box) {
+        guard let cr else { return }
+        let layout = makeLayout(on: cr, text, style: style, width: box.width)
+        defer { g_object_unref(UnsafeMutableRawPointer(layout)) }
+        cairo_move_to(cr, box.x, box.y)
+        pango_cairo_show_layout(cr, layout)
+    }
+
+    /// Strokes a rectangle outline.
+    public func strokeRectangle(_ box: Box, lineWidth: Double) {
+        guard let cr else { return }
+        cairo_set_line_width(cr, lineWidth)
+        cairo_rectangle(cr, box.x, box.y, box.width, box.height)
+        cairo_stroke(cr)
+    }
+
+    /// Fills rectangles in black (barcode modules), or in the grey `level` (0 black … 1 white).
+    public func fillRectangles(_ boxes: [Box], grey level: Double = 0) {
+        guard let cr, !boxes.isEmpty else { return }
+        cairo_set_source_rgb(cr, level, level, level)
+        for box in boxes { cairo_rectangle(cr, box.x, box.y, box.width, box.height) }
+        cairo_fill(cr)
+        cairo_set_source_rgb(cr, 0, 0, 0)
+    }
+
+    /// Draws a straight line.
+    public func line(from start: (x: Double, y: Double), to end: (x: Double, y: Double), lineWidth: Double) {
+        guard let cr else { return }
+        cairo_set_line_width(cr, lineWidth)
+        cairo_move_to(cr, start.x, start.y)
+        cairo_line_to(cr, end.x, end.y)
+        cairo_stroke(cr)
+    }
+
+    /// Ends the page: a PDF page is emitted, a raster page is encoded as PNG.
+    public func endPage() throws(CairoError) {
+        switch kind {
+        case .pdf:
+            cairo_show_page(cr)
+            try CairoError.check(cairo_status(cr), "cairo_show_page")
+        case .raster(let scale, var pages):
+            cairo_destroy(cr)
+            cr = nil
+            let sink = PDFSink()
+            let status = cairo_surface_write_to_png_stream(surface, { closure, data, length in
+                guard let closure, let data else { return CAIRO_STATUS_WRITE_ERROR }
+                Unmanaged<PDFSink>.fromOpaque(closure).takeUnretainedValue().data.append(data, count: Int(length))
+                return CAIRO_STATUS_SUCCESS
+            }, Unmanaged.passUnretained(sink).toOpaque())
+            cairo_surface_destroy(surface)
+            surface = nil
+            try CairoError.check(status, "cairo_surface_write_to_png_stream")
+            pages.append(sink.data)
+            kind = .raster(pixelsPerPoint: scale, pages: pages)
+        }
+    }
+
+    /// Finishes the document: one PDF, or the PNG of every page.
+    public func finish() throws(CairoError) -> [Data] {
+        switch kind {
+        case .pdf(let sink):
+            if let cr { cairo_destroy(cr) }
+            cr = nil
+            cairo_surface_finish(surface)
+            try CairoError.check(cairo_surface_status(surface), "cairo_surface_finish")
+            return [sink.data]
+        case .raster(_, let pages):
+            return pages
+        }
+    }
+}
+
+/// Collects what cairo writes through its stream callback.
+private final class PDFSink {
+    var data = Data()
 }

@@ -101,6 +101,8 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var notices: String?
         /// Queue or `socket://host:port` for 80 mm receipts.
         public var receipts: String?
+        /// Folder of the notice templates (`*.yaml`); relative paths are resolved against the configuration file.
+        public var templates: String
     }
 
     public struct CaseCore: Sendable, Equatable {

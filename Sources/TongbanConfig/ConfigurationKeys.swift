@@ -62,6 +62,7 @@ public enum ConfigurationKeys {
         .init(path: "printers.cupsServer", kind: .string, defaultValue: nil),
         .init(path: "printers.notices", kind: .string, defaultValue: nil),
         .init(path: "printers.receipts", kind: .string, defaultValue: nil),
+        .init(path: "printers.templates", kind: .string, defaultValue: "notices"),
         .init(path: "caseCore.url", kind: .url, defaultValue: nil),
         .init(path: "caseCore.caFile", kind: .string, defaultValue: nil),
         .init(path: "caseCore.clientCertificate", kind: .string, defaultValue: nil),
