@@ -68,7 +68,7 @@ public struct CUPSDestination: Sendable, Equatable, Codable {
 /// One connection to a CUPS scheduler, confined to its own thread: libcups keeps the server name, the default
 /// connection and the last error per thread, so every call for this client runs on that one thread.
 public final class CUPSClient: Sendable {
-    private let thread: DedicatedThread
+    let thread: DedicatedThread
     /// The scheduler this client talks to (`host:port` or a socket path); nil means libcups' default
     /// (`CUPS_SERVER`, client.conf, then the local socket).
     public let server: String?

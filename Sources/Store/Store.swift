@@ -118,6 +118,7 @@ public final class Store: Sendable {
             try db.create(index: "identity_readAt", on: "identity", columns: ["readAt"])
         }
         registerScanMigrations(&migrator)
+        registerPrintMigrations(&migrator)
         return migrator
     }
 

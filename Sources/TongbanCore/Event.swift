@@ -52,6 +52,9 @@ public actor EventBus {
         return event
     }
 
+    /// The events kept for resuming clients, oldest first.
+    public var recentEvents: [TongbanEvent] { recent }
+
     /// The sequence number the next event will carry.
     public var upcomingSequence: UInt64 { nextSequence }
 
