@@ -19,7 +19,9 @@ enum RequestBody {
         let buffer = try await request.collectBody(upTo: 256 * 1024)
         guard buffer.readableBytes > 0 else { return nil }
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            return try decoder.decode(T.self, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
             throw Problem(code: "invalid-json", status: 400, title: "请求格式错误 Malformed request",
                           detail: "the \(what) is not valid: \(describe(error))", remedy: "Correct the field named and send it again.")

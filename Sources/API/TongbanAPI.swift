@@ -9,6 +9,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import Prometheus
+import Printing
 import Scanning
 import Store
 import TongbanConfig
@@ -36,12 +37,16 @@ public struct APIDependencies: Sendable {
     public var outbox: OutboxSender?
     /// Scan batches.
     public var scans: ScanService?
+    /// Printing and notices.
+    public var prints: PrintService?
 
     public init(configuration: TongbanConfiguration, registry: DeviceRegistry, events: EventBus,
                 metrics: PrometheusCollectorRegistry, token: String?, version: String, startedAt: Date = Date(),
                 idCard: IDCardService? = nil, readerSimulator: SharedReaderSimulator? = nil, store: Store? = nil,
-                intake: AttachmentIntake? = nil, outbox: OutboxSender? = nil, scans: ScanService? = nil) {
+                intake: AttachmentIntake? = nil, outbox: OutboxSender? = nil, scans: ScanService? = nil,
+                prints: PrintService? = nil) {
         self.scans = scans
+        self.prints = prints
         self.intake = intake
         self.outbox = outbox
         self.idCard = idCard
@@ -74,6 +79,7 @@ public enum TongbanAPI {
         IDCardRoutes.add(to: router, dependencies, policy: policy)
         AttachmentRoutes.add(to: router, dependencies)
         ScanRoutes.add(to: router, dependencies)
+        PrintRoutes.add(to: router, dependencies)
 
         let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
         addEventStream(to: webSocketRouter, dependencies, policy: policy, logger: logger)

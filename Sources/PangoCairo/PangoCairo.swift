@@ -292,3 +292,56 @@ public final class Canvas {
 private final class PDFSink {
     var data = Data()
 }
+
+/// A PNG read back through cairo, as 8-bit grey: for comparing renders with golden images.
+public struct GreyImage: Sendable, Equatable {
+    public var width: Int
+    public var height: Int
+    public var pixels: [UInt8]
+
+    /// Decodes PNG bytes. Throws naming the cairo call when they are not a PNG.
+    public init(png: Data) throws(CairoError) {
+        final class Reader {
+            let data: Data
+            var offset = 0
+            init(_ data: Data) { self.data = data }
+        }
+        let reader = Reader(png)
+        let surface = cairo_image_surface_create_from_png_stream({ closure, buffer, length in
+            guard let closure, let buffer else { return CAIRO_STATUS_READ_ERROR }
+            let reader = Unmanaged<Reader>.fromOpaque(closure).takeUnretainedValue()
+            let count = Int(length)
+            guard reader.offset + count <= reader.data.count else { return CAIRO_STATUS_READ_ERROR }
+            reader.data.copyBytes(to: buffer, from: reader.offset..<(reader.offset + count))
+            reader.offset += count
+            return CAIRO_STATUS_SUCCESS
+        }, Unmanaged.passUnretained(reader).toOpaque())
+        defer { cairo_surface_destroy(surface) }
+        try CairoError.check(cairo_surface_status(surface), "cairo_image_surface_create_from_png_stream")
+        cairo_surface_flush(surface)
+        width = Int(cairo_image_surface_get_width(surface))
+        height = Int(cairo_image_surface_get_height(surface))
+        let stride = Int(cairo_image_surface_get_stride(surface))
+        let format = cairo_image_surface_get_format(surface)
+        guard let base = cairo_image_surface_get_data(surface) else {
+            throw CairoError(call: "cairo_image_surface_get_data", status: "no pixel data")
+        }
+        var grey = [UInt8](repeating: 255, count: width * height)
+        for y in 0..<height {
+            for x in 0..<width {
+                switch format {
+                case CAIRO_FORMAT_A8:
+                    grey[y * width + x] = 255 - base[y * stride + x]
+                case CAIRO_FORMAT_A1:
+                    let byte = base[y * stride + x / 8]
+                    grey[y * width + x] = (byte >> UInt8(x % 8)) & 1 == 1 ? 0 : 255
+                default:
+                    let pixel = (base + y * stride + x * 4).withMemoryRebound(to: UInt32.self, capacity: 1) { $0.pointee }
+                    let r = (pixel >> 16) & 0xFF, g = (pixel >> 8) & 0xFF, b = pixel & 0xFF
+                    grey[y * width + x] = UInt8((r * 77 + g * 150 + b * 29) >> 8)
+                }
+            }
+        }
+        pixels = grey
+    }
+}

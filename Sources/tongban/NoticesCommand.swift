@@ -83,3 +83,44 @@ func noticeSettings(_ configuration: TongbanConfiguration) -> [String: String] {
     ["city": configuration.counter.city, "hall": configuration.counter.hall, "counter": configuration.counter.id,
      "region": configuration.counter.region]
 }
+
+/// `tongban print TEMPLATE --data FILE.json`: prints a form through the running service (kept as the case's
+/// attachment, followed to the end), then shows the job's state until it ends.
+struct PrintCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "print", abstract: "Print a form through the running service.")
+    @OptionGroup var configurationOptions: ConfigurationOptions
+    @Argument(help: "Template id, e.g. receipt-notice.") var template: String
+    @Option(help: "JSON file with the form's data.") var data: String
+    @Option(help: "CUPS queue (default: printers.notices).") var printer: String?
+    @Option(help: "Copies.") var copies: Int = 1
+    @Option(help: "IPP sides: one-sided, two-sided-long-edge, two-sided-short-edge.") var sides: String?
+    @Flag(help: "Return once CUPS accepted the job instead of waiting for it to end.") var noWait = false
+
+    func run() async throws {
+        let client = ServiceClient(configuration: configurationOptions.load())
+        let bytes: Data
+        do { bytes = try Data(contentsOf: URL(fileURLWithPath: data)) } catch {
+            fail(Problem(code: "bad-argument", status: 400, title: "数据文件无法读取 Cannot read the data file",
+                         detail: "\(data): \(error.localizedDescription)"), exitCode: 66)
+        }
+        guard let json = try? JSONSerialization.jsonObject(with: bytes) else {
+            fail(Problem(code: "bad-argument", status: 400, title: "数据不是 JSON Data is not JSON", detail: data), exitCode: 65)
+        }
+        var body: [String: Any] = ["template": template, "data": json, "copies": copies]
+        if let printer { body["printer"] = printer }
+        if let sides { body["sides"] = sides }
+        var answer = await client.post("/v1/prints", json: body, timeout: 120)
+        while true {
+            let job = (try? JSONSerialization.jsonObject(with: answer)) as? [String: Any] ?? [:]
+            let state = job["state"] as? String ?? "?"
+            let problem = (job["problem"] as? [String: Any])?["title"] as? String
+            print("print \(job["id"] ?? "?") on \(job["printer"] ?? "?"): \(state)\(problem.map { " — \($0)" } ?? "")")
+            if noWait || ["completed", "canceled", "failed"].contains(state) {
+                if state == "failed" { throw ExitCode(75) }
+                return
+            }
+            try await Task.sleep(for: .seconds(1))
+            answer = await client.get("/v1/prints/\(job["id"] ?? "")", timeout: 30)
+        }
+    }
+}

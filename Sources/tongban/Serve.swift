@@ -10,6 +10,7 @@ import Leptonica
 import LibUSB
 import Logging
 import Metrics
+import Printing
 import Prometheus
 import SAMProtocol
 import Scanning
@@ -98,10 +99,14 @@ struct Serve: AsyncParsableCommand {
             try await scans.recoverInterrupted()
         } catch let error as ProblemConvertible { fail(error.problem) }
         Leptonica.silenceMessages()
+        let prints = PrintService(store: store, intake: intake, events: events, renderer: makeNoticeRenderer(configuration),
+                                  cupsServer: configuration.printers.cupsServer, noticeQueue: configuration.printers.notices,
+                                  receiptPrinter: configuration.printers.receipts, logger: Logger(label: "tongban.print"))
+        do { _ = try await prints.recoverInterrupted() } catch { fail(error.problem) }
         let dependencies = APIDependencies(configuration: configuration, registry: registry, events: events,
                                            metrics: metrics, token: token, version: Tongban.version, startedAt: startedAt,
                                            idCard: idCard, readerSimulator: readerSimulator, store: store,
-                                           intake: intake, outbox: outbox, scans: scans)
+                                           intake: intake, outbox: outbox, scans: scans, prints: prints)
         let application: any Service
         do {
             application = try TongbanAPI.makeApplication(dependencies, logger: Logger(label: "tongban.api")) { port in
@@ -113,7 +118,7 @@ struct Serve: AsyncParsableCommand {
         } catch let problem as Problem { fail(problem) }
 
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: registry), .init(service: idCard), .init(service: application), .init(service: outbox),
+            services: [.init(service: registry), .init(service: idCard), .init(service: application), .init(service: outbox), .init(service: prints),
                        .init(service: RetentionService(store: store, policy: retention, logger: Logger(label: "tongban.retention")))]
                 + (usbContext.map { [.init(service: USBReaderAttachment(registry: registry, idCard: idCard, context: $0, interval: .milliseconds(configuration.devices.pollIntervalMilliseconds),
                                                       logger: Logger(label: "tongban.idcard")))] } ?? []),

@@ -30,9 +30,19 @@ struct ServiceClient {
     func post(_ path: String, json: [String: Any], timeout: TimeInterval) async -> Data {
         var request = URLRequest(url: URL(string: base + path)!, timeoutInterval: timeout)
         request.httpMethod = "POST"
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.httpBody = try? JSONSerialization.data(withJSONObject: json)
+        return await send(request)
+    }
+
+    /// GETs a path and returns the body, or exits with the service's problem.
+    func get(_ path: String, timeout: TimeInterval) async -> Data {
+        await send(URLRequest(url: URL(string: base + path)!, timeoutInterval: timeout))
+    }
+
+    private func send(_ request: URLRequest) async -> Data {
+        var request = request
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         let data: Data, response: URLResponse
         do { (data, response) = try await URLSession.shared.data(for: request) } catch {
             fail(notRunning(error))

@@ -139,7 +139,9 @@ import Yams
                                                "/v1/attachments", "/v1/outbox", "/v1/outbox/{id}/retry",
                                                "/v1/scans", "/v1/scans/{id}", "/v1/scans/{id}/pages", "/v1/scans/{id}/order",
                                                "/v1/scans/{id}/pages/{page}", "/v1/scans/{id}/pages/{page}/thumbnail",
-                                               "/v1/scans/{id}/pages/{page}/image", "/v1/scans/{id}/finish"]))
+                                               "/v1/scans/{id}/pages/{page}/image", "/v1/scans/{id}/finish",
+                                               "/v1/printers", "/v1/prints", "/v1/prints/{id}", "/v1/notices",
+                                               "/v1/notices/{template}/preview"]))
             }
         }
     }
