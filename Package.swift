@@ -112,7 +112,7 @@ let package = Package(
         ], resources: [.copy("Resources")]),
         .target(name: "Doctor", dependencies: [
             "TongbanCore", "TongbanConfig", "Store", "Devices", "SANE", "CUPS", "LibUSB", "V4L2", "IDCard",
-            "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer",
+            "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer", "Notices",
         ]),
         .executableTarget(name: "tongban", dependencies: [
             "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "LibUSB", "Delivery", "Scanning", "Imaging", "ArchivalPDF", "SANE", "Leptonica", "Notices", "Receipts", "Printing", "CUPS",

@@ -5,6 +5,7 @@ import GStreamer
 import IDCard
 import Leptonica
 import LibUSB
+import Notices
 import PangoCairo
 import SANE
 import Store
@@ -41,6 +42,7 @@ public enum DoctorChecks {
         checks.append(contentsOf: libraryChecks())
         checks.append(fontCheck())
         checks.append(quirksCheck(configuration))
+        checks.append(noticeTemplatesCheck(configuration))
         if let photoDecoder = configuration.devices.idCardPhotoDecoder { checks.append(photoDecoderCheck(photoDecoder)) }
         checks.append(contentsOf: devicePermissionChecks(configuration))
         checks.append(await saneCheck(timeout: .milliseconds(configuration.devices.scannerListTimeoutMilliseconds)))
@@ -115,6 +117,18 @@ public enum DoctorChecks {
         } catch {
             return DoctorCheck("device quirk data", .fail, error.description,
                                remedy: "Set devices.quirks to the devices.yaml shipped in Config/")
+        }
+    }
+
+    static func noticeTemplatesCheck(_ configuration: TongbanConfiguration) -> DoctorCheck {
+        let folder = DeviceQuirks.resolvePath(configuration.printers.templates, configFile: configuration.sourceFile)
+        do {
+            let library = try NoticeLibrary.load(directory: folder)
+            return DoctorCheck("notice templates", library.templates.isEmpty ? .warning : .ok,
+                               "\(folder): \(library.templates.keys.sorted().joined(separator: ", "))")
+        } catch {
+            return DoctorCheck("notice templates", .fail, error.description,
+                               remedy: "Fix the file named, or set printers.templates to the notices folder shipped in Config/")
         }
     }
 

@@ -100,6 +100,8 @@ public final class Canvas {
     /// A scratch context for measuring text outside a page.
     private let measureSurface: OpaquePointer
     private let measureContext: OpaquePointer
+    /// pango contexts made once per cairo context and reused by every layout on it.
+    private var pangoContexts: [OpaquePointer: OpaquePointer] = [:]
 
     /// A PDF document; pages are added with `beginPage`.
     public static func pdf(metadata: PDFMetadata) throws(CairoError) -> Canvas {
@@ -146,6 +148,21 @@ public final class Canvas {
         cairo_surface_destroy(measureSurface)
         cairo_font_options_destroy(fontOptions)
         for description in fontCache.values { pango_font_description_free(description) }
+        for context in pangoContexts.values { g_object_unref(UnsafeMutableRawPointer(context)) }
+    }
+
+    private func pangoContext(for context: OpaquePointer) -> OpaquePointer {
+        if let existing = pangoContexts[context] { return existing }
+        let pangoContext = pango_cairo_create_context(context)!
+        pango_cairo_context_set_font_options(pangoContext, fontOptions)
+        pango_cairo_context_set_resolution(pangoContext, 72)
+        pangoContexts[context] = pangoContext
+        return pangoContext
+    }
+
+    private func forgetPangoContext(for context: OpaquePointer?) {
+        guard let context, let pangoContext = pangoContexts.removeValue(forKey: context) else { return }
+        g_object_unref(UnsafeMutableRawPointer(pangoContext))
     }
 
     private func fontDescription(_ style: TextStyle) -> OpaquePointer {
@@ -159,11 +176,7 @@ public final class Canvas {
     }
 
     private func makeLayout(on context: OpaquePointer, _ text: String, style: TextStyle, width: Double) -> OpaquePointer {
-        let pangoContext = pango_cairo_create_context(context)!
-        pango_cairo_context_set_font_options(pangoContext, fontOptions)
-        pango_cairo_context_set_resolution(pangoContext, 72)
-        let layout = pango_layout_new(pangoContext)!
-        g_object_unref(UnsafeMutableRawPointer(pangoContext))
+        let layout = pango_layout_new(pangoContext(for: context))!
         pango_layout_set_font_description(layout, fontDescription(style))
         pango_layout_set_width(layout, Int32(width * Double(PANGO_SCALE)))
         pango_layout_set_wrap(layout, PANGO_WRAP_WORD_CHAR)
@@ -257,6 +270,7 @@ public final class Canvas {
             cairo_show_page(cr)
             try CairoError.check(cairo_status(cr), "cairo_show_page")
         case .raster(let scale, var pages):
+            forgetPangoContext(for: cr)
             cairo_destroy(cr)
             cr = nil
             let sink = PDFSink()
@@ -277,6 +291,7 @@ public final class Canvas {
     public func finish() throws(CairoError) -> [Data] {
         switch kind {
         case .pdf(let sink):
+            forgetPangoContext(for: cr)
             if let cr { cairo_destroy(cr) }
             cr = nil
             cairo_surface_finish(surface)

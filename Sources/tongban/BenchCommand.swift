@@ -1,13 +1,16 @@
 import ArgumentParser
 import Foundation
 import IDCard
+import Notices
 import SAMProtocol
 import Simulators
+import TongbanConfig
+import TongbanCore
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks (figures side by side with their baselines).",
-        subcommands: [IDCardBench.self])
+        subcommands: [IDCardBench.self, NoticesBench.self])
 
     struct IDCardBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -139,5 +142,35 @@ final class ReadTimes: @unchecked Sendable {
     var lastDurationMilliseconds: Double { lock.withLock { Double(last) / 1e6 } }
     func wait(count: Int) async throws {
         while lock.withLock({ finished < count }) { try await Task.sleep(for: .milliseconds(1)) }
+    }
+}
+
+extension BenchCommand {
+    /// Render time per form from its example data: the first render (fonts loaded) and the median of warm ones.
+    struct NoticesBench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "notices", abstract: "Render every form from Config/notices/examples; prints JSON lines (form, pages, first ms, warm median ms).")
+        @OptionGroup var configurationOptions: ConfigurationOptions
+        @Option(help: "Warm renders per form.") var renders = 30
+
+        func run() async throws {
+            let configuration = configurationOptions.load()
+            let renderer = makeNoticeRenderer(configuration)
+            let folder = DeviceQuirks.resolvePath(configuration.printers.templates, configFile: configuration.sourceFile) + "/examples"
+            let clock = ContinuousClock()
+            for id in renderer.library.templates.keys.sorted() {
+                guard let bytes = FileManager.default.contents(atPath: "\(folder)/\(id).json"),
+                      let data = try? JSONDecoder().decode(JSONValue.self, from: bytes) else { continue }
+                var pages = 0, size = 0
+                let first = try await clock.measure { pages = try await renderer.render(id, data: data, format: .pdf).pageCount }
+                var warm: [Duration] = []
+                for _ in 0..<renders {
+                    warm.append(try await clock.measure { size = try await renderer.render(id, data: data, format: .pdf).files[0].count })
+                }
+                warm.sort()
+                func ms(_ duration: Duration) -> Double { Double(duration.components.attoseconds) / 1e15 + Double(duration.components.seconds) * 1000 }
+                print("{\"form\":\"\(id)\",\"pages\":\(pages),\"bytes\":\(size),\"firstMs\":\(ms(first)),\"warmMedianMs\":\(ms(warm[warm.count / 2]))}")
+            }
+        }
     }
 }

@@ -274,4 +274,25 @@ import TongbanCore
         #expect(cli.status == 0, "\(cli.standardOutput) \(cli.standardError)")
         #expect(cli.standardOutput.contains(": completed"), "\(cli.standardOutput)")
     }
+
+    /// The ippget subscription itself: a job submitted through the wrapper shows up as job events, ending in
+    /// job-completed, through long-polled Get-Notifications.
+    @Test(.enabled(if: Rig.available)) func theIppgetSubscriptionDeliversTheJobsEvents() async throws {
+        let watcher = CUPSClient(server: Self.cupsServer), client = CUPSClient(server: Self.cupsServer)
+        let subscription = try await watcher.subscribe(leaseSeconds: 60)
+        let pdf = try await NoticeTests.renderer().render("receipt-notice", data: try NoticeTests.example("receipt-notice"), format: .pdf)
+        let job = try await client.submit(queue: Self.queue, title: "subscription test", document: pdf.files[0],
+                                          format: "application/pdf", options: ["copies": "1"])
+        var sequence = 0, seen: [String] = []
+        let started = ContinuousClock.now
+        while !seen.contains("job-completed") && ContinuousClock.now - started < .seconds(60) {
+            let answer = try await watcher.notifications(subscription: subscription, after: sequence)
+            for event in answer.events where event.jobID == job { seen.append(event.event) }
+            sequence = answer.events.map(\.sequence).max() ?? sequence
+            if answer.events.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        await watcher.unsubscribe(subscription)
+        #expect(seen.contains("job-created") || seen.contains("job-state-changed"), "\(seen)")
+        #expect(seen.contains("job-completed"), "\(seen)")
+    }
 }
