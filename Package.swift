@@ -73,6 +73,7 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["Leptonica", "TurboJPEG"]),
         .target(name: "Printing", dependencies: [
             "CUPS", "Notices", "Receipts", "Store", "Delivery", "TongbanCore",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

@@ -1,4 +1,5 @@
 import CUPS
+import Crypto
 import Delivery
 import Foundation
 import Logging
@@ -147,7 +148,11 @@ public actor PrintService: Service {
                               remedy: "改用打印机支持的参数，或换一台打印机。Choose supported values, or another printer.",
                               device: "cups:\(queue)")
             }
-        } catch let error as CUPSError { throw printerError(error, queue: queue) } catch let problem as Problem { throw problem } catch {}
+        } catch let problem as Problem {
+            throw problem
+        } catch {
+            throw printerError(error, queue: queue)
+        }
 
         let id = UUID().uuidString.lowercased()
         let pdf: Data
@@ -160,11 +165,19 @@ public actor PrintService: Service {
             let caseNumber = data["caseNumber"]?.stringValue
             var attachmentId: String?
             if let caseNumber, !caseNumber.isEmpty {
+                // A reprint (after a jam, a second copy later) renders the same bytes: the case keeps one notice.
+                let digest = SHA256.hash(data: pdf).map { String(format: "%02x", $0) }.joined()
+                let existing = (try? store.attachments(caseNumber: caseNumber))?
+                    .first { $0.manifest.kind == .notice && $0.manifest.sha256 == digest }?.manifest.attachmentId
                 let title = (try? renderer.library.template(template))?.title ?? template
                 let attachment = AttachmentRequest(caseNumber: caseNumber, materialName: title, kind: .notice,
                                                    contentType: "application/pdf", fileName: "\(template)-\(caseNumber).pdf",
                                                    pages: rendered.pageCount, device: "cups:\(queue)", operator: request.operator)
-                do { attachmentId = try await intake.store(Array(pdf), attachment).attachmentId } catch { throw error.problem }
+                if let existing {
+                    attachmentId = existing
+                } else {
+                    do { attachmentId = try await intake.store(Array(pdf), attachment).attachmentId } catch { throw error.problem }
+                }
             }
             record = PrintJobRecord(id: id, printer: queue, document: template, caseNumber: caseNumber, copies: request.copies,
                                     sides: request.sides, media: request.media, pages: rendered.pageCount, state: .submitting,
@@ -189,12 +202,12 @@ public actor PrintService: Service {
             record.cupsJobId = jobID
             record.state = .queued
             record.updatedAt = Date()
-            try? store.savePrintJob(record)
+            persist(record)
         } catch {
             record.state = .failed
             record.problem = printerError(error, queue: queue)
             record.updatedAt = Date()
-            try? store.savePrintJob(record)
+            persist(record)
             await events.publish("print.failed", record)
             throw record.problem!
         }
@@ -248,7 +261,7 @@ public actor PrintService: Service {
             record.problem = printerError(error, queue: target)
         }
         record.updatedAt = Date()
-        try? store.savePrintJob(record)
+        persist(record)
         await events.publish(record.state == .failed ? "print.failed" : record.state == .completed ? "print.completed" : "print.submitted", record)
         if let problem = record.problem { throw problem }
         return record
@@ -277,7 +290,7 @@ public actor PrintService: Service {
         }
         record.cancelRequested = true
         record.updatedAt = Date()
-        try? store.savePrintJob(record)
+        persist(record)
         if let jobID = record.cupsJobId {
             do { try await cups.cancel(queue: record.printer, jobID: jobID) } catch {
                 throw printerError(error, queue: record.printer)
@@ -308,7 +321,7 @@ public actor PrintService: Service {
         guard updated.state != record.state || updated.problem != record.problem || updated.reasons != record.reasons
                 || updated.printerMessage != record.printerMessage else { return record }
         updated.updatedAt = Date()
-        try? store.savePrintJob(updated)
+        persist(updated)
         let type: String
         switch updated.state {
         case .completed: type = "print.completed"
@@ -405,6 +418,15 @@ public actor PrintService: Service {
     }
 
     // MARK: - Helpers
+
+    /// Stores a job's new state. A store that cannot be written is logged (the job goes on in CUPS; at the next start
+    /// a job left `submitting` is reported interrupted).
+    private func persist(_ record: PrintJobRecord) {
+        do { try store.savePrintJob(record) } catch {
+            logger.error("cannot record print job state", metadata: ["print": "\(record.id)", "state": "\(record.state.rawValue)",
+                                                                     "error": "\(error)"])
+        }
+    }
 
     private func resolveQueue(_ requested: String?) async throws(Problem) -> String {
         if let requested, !requested.isEmpty { return requested.hasPrefix("cups:") ? String(requested.dropFirst(5)) : requested }

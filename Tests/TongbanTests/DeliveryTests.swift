@@ -176,6 +176,16 @@ import Testing
             let server = try Self.serve(dataDir: "\(directory)/data", caseCore: tus.url, extra: ["TONGBAN_CASE_CORE_CHUNK_KILOBYTES": "64"])
             let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
             let stop = LockedFlag()
+            // A thread of its own kills the service after the round's time — mid-capture, mid-delivery — however busy
+            // the test runner's cooperative pool is (a late Task.sleep once let a round capture for minutes and left
+            // thousands of attachments to deliver).
+            let killAt = Date().addingTimeInterval(Double(800 + round * 450) / 1000)
+            let serverPID = server.process.processIdentifier
+            Thread {
+                Thread.sleep(until: killAt)
+                kill(serverPID, SIGKILL)
+                stop.set()
+            }.start()
             let capturing = Thread {
                 var index = 0
                 while !stop.isSet {
@@ -189,10 +199,8 @@ import Testing
                 stop.done()
             }
             capturing.start()
-            try await Task.sleep(for: .milliseconds(800 + round * 450))
-            _ = try await server.stop(signal: SIGKILL)
-            stop.set()
             while !stop.isDone { try await Task.sleep(for: .milliseconds(20)) }
+            _ = try await server.stop(signal: SIGKILL)
         }
         let last = try Self.serve(dataDir: "\(directory)/data", caseCore: tus.url)
         let port = try #require(try await last.waitUntilReady(), "serve: \(last.standardError)")

@@ -121,6 +121,11 @@ import TongbanCore
         #expect(text.contains("SX2026112200017") && text.contains("张三") && text.contains("申请材料接收通知书"))
         let events = await harness.events.recentEvents.map(\.type)
         #expect(events.contains("print.submitted") && events.contains("print.completed"))
+
+        // Printed again (same data, same day: the same bytes), the case still has one notice.
+        let again = try await harness.service.print(try harness.noticeRequest())
+        #expect(again.attachmentId == submitted.attachmentId)
+        #expect(try harness.store.attachments(caseNumber: "SX2026112200017").count == 1)
     }
 
     @Test(.enabled(if: Rig.available)) func aJamAbortsTheJobAndSaysSo() async throws {
@@ -207,28 +212,54 @@ import TongbanCore
         #expect(try harness.store.printJobs().isEmpty, "nothing recorded for refused requests")
     }
 
-    @Test(.enabled(if: Rig.available)) func aReceiptGoesByteForByteToARawPrinterPort() async throws {
-        let directory = try makeTemporaryDirectory()
+    /// Starts Tests/tools/raw_listener.py for `connections` connections; returns it, its port and its output prefix.
+    static func rawListener(connections: Int) async throws -> (process: Process, port: String, output: String) {
+        let directory = try makeTemporaryDirectory("raw")
         let portFile = "\(directory)/port", output = "\(directory)/received"
         let listener = Process()
         listener.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        listener.arguments = ["\(packageRoot)/Tests/tools/raw_listener.py", portFile, output, "1"]
+        listener.arguments = ["\(packageRoot)/Tests/tools/raw_listener.py", portFile, output, "\(connections)"]
         try listener.run()
-        defer { if listener.isRunning { kill(listener.processIdentifier, SIGKILL) } }
         var port = ""
         for _ in 0..<50 where port.isEmpty {
             port = (try? String(contentsOfFile: portFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             if port.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
         }
-        let harness = try Harness(receipts: "socket://127.0.0.1:\(port)")
+        return (listener, port, output)
+    }
+
+    static let receipt = IntakeReceipt(hall: "晋安区行政服务中心", counter: "5 号窗口", caseNumber: "FZ2026112200008", matter: "公共场所卫生许可",
+                                       applicant: "张三", materials: ["申请书", "营业执照复印件"], acceptedAt: Date(timeIntervalSince1970: 1_795_000_000))
+
+    @Test(.enabled(if: Rig.available)) func aReceiptGoesByteForByteToARawPrinterPort() async throws {
+        let listener = try await Self.rawListener(connections: 1)
+        defer { if listener.process.isRunning { kill(listener.process.processIdentifier, SIGKILL) } }
+        let harness = try Harness(receipts: "socket://127.0.0.1:\(listener.port)")
         defer { harness.runner.cancel() }
-        let receipt = IntakeReceipt(hall: "晋安区行政服务中心", counter: "5 号窗口", caseNumber: "FZ2026112200008", matter: "公共场所卫生许可",
-                                    applicant: "张三", materials: ["申请书", "营业执照复印件"], acceptedAt: Date(timeIntervalSince1970: 1_795_000_000))
-        let job = try await harness.service.printReceipt(receipt, printer: nil, operator: "王五")
+        let job = try await harness.service.printReceipt(Self.receipt, printer: nil, operator: "王五")
         #expect(job.state == .completed)
-        listener.waitUntilExit()
-        let received = try Data(contentsOf: URL(fileURLWithPath: output + ".1"))
-        #expect(Array(received) == (try receipt.escPOS().bytes))
+        listener.process.waitUntilExit()
+        let received = try Data(contentsOf: URL(fileURLWithPath: listener.output + ".1"))
+        #expect(Array(received) == (try Self.receipt.escPOS().bytes))
+    }
+
+    /// The same receipt through a CUPS raw queue (no filters) whose device is the listener: CUPS passes it untouched.
+    @Test(.enabled(if: Rig.available)) func aReceiptThroughACUPSRawQueueArrivesUntouched() async throws {
+        let listener = try await Self.rawListener(connections: 1)
+        defer { if listener.process.isRunning { kill(listener.process.processIdentifier, SIGKILL) } }
+        let queue = "Tongban_Receipt"
+        let added = try run("/usr/sbin/lpadmin", ["-h", Self.cupsServer, "-p", queue, "-E", "-v", "socket://127.0.0.1:\(listener.port)"])
+        #expect(added.status == 0, "lpadmin: \(added.standardError)")
+        defer { _ = try? run("/usr/sbin/lpadmin", ["-h", Self.cupsServer, "-x", queue]) }
+        let harness = try Harness(receipts: queue)
+        defer { harness.runner.cancel() }
+        let job = try await harness.service.printReceipt(Self.receipt, printer: nil, operator: "王五")
+        #expect(job.state == .queued && job.cupsJobId != nil)
+        let done = try await harness.wait(for: job.id) { $0.state.isFinal }
+        #expect(done.state == .completed, "\(done)")
+        listener.process.waitUntilExit()
+        let received = try Data(contentsOf: URL(fileURLWithPath: listener.output + ".1"))
+        #expect(Array(received) == (try Self.receipt.escPOS().bytes))
     }
 
     /// The whole way in through `tongban serve`: the API prints a form, the job is followed to its end, the notice
