@@ -72,11 +72,11 @@ import TongbanCore
             try process.run()
             var ready = false
             for _ in 0..<100 where !ready {
-                ready = (try? run("/usr/bin/ipptool", ["-q", "-T", "2", "ipp://localhost:\(port)/ipp/print", "get-printer-attributes.test"]))?.status == 0
+                ready = (try? await runOffPool("/usr/bin/ipptool", ["-q", "-T", "2", "ipp://localhost:\(port)/ipp/print", "get-printer-attributes.test"]))?.status == 0
                 if !ready { try await Task.sleep(for: .milliseconds(200)) }
             }
             #expect(ready, "ippeveprinter did not come up")
-            let added = try run("/usr/sbin/lpadmin", ["-h", PrintingTests.cupsServer, "-p", queue, "-E",
+            let added = try await runOffPool("/usr/sbin/lpadmin", ["-h", PrintingTests.cupsServer, "-p", queue, "-E",
                                                       "-v", "ipp://localhost:\(port)/ipp/print", "-m", "everywhere"])
             #expect(added.status == 0, "lpadmin: \(added.standardError)")
         }
@@ -117,7 +117,7 @@ import TongbanCore
         #expect(done.state == .completed, "\(done)")
         #expect(done.problem == nil)
         let spooled = try #require(try Self.spooled(printID: done.id), "document kept by ippeveprinter")
-        let text = try run("/usr/bin/pdftotext", [spooled, "-"]).standardOutput
+        let text = try await runOffPool("/usr/bin/pdftotext", [spooled, "-"]).standardOutput
         #expect(text.contains("SX2026112200017") && text.contains("张三") && text.contains("申请材料接收通知书"))
         let events = await harness.events.recentEvents.map(\.type)
         #expect(events.contains("print.submitted") && events.contains("print.completed"))
@@ -163,7 +163,7 @@ import TongbanCore
     }
 
     @Test(.enabled(if: Rig.available)) func aStoppedQueueIsReportedAndTheJobPrintsOnceResumed() async throws {
-        _ = try run("/usr/sbin/cupsdisable", ["-h", Self.cupsServer, "-r", "maintenance", Self.queue])
+        _ = try await runOffPool("/usr/sbin/cupsdisable", ["-h", Self.cupsServer, "-r", "maintenance", Self.queue])
         var resumed = false
         defer { if !resumed { _ = try? run("/usr/sbin/cupsenable", ["-h", Self.cupsServer, Self.queue]) } }
         let harness = try Harness()
@@ -175,7 +175,7 @@ import TongbanCore
         #expect(blocked.problem?.remedy?.contains("cupsenable") == true)
         let printers = try await harness.service.printers()
         #expect(printers.first { $0.name == Self.queue }?.state == "stopped")
-        _ = try run("/usr/sbin/cupsenable", ["-h", Self.cupsServer, Self.queue])
+        _ = try await runOffPool("/usr/sbin/cupsenable", ["-h", Self.cupsServer, Self.queue])
         resumed = true
         let done = try await harness.wait(for: submitted.id) { $0.state.isFinal }
         #expect(done.state == .completed, "\(done)")
@@ -248,7 +248,7 @@ import TongbanCore
         let listener = try await Self.rawListener(connections: 1)
         defer { if listener.process.isRunning { kill(listener.process.processIdentifier, SIGKILL) } }
         let queue = "Tongban_Receipt"
-        let added = try run("/usr/sbin/lpadmin", ["-h", Self.cupsServer, "-p", queue, "-E", "-v", "socket://127.0.0.1:\(listener.port)"])
+        let added = try await runOffPool("/usr/sbin/lpadmin", ["-h", Self.cupsServer, "-p", queue, "-E", "-v", "socket://127.0.0.1:\(listener.port)"])
         #expect(added.status == 0, "lpadmin: \(added.standardError)")
         defer { _ = try? run("/usr/sbin/lpadmin", ["-h", Self.cupsServer, "-x", queue]) }
         let harness = try Harness(receipts: queue)
@@ -295,12 +295,12 @@ import TongbanCore
         #expect(invalid.status == 422 && invalid.body.contains("applicantName: required") && invalid.body.contains("materials: required"), "\(invalid.body)")
 
         let png = "\(directory)/preview.png"
-        let preview = try run("/usr/bin/curl", ["-s", "--noproxy", "*", "-o", png, "-w", "%{http_code} %{content_type}"] + authorization
+        let preview = try await runOffPool("/usr/bin/curl", ["-s", "--noproxy", "*", "-o", png, "-w", "%{http_code} %{content_type}"] + authorization
                               + ["-d", example, "http://127.0.0.1:\(port)/v1/notices/receipt-notice/preview?format=png&dpi=50"]).standardOutput
         #expect(preview == "200 image/png", "\(preview)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: png)).starts(with: [0x89, 0x50, 0x4E, 0x47]))
 
-        let cli = try run(tongbanBinary, ["print", "receipt-notice", "--data", "\(NoticeTests.templates)/examples/receipt-notice.json"],
+        let cli = try await runOffPool(tongbanBinary, ["print", "receipt-notice", "--data", "\(NoticeTests.templates)/examples/receipt-notice.json"],
                           environment: ["TONGBAN_API_TOKEN": token, "TONGBAN_API_LISTEN": "127.0.0.1:\(port)", "TONGBAN_DATA_DIR": "\(directory)/data"])
         #expect(cli.status == 0, "\(cli.standardOutput) \(cli.standardError)")
         #expect(cli.standardOutput.contains(": completed"), "\(cli.standardOutput)")

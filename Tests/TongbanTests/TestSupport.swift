@@ -71,6 +71,14 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
                          standardError: String(decoding: errData, as: UTF8.self))
 }
 
+/// `run` on a thread of its own, for async tests: a child process that takes seconds (lpadmin building a PPD,
+/// pdftoppm) must not hold one of the few threads of the cooperative pool every other test shares.
+func runOffPool(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> ProcessResult {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try run(executable, arguments, environment: environment) }) }.start()
+    }
+}
+
 /// Runs `curl` and returns status code, headers and body. `--http1.1`, no proxy.
 func curl(_ arguments: [String]) throws -> (status: Int, headers: String, body: String) {
     let result = try run("/usr/bin/curl", ["-s", "--noproxy", "*", "-D", "-", "--max-time", "10"] + arguments)
