@@ -7,6 +7,9 @@ func systemLibrary(_ name: String, pkgConfig: String? = nil, apt: String) -> Tar
     .systemLibrary(name: name, pkgConfig: pkgConfig, providers: [.apt([apt])])
 }
 
+/// The dynamically loaded SANE backends must find CSANECancelGuard's pthread_setcanceltype in the executable.
+let exportCancelGuard: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "--export-dynamic-symbol=pthread_setcanceltype"], .when(platforms: [.linux]))]
+
 let package = Package(
     name: "Tongban",
     platforms: [.macOS(.v14)],
@@ -42,10 +45,13 @@ let package = Package(
         systemLibrary("CZint", apt: "libzint-dev"),
         systemLibrary("CGStreamer", pkgConfig: "gstreamer-1.0", apt: "libgstreamer1.0-dev"),
         .systemLibrary(name: "CPseudoTerminal"),
+        // Makes SANE backends' reader threads cancel only at cancellation points (see its source); compiled C,
+        // exported from every executable that loads SANE backends.
+        .target(name: "CSANECancelGuard", linkerSettings: [.linkedLibrary("dl")]),
 
         // MARK: Safe Swift wrappers — no Unsafe*/OpaquePointer in their public API.
         .target(name: "LibUSB", dependencies: ["CLibUSB", "TongbanCore"]),
-        .target(name: "SANE", dependencies: ["CSANE", "TongbanCore"]),
+        .target(name: "SANE", dependencies: ["CSANE", "CSANECancelGuard", "TongbanCore"]),
         .target(name: "CUPS", dependencies: ["CCUPS", "TongbanCore"]),
         .target(name: "V4L2", dependencies: ["CV4L2", "TongbanCore"]),
         .target(name: "Leptonica", dependencies: ["CLeptonica"]),
@@ -124,7 +130,7 @@ let package = Package(
             .product(name: "WSClient", package: "swift-websocket"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-        ]),
+        ], linkerSettings: exportCancelGuard),
 
         // MARK: Tests
         .testTarget(name: "TongbanTests", dependencies: [
@@ -133,7 +139,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-        ]),
+        ], linkerSettings: exportCancelGuard),
     ]
 )
 

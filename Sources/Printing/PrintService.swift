@@ -204,12 +204,13 @@ public actor PrintService: Service {
             record.updatedAt = Date()
             persist(record)
         } catch {
+            let problem = printerError(error, queue: queue)
             record.state = .failed
-            record.problem = printerError(error, queue: queue)
+            record.problem = problem
             record.updatedAt = Date()
             persist(record)
             await events.publish("print.failed", record)
-            throw record.problem!
+            throw problem
         }
         await events.publish("print.submitted", record)
         logger.info("print job accepted", metadata: ["print": "\(id)", "queue": "\(queue)", "cupsJob": "\(record.cupsJobId ?? 0)",

@@ -1,4 +1,5 @@
 import CSANE
+import CSANECancelGuard
 import TongbanCore
 
 /// A SANE status as a Swift value, with the clerk-facing meaning of each.
@@ -95,6 +96,8 @@ public final class SANESession: Sendable {
     private let initialisation: Result<(major: Int, minor: Int, build: Int), SANEError>
 
     private init() {
+        // Links the guard that keeps backends' reader threads from being cancelled inside malloc (cancel_guard.c).
+        _ = tongban_sane_cancel_guard_linked()
         initialisation = try! thread.performBlocking {
             var versionCode: SANE_Int = 0
             let status = sane_init(&versionCode, nil)

@@ -1,4 +1,8 @@
 import CUPS
+import Delivery
+import Foundation
+import Logging
+import TongbanCore
 import Printing
 import Store
 import Testing
@@ -54,5 +58,23 @@ import Testing
         let result = verdict(job: ["job-state": ["3"], "job-state-reasons": ["printer-stopped"]], printer: ["printer-state": ["5"]])
         #expect(result.state == .blocked)
         #expect(result.problem?.code == "printer-queue-stopped")
+    }
+
+    /// A job recorded but not yet accepted by CUPS when the service died is reported interrupted at the next start —
+    /// never sent again behind the clerk's back (CUPS may hold it already).
+    @Test func aJobCaughtMidHandOverIsReportedInterruptedNotResent() async throws {
+        let store = try Store(directory: try makeTemporaryDirectory())
+        let record = PrintJobRecord(id: "job-1", printer: "Counter_A4", document: "receipt-notice", caseNumber: "C1", copies: 1,
+                                    sides: nil, media: nil, pages: 1, state: .submitting, attachmentId: nil, operator: nil,
+                                    createdAt: Date())
+        try store.savePrintJob(record)
+        let service = PrintService(store: store, intake: AttachmentIntake(store: store, vault: try IdentityVault(store: store), counterID: "c"),
+                                   events: EventBus(), renderer: try NoticeTests.renderer(), cupsServer: "127.0.0.1:1",
+                                   noticeQueue: nil, receiptPrinter: nil, logger: Logger(label: "test"))
+        #expect(try await service.recoverInterrupted() == ["job-1"])
+        let recovered = try #require(try store.printJob(id: "job-1"))
+        #expect(recovered.state == .failed && recovered.cupsJobId == nil)
+        #expect(recovered.problem?.code == "print-interrupted")
+        #expect(try await service.recoverInterrupted().isEmpty)
     }
 }

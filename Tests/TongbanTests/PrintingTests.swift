@@ -326,4 +326,40 @@ import TongbanCore
         #expect(seen.contains("job-created") || seen.contains("job-state-changed"), "\(seen)")
         #expect(seen.contains("job-completed"), "\(seen)")
     }
+
+    /// kill -9 right after the API acknowledged a print: after the restart the job is still followed to its end, and
+    /// the printer received the document exactly once.
+    @Test(.enabled(if: Rig.available)) func killNineAfterAcknowledgingAPrintLosesNothingAndPrintsOnce() async throws {
+        let directory = try makeTemporaryDirectory()
+        let token = "print-kill-token-0123456789"
+        let environment = ["TONGBAN_API_TOKEN": token, "TONGBAN_PRINTERS_CUPS_SERVER": Self.cupsServer,
+                           "TONGBAN_PRINTERS_NOTICES": Self.queue]
+        let first = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", "\(directory)/data"], environment: environment)
+        let port = try #require(try await first.waitUntilReady(), "serve: \(first.standardError)")
+        let authorization = ["-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json"]
+        guard case .object(var data) = try NoticeTests.example("handover-slip") else { return }
+        data["caseNumber"] = .string("KILL-\(UUID().uuidString.prefix(8))")
+        let body = String(decoding: try JSONEncoder().encode(JSONValue.object(["template": .string("handover-slip"), "data": .object(data)])),
+                          as: UTF8.self)
+        let accepted = try curl(authorization + ["-d", body, "http://127.0.0.1:\(port)/v1/prints"])
+        #expect(accepted.status == 202, "\(accepted.body)")
+        _ = try await first.stop(signal: SIGKILL)
+        let id = try #require((try JSONSerialization.jsonObject(with: Data(accepted.body.utf8)) as? [String: Any])?["id"] as? String)
+
+        let second = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", "\(directory)/data"], environment: environment)
+        defer { Task { _ = try? await second.stop(signal: SIGKILL) } }
+        let again = try #require(try await second.waitUntilReady(), "serve: \(second.standardError)")
+        var state = ""
+        for _ in 0..<150 where !["completed", "failed", "canceled"].contains(state) {
+            try await Task.sleep(for: .milliseconds(200))
+            let answer = try curl(authorization + ["http://127.0.0.1:\(again)/v1/prints/\(id)"])
+            state = ((try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) as? [String: Any])?["state"] as? String ?? ""
+        }
+        #expect(state == "completed")
+        let spool = Rig["TONGBAN_RIG_IPP_SPOOL"]
+        let copies = try FileManager.default.contentsOfDirectory(atPath: spool).filter { $0.contains(id) && $0.hasSuffix(".pdf") }
+        #expect(copies.count == 1, "\(copies)")
+        let attachments = try curl(authorization + ["http://127.0.0.1:\(again)/v1/attachments?case=\(data["caseNumber"]?.stringValue ?? "")"])
+        #expect(attachments.body.components(separatedBy: "\"kind\":\"notice\"").count == 2, "\(attachments.body)")
+    }
 }
