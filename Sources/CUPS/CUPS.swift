@@ -34,6 +34,10 @@ extension CUPSError: ProblemConvertible {
                            detail: description,
                            remedy: "启动 CUPS（systemctl start cups）或检查 CUPS_SERVER 设置。Start CUPS (systemctl start cups) or check the CUPS_SERVER setting.")
         }
+        if ippStatus == Int(IPP_STATUS_ERROR_NOT_FOUND.rawValue) {
+            return Problem(code: "printer-not-found", status: 404, title: "没有这台打印机 No such printer", detail: description,
+                           remedy: "GET /v1/printers 列出可用打印机。GET /v1/printers lists the printers.")
+        }
         return Problem(code: "cups-error", status: 502, title: "打印服务错误 Print service error", detail: description,
                        remedy: "重试；仍失败请运行 tongban doctor。Retry; if it persists run tongban doctor.")
     }

@@ -125,9 +125,7 @@ extension CUPSClient {
     /// A job's attributes (Get-Job-Attributes): `job-state`, `job-state-reasons`, `job-printer-state-message`, …
     public func jobAttributes(jobID: Int) async throws(CUPSError) -> IPPAttributes {
         try await thread.perform { () throws(CUPSError) -> IPPAttributes in
-            let request = ippNewRequest(IPP_OP_GET_JOB_ATTRIBUTES)
-            ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_URI, "job-uri", nil, "ipp://localhost/jobs/\(jobID)")
-            ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_NAME, "requesting-user-name", nil, cupsUser())
+            let request = Self.request(IPP_OP_GET_JOB_ATTRIBUTES, uri: ("job-uri", "ipp://localhost/jobs/\(jobID)"))
             return try Self.perform(request, "Get-Job-Attributes", resource: "/jobs/", group: IPP_TAG_JOB).first ?? [:]
         }
     }
@@ -135,9 +133,7 @@ extension CUPSClient {
     /// The queue's attributes as the scheduler keeps them (Get-Printer-Attributes on the queue).
     public func printerAttributes(queue: String) async throws(CUPSError) -> IPPAttributes {
         try await thread.perform { () throws(CUPSError) -> IPPAttributes in
-            let request = ippNewRequest(IPP_OP_GET_PRINTER_ATTRIBUTES)
-            ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", nil, "ipp://localhost/printers/\(queue)")
-            ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_NAME, "requesting-user-name", nil, cupsUser())
+            let request = Self.request(IPP_OP_GET_PRINTER_ATTRIBUTES, uri: ("printer-uri", "ipp://localhost/printers/\(queue)"))
             let names = ["printer-state", "printer-state-reasons", "printer-state-message", "printer-is-accepting-jobs",
                          "printer-make-and-model", "printer-info", "printer-location", "device-uri", "queued-job-count"]
             Self.addKeywords(request, "requested-attributes", names)
@@ -148,9 +144,7 @@ extension CUPSClient {
     /// Creates an `ippget` subscription on every queue of the scheduler for job and printer events. Returns its id.
     public func subscribe(leaseSeconds: Int) async throws(CUPSError) -> Int {
         try await thread.perform { () throws(CUPSError) -> Int in
-            let request = ippNewRequest(IPP_OP_CREATE_PRINTER_SUBSCRIPTIONS)
-            ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", nil, "ipp://localhost/")
-            ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_NAME, "requesting-user-name", nil, cupsUser())
+            let request = Self.request(IPP_OP_CREATE_PRINTER_SUBSCRIPTIONS)
             ippAddString(request, IPP_TAG_SUBSCRIPTION, IPP_TAG_KEYWORD, "notify-pull-method", nil, "ippget")
             let events = ["job-created", "job-completed", "job-state-changed", "job-progress", "printer-state-changed",
                           "printer-stopped", "printer-added", "printer-deleted"]
@@ -171,10 +165,8 @@ extension CUPSClient {
     /// Renews a subscription's lease.
     public func renew(subscription: Int, leaseSeconds: Int) async throws(CUPSError) {
         try await thread.perform { () throws(CUPSError) in
-            let request = ippNewRequest(IPP_OP_RENEW_SUBSCRIPTION)
-            ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", nil, "ipp://localhost/")
+            let request = Self.request(IPP_OP_RENEW_SUBSCRIPTION)
             ippAddInteger(request, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "notify-subscription-id", Int32(subscription))
-            ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_NAME, "requesting-user-name", nil, cupsUser())
             ippAddInteger(request, IPP_TAG_SUBSCRIPTION, IPP_TAG_INTEGER, "notify-lease-duration", Int32(leaseSeconds))
             _ = try Self.perform(request, "Renew-Subscription", resource: "/", group: IPP_TAG_SUBSCRIPTION)
         }
@@ -183,10 +175,8 @@ extension CUPSClient {
     /// Cancels a subscription (at shutdown).
     public func unsubscribe(_ subscription: Int) async {
         await thread.perform {
-            let request = ippNewRequest(IPP_OP_CANCEL_SUBSCRIPTION)
-            ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", nil, "ipp://localhost/")
+            let request = Self.request(IPP_OP_CANCEL_SUBSCRIPTION)
             ippAddInteger(request, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "notify-subscription-id", Int32(subscription))
-            ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_NAME, "requesting-user-name", nil, cupsUser())
             ippDelete(cupsDoRequest(nil, request, "/"))
         }
     }
@@ -196,9 +186,7 @@ extension CUPSClient {
     /// Blocks this client's thread: use a client of its own for the subscription.
     public func notifications(subscription: Int, after sequence: Int) async throws(CUPSError) -> (events: [CUPSNotification], interval: Int) {
         try await thread.perform { () throws(CUPSError) -> ([CUPSNotification], Int) in
-            let request = ippNewRequest(IPP_OP_GET_NOTIFICATIONS)
-            ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", nil, "ipp://localhost/")
-            ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_NAME, "requesting-user-name", nil, cupsUser())
+            let request = Self.request(IPP_OP_GET_NOTIFICATIONS)
             ippAddInteger(request, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "notify-subscription-ids", Int32(subscription))
             ippAddInteger(request, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "notify-sequence-numbers", Int32(sequence + 1))
             ippAddBoolean(request, IPP_TAG_OPERATION, "notify-wait", 1)
@@ -244,6 +232,15 @@ extension CUPSClient {
             throw CUPSError.last(operation)
         }
         return groups(response, group)
+    }
+
+    /// A new IPP request with the target's URI (the scheduler itself unless given) and `requesting-user-name`,
+    /// the two operation attributes every request here starts with.
+    private static func request(_ operation: ipp_op_t, uri: (name: String, value: String) = ("printer-uri", "ipp://localhost/")) -> OpaquePointer? {
+        let request = ippNewRequest(operation)
+        ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_URI, uri.name, nil, uri.value)
+        ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_NAME, "requesting-user-name", nil, cupsUser())
+        return request
     }
 
     private static func addKeywords(_ request: OpaquePointer?, _ name: String, _ keywords: [String]) {

@@ -106,15 +106,7 @@ public final class AttachmentIntake: Sendable {
         try await thread.perform { () throws(StorageError) in
             incoming.hasher.update(data: bytes)
             incoming.size += bytes.count
-            var offset = 0
-            while offset < bytes.count {
-                let written = bytes[offset...].withUnsafeBytes { write(incoming.descriptor, $0.baseAddress, $0.count) }
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw StorageError(call: "write", path: incoming.temporaryPath, errno: errno)
-                }
-                offset += written
-            }
+            try DurableFile.writeAll(bytes, to: incoming.descriptor, path: incoming.temporaryPath)
         }
     }
 

@@ -121,7 +121,7 @@ public enum DoctorChecks {
     }
 
     static func noticeTemplatesCheck(_ configuration: TongbanConfiguration) -> DoctorCheck {
-        let folder = DeviceQuirks.resolvePath(configuration.printers.templates, configFile: configuration.sourceFile)
+        let folder = configuration.noticeTemplatesDirectory
         do {
             let library = try NoticeLibrary.load(directory: folder)
             return DoctorCheck("notice templates", library.templates.isEmpty ? .warning : .ok,

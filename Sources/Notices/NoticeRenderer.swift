@@ -102,14 +102,6 @@ public final class NoticeRenderer: Sendable {
         return Date()
     }
 
-    /// Checks `data` against the form without drawing it.
-    public func validate(_ templateID: String, data: JSONValue) throws(NoticeRenderError) {
-        let template = try library.template(templateID)
-        do { _ = try NoticeData.context(for: template, data: data, date: Date(), settings: settings) } catch {
-            throw .invalidData(error)
-        }
-    }
-
     /// Renders the form with `data`. PNG pages are at `pixelsPerPoint` × 72 dpi.
     public func render(_ templateID: String, data: JSONValue, format: NoticeFormat, date: Date = NoticeRenderer.defaultDate(),
                        pixelsPerPoint: Double = 150.0 / 72.0) async throws(NoticeRenderError) -> RenderedNotice {

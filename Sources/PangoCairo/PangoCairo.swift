@@ -199,15 +199,6 @@ public final class Canvas {
         return Double(logical.height) / Double(PANGO_SCALE)
     }
 
-    /// The natural width in points of `text` set on one line.
-    public func naturalWidth(_ text: String, style: TextStyle) -> Double {
-        let layout = makeLayout(on: measureContext, text, style: style, width: -1.0 / Double(PANGO_SCALE))
-        defer { g_object_unref(UnsafeMutableRawPointer(layout)) }
-        var logical = PangoRectangle()
-        pango_layout_get_extents(layout, nil, &logical)
-        return Double(logical.width) / Double(PANGO_SCALE)
-    }
-
     /// Starts a page of `width` × `height` points.
     public func beginPage(width: Double, height: Double) throws(CairoError) {
         switch kind {
@@ -245,22 +236,11 @@ public final class Canvas {
         cairo_stroke(cr)
     }
 
-    /// Fills rectangles in black (barcode modules), or in the grey `level` (0 black … 1 white).
-    public func fillRectangles(_ boxes: [Box], grey level: Double = 0) {
+    /// Fills rectangles in black (barcode modules).
+    public func fillRectangles(_ boxes: [Box]) {
         guard let cr, !boxes.isEmpty else { return }
-        cairo_set_source_rgb(cr, level, level, level)
         for box in boxes { cairo_rectangle(cr, box.x, box.y, box.width, box.height) }
         cairo_fill(cr)
-        cairo_set_source_rgb(cr, 0, 0, 0)
-    }
-
-    /// Draws a straight line.
-    public func line(from start: (x: Double, y: Double), to end: (x: Double, y: Double), lineWidth: Double) {
-        guard let cr else { return }
-        cairo_set_line_width(cr, lineWidth)
-        cairo_move_to(cr, start.x, start.y)
-        cairo_line_to(cr, end.x, end.y)
-        cairo_stroke(cr)
     }
 
     /// Ends the page: a PDF page is emitted, a raster page is encoded as PNG.
@@ -337,24 +317,16 @@ public struct GreyImage: Sendable, Equatable {
         width = Int(cairo_image_surface_get_width(surface))
         height = Int(cairo_image_surface_get_height(surface))
         let stride = Int(cairo_image_surface_get_stride(surface))
-        let format = cairo_image_surface_get_format(surface)
         guard let base = cairo_image_surface_get_data(surface) else {
             throw CairoError(call: "cairo_image_surface_get_data", status: "no pixel data")
         }
         var grey = [UInt8](repeating: 255, count: width * height)
         for y in 0..<height {
+            // cairo decodes every PNG to 32-bit pixels (RGB24 or ARGB32; our renders are opaque).
             for x in 0..<width {
-                switch format {
-                case CAIRO_FORMAT_A8:
-                    grey[y * width + x] = 255 - base[y * stride + x]
-                case CAIRO_FORMAT_A1:
-                    let byte = base[y * stride + x / 8]
-                    grey[y * width + x] = (byte >> UInt8(x % 8)) & 1 == 1 ? 0 : 255
-                default:
-                    let pixel = (base + y * stride + x * 4).withMemoryRebound(to: UInt32.self, capacity: 1) { $0.pointee }
-                    let r = (pixel >> 16) & 0xFF, g = (pixel >> 8) & 0xFF, b = pixel & 0xFF
-                    grey[y * width + x] = UInt8((r * 77 + g * 150 + b * 29) >> 8)
-                }
+                let pixel = (base + y * stride + x * 4).withMemoryRebound(to: UInt32.self, capacity: 1) { $0.pointee }
+                let r = (pixel >> 16) & 0xFF, g = (pixel >> 8) & 0xFF, b = pixel & 0xFF
+                grey[y * width + x] = UInt8((r * 77 + g * 150 + b * 29) >> 8)
             }
         }
         pixels = grey

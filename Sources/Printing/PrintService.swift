@@ -302,16 +302,18 @@ public actor PrintService: Service {
 
     // MARK: - Following jobs
 
-    /// Reads the job and its queue from CUPS, stores what changed and publishes it.
+    /// Reads the job and its queue from CUPS (or takes the queue's attributes already read this round), stores
+    /// what changed and publishes it.
     @discardableResult
-    private func refresh(_ record: PrintJobRecord) async -> PrintJobRecord {
+    private func refresh(_ record: PrintJobRecord, printer known: IPPAttributes? = nil) async -> PrintJobRecord {
         guard let jobID = record.cupsJobId else { return record }
         let job: IPPAttributes
         do { job = try await cups.jobAttributes(jobID: jobID) } catch {
             logger.debug("cannot read job", metadata: ["print": "\(record.id)", "error": "\(error)"])
             return record
         }
-        let printer = (try? await cups.printerAttributes(queue: record.printer)) ?? [:]
+        let printer: IPPAttributes
+        if let known { printer = known } else { printer = (try? await cups.printerAttributes(queue: record.printer)) ?? [:] }
         let verdict = PrintDiagnosis.verdict(job: job, printer: printer, queue: record.printer, cancelRequested: record.cancelRequested)
         var updated = record
         updated.state = verdict.state
@@ -340,7 +342,12 @@ public actor PrintService: Service {
 
     private func refreshActiveJobs() async {
         guard let active = try? store.printJobs(states: [.queued, .printing, .blocked]) else { return }
-        for record in active { await refresh(record) }
+        // One Get-Printer-Attributes per queue per round, however many jobs wait on it.
+        var queues: [String: IPPAttributes] = [:]
+        for record in active {
+            if queues[record.printer] == nil { queues[record.printer] = (try? await cups.printerAttributes(queue: record.printer)) ?? [:] }
+            await refresh(record, printer: queues[record.printer])
+        }
     }
 
     /// Publishes `printer.state` when a queue's state, reasons or problem changed.
@@ -352,7 +359,7 @@ public actor PrintService: Service {
         await events.publish("printer.state", view)
     }
 
-    /// At start-up: a job recorded but never accepted by CUPS was interrupted mid-hand-over. It is not sent again
+    /// At start-up, before `run` (tongban serve calls it): a job recorded but never accepted by CUPS was interrupted mid-hand-over. It is not sent again
     /// (CUPS may have it already): the clerk checks the tray and prints again if needed.
     public func recoverInterrupted() throws(StoreError) -> [String] {
         var ids: [String] = []
@@ -372,7 +379,6 @@ public actor PrintService: Service {
     /// Follows jobs until shutdown: the `ippget` subscription wakes it within about a second of any change; the poll
     /// every `pollInterval` covers a scheduler without subscriptions and printers that vanish without an event.
     public func run() async throws {
-        _ = try? recoverInterrupted()
         let subscription = Task { await self.followSubscription() }
         defer { subscription.cancel() }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -444,11 +450,6 @@ public actor PrintService: Service {
 
     private func printerError(_ error: any Error, queue: String) -> Problem {
         if let error = error as? CUPSError {
-            if error.ippStatus == 0x0406 {
-                return Problem(code: "printer-not-found", status: 404, title: "没有这台打印机 No such printer",
-                               detail: error.description, remedy: "GET /v1/printers 列出可用打印机。GET /v1/printers lists the printers.",
-                               device: "cups:\(queue)")
-            }
             var problem = error.problem
             problem.device = "cups:\(queue)"
             return problem

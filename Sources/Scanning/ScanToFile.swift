@@ -105,6 +105,7 @@ final class PDFFileOutput: @unchecked Sendable {
                 try self.append(self.writer.finish(info))
                 guard fsync(self.descriptor) == 0 else { throw StorageError(call: "fsync", path: self.temporary, errno: errno) }
                 guard rename(self.temporary, self.path) == 0 else { throw StorageError(call: "rename", path: self.path, errno: errno) }
+                try DurableFile.syncDirectory((self.path as NSString).deletingLastPathComponent)
                 return .success((self.kept, self.written))
             } catch {
                 return .failure(error.problem)
@@ -114,15 +115,7 @@ final class PDFFileOutput: @unchecked Sendable {
     }
 
     private func append(_ bytes: [UInt8]) throws(StorageError) {
-        var offset = 0
-        while offset < bytes.count {
-            let result = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw StorageError(call: "write", path: temporary, errno: errno)
-            }
-            offset += result
-        }
+        try DurableFile.writeAll(bytes, to: descriptor, path: temporary)
         written += bytes.count
     }
 }

@@ -63,22 +63,25 @@ public enum DurableFile {
         }
         do {
             defer { close(fd) }
-            try fill { (bytes: [UInt8]) throws(StorageError) in
-                var offset = 0
-                while offset < bytes.count {
-                    let result = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-                    if result < 0 {
-                        if Glibc.errno == EINTR { continue }
-                        throw StorageError(call: "write", path: temporary, errno: Glibc.errno)
-                    }
-                    offset += result
-                }
-            }
+            try fill { (bytes: [UInt8]) throws(StorageError) in try writeAll(bytes, to: fd, path: temporary) }
             guard fsync(fd) == 0 else { throw StorageError(call: "fsync", path: temporary, errno: Glibc.errno) }
         }
         guard rename(temporary, path) == 0 else { throw StorageError(call: "rename", path: path, errno: Glibc.errno) }
         succeeded = true
         try syncDirectory(directory)
+    }
+
+    /// Writes all of `bytes` to an open descriptor, retrying short writes and EINTR; `path` names it in errors.
+    public static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws(StorageError) {
+        var offset = 0
+        while offset < bytes.count {
+            let result = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if result < 0 {
+                if Glibc.errno == EINTR { continue }
+                throw StorageError(call: "write", path: path, errno: Glibc.errno)
+            }
+            offset += result
+        }
     }
 
     /// fsyncs a folder so a rename or a new file in it survives a power loss.

@@ -140,3 +140,10 @@ public struct TongbanConfiguration: Sendable, Equatable {
     /// The file the configuration was read from, if any.
     public var sourceFile: String?
 }
+
+extension TongbanConfiguration {
+    /// The notice templates folder, `printers.templates` resolved against the configuration file's folder.
+    public var noticeTemplatesDirectory: String {
+        DeviceQuirks.resolvePath(printers.templates, configFile: sourceFile)
+    }
+}

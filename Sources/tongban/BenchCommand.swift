@@ -156,7 +156,7 @@ extension BenchCommand {
         func run() async throws {
             let configuration = configurationOptions.load()
             let renderer = makeNoticeRenderer(configuration)
-            let folder = DeviceQuirks.resolvePath(configuration.printers.templates, configFile: configuration.sourceFile) + "/examples"
+            let folder = configuration.noticeTemplatesDirectory + "/examples"
             let clock = ContinuousClock()
             for id in renderer.library.templates.keys.sorted() {
                 guard let bytes = FileManager.default.contents(atPath: "\(folder)/\(id).json"),

@@ -68,7 +68,7 @@ struct NoticesCommand: AsyncParsableCommand {
 
 /// The renderer over the configured template folder, or exit with the broken file named.
 func makeNoticeRenderer(_ configuration: TongbanConfiguration) -> NoticeRenderer {
-    let folder = DeviceQuirks.resolvePath(configuration.printers.templates, configFile: configuration.sourceFile)
+    let folder = configuration.noticeTemplatesDirectory
     do {
         return NoticeRenderer(library: try NoticeLibrary.load(directory: folder), settings: noticeSettings(configuration))
     } catch {

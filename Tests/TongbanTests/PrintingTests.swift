@@ -93,6 +93,17 @@ import TongbanCore
     }
 
     static var cupsServer: String { Rig["TONGBAN_RIG_CUPS_SERVER"] }
+
+    /// Polls `GET /v1/prints/{id}` of a running service until the job ends (or 30 s); returns its last state.
+    static func finalState(of id: String, port: Int, authorization: [String]) async throws -> String {
+        var state = ""
+        for _ in 0..<150 where !["completed", "failed", "canceled"].contains(state) {
+            try await Task.sleep(for: .milliseconds(200))
+            let answer = try curl(authorization + ["http://127.0.0.1:\(port)/v1/prints/\(id)"])
+            state = ((try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) as? [String: Any])?["state"] as? String ?? ""
+        }
+        return state
+    }
     static var queue: String { Rig["TONGBAN_RIG_PRINTER_QUEUE"] }
     static var printerPort: String { URL(string: Rig["TONGBAN_RIG_IPP_PRINTER"])?.port.map(String.init) ?? "" }
 
@@ -212,54 +223,31 @@ import TongbanCore
         #expect(try harness.store.printJobs().isEmpty, "nothing recorded for refused requests")
     }
 
-    /// Starts Tests/tools/raw_listener.py for `connections` connections; returns it, its port and its output prefix.
-    static func rawListener(connections: Int) async throws -> (process: Process, port: String, output: String) {
-        let directory = try makeTemporaryDirectory("raw")
-        let portFile = "\(directory)/port", output = "\(directory)/received"
-        let listener = Process()
-        listener.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        listener.arguments = ["\(packageRoot)/Tests/tools/raw_listener.py", portFile, output, "\(connections)"]
-        try listener.run()
-        var port = ""
-        for _ in 0..<50 where port.isEmpty {
-            port = (try? String(contentsOfFile: portFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-            if port.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        return (listener, port, output)
-    }
-
-    static let receipt = IntakeReceipt(hall: "晋安区行政服务中心", counter: "5 号窗口", caseNumber: "FZ2026112200008", matter: "公共场所卫生许可",
-                                       applicant: "张三", materials: ["申请书", "营业执照复印件"], acceptedAt: Date(timeIntervalSince1970: 1_795_000_000))
-
     @Test(.enabled(if: Rig.available)) func aReceiptGoesByteForByteToARawPrinterPort() async throws {
-        let listener = try await Self.rawListener(connections: 1)
-        defer { if listener.process.isRunning { kill(listener.process.processIdentifier, SIGKILL) } }
+        let listener = try await RawListener.start(connections: 1)
+        defer { listener.stop() }
         let harness = try Harness(receipts: "socket://127.0.0.1:\(listener.port)")
         defer { harness.runner.cancel() }
-        let job = try await harness.service.printReceipt(Self.receipt, printer: nil, operator: "王五")
+        let job = try await harness.service.printReceipt(ReceiptTests.receipt, printer: nil, operator: "王五")
         #expect(job.state == .completed)
-        listener.process.waitUntilExit()
-        let received = try Data(contentsOf: URL(fileURLWithPath: listener.output + ".1"))
-        #expect(Array(received) == (try Self.receipt.escPOS().bytes))
+        #expect(try await listener.received(1).map(Array.init) == (try ReceiptTests.receipt.escPOS().bytes))
     }
 
     /// The same receipt through a CUPS raw queue (no filters) whose device is the listener: CUPS passes it untouched.
     @Test(.enabled(if: Rig.available)) func aReceiptThroughACUPSRawQueueArrivesUntouched() async throws {
-        let listener = try await Self.rawListener(connections: 1)
-        defer { if listener.process.isRunning { kill(listener.process.processIdentifier, SIGKILL) } }
+        let listener = try await RawListener.start(connections: 1)
+        defer { listener.stop() }
         let queue = "Tongban_Receipt"
         let added = try await runOffPool("/usr/sbin/lpadmin", ["-h", Self.cupsServer, "-p", queue, "-E", "-v", "socket://127.0.0.1:\(listener.port)"])
         #expect(added.status == 0, "lpadmin: \(added.standardError)")
         defer { _ = try? run("/usr/sbin/lpadmin", ["-h", Self.cupsServer, "-x", queue]) }
         let harness = try Harness(receipts: queue)
         defer { harness.runner.cancel() }
-        let job = try await harness.service.printReceipt(Self.receipt, printer: nil, operator: "王五")
+        let job = try await harness.service.printReceipt(ReceiptTests.receipt, printer: nil, operator: "王五")
         #expect(job.state == .queued && job.cupsJobId != nil)
         let done = try await harness.wait(for: job.id) { $0.state.isFinal }
         #expect(done.state == .completed, "\(done)")
-        listener.process.waitUntilExit()
-        let received = try Data(contentsOf: URL(fileURLWithPath: listener.output + ".1"))
-        #expect(Array(received) == (try Self.receipt.escPOS().bytes))
+        #expect(try await listener.received(1).map(Array.init) == (try ReceiptTests.receipt.escPOS().bytes))
     }
 
     /// The whole way in through `tongban serve`: the API prints a form, the job is followed to its end, the notice
@@ -281,13 +269,7 @@ import TongbanCore
         #expect(accepted.status == 202, "\(accepted.body)")
         let job = try #require(try JSONSerialization.jsonObject(with: Data(accepted.body.utf8)) as? [String: Any])
         let id = try #require(job["id"] as? String)
-        var state = ""
-        for _ in 0..<100 where !["completed", "failed", "canceled"].contains(state) {
-            try await Task.sleep(for: .milliseconds(200))
-            let answer = try curl(authorization + ["http://127.0.0.1:\(port)/v1/prints/\(id)"])
-            state = ((try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) as? [String: Any])?["state"] as? String ?? ""
-        }
-        #expect(state == "completed")
+        #expect(try await Self.finalState(of: id, port: port, authorization: authorization) == "completed")
         let attachments = try curl(authorization + ["http://127.0.0.1:\(port)/v1/attachments"])
         #expect(attachments.body.contains("\"kind\":\"notice\"") && attachments.body.contains("申请材料接收通知书"), "\(attachments.body)")
 
@@ -349,13 +331,7 @@ import TongbanCore
         let second = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", "\(directory)/data"], environment: environment)
         defer { Task { _ = try? await second.stop(signal: SIGKILL) } }
         let again = try #require(try await second.waitUntilReady(), "serve: \(second.standardError)")
-        var state = ""
-        for _ in 0..<150 where !["completed", "failed", "canceled"].contains(state) {
-            try await Task.sleep(for: .milliseconds(200))
-            let answer = try curl(authorization + ["http://127.0.0.1:\(again)/v1/prints/\(id)"])
-            state = ((try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) as? [String: Any])?["state"] as? String ?? ""
-        }
-        #expect(state == "completed")
+        #expect(try await Self.finalState(of: id, port: again, authorization: authorization) == "completed")
         let spool = Rig["TONGBAN_RIG_IPP_SPOOL"]
         let copies = try FileManager.default.contentsOfDirectory(atPath: spool).filter { $0.contains(id) && $0.hasSuffix(".pdf") }
         #expect(copies.count == 1, "\(copies)")

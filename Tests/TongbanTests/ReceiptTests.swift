@@ -47,16 +47,9 @@ import TongbanCore
     }
 
     @Test func bytesArriveWholeAtARawPrinterPort() async throws {
-        let directory = try makeTemporaryDirectory()
-        let listener = try ChildProcess("\(packageRoot)/Tests/tools/raw_listener.py", ["\(directory)/port", "\(directory)/job", "2"])
-        defer { if listener.process.isRunning { kill(listener.process.processIdentifier, SIGKILL) } }
-        var port: String?
-        for _ in 0..<100 where port == nil {
-            port = try? String(contentsOfFile: "\(directory)/port", encoding: .utf8)
-            if port == nil { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        let listening = try #require(port)
-        let printer = try #require(RawPrinterConnection(uri: "socket://127.0.0.1:\(listening)"))
+        let listener = try await RawListener.start(connections: 2)
+        defer { listener.stop() }
+        let printer = try #require(RawPrinterConnection(uri: "socket://127.0.0.1:\(listener.port)"))
         let document = try Self.receipt.escPOS()
         try await printer.send(document.bytes)
         // A second job on a new connection: each arrives on its own, byte for byte.
@@ -64,13 +57,8 @@ import TongbanCore
         try second.line("第二张", alignment: .centre)
         second.cut()
         try await printer.send(second.bytes)
-        var received: [Data?] = [nil, nil]
-        for _ in 0..<100 where received.contains(where: { $0 == nil }) {
-            received = [1, 2].map { FileManager.default.contents(atPath: "\(directory)/job.\($0)") }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        #expect(received[0].map(Array.init) == document.bytes)
-        #expect(received[1].map(Array.init) == second.bytes)
+        #expect(try await listener.received(1).map(Array.init) == document.bytes)
+        #expect(try await listener.received(2).map(Array.init) == second.bytes)
     }
 
     @Test func anUnreachablePrinterIsNamedWithTheRemedy() async throws {

@@ -160,3 +160,39 @@ final class ChildProcess: @unchecked Sendable {
     }
 }
 
+
+/// Tests/tools/raw_listener.py: a raw printer port (like a receipt printer's 9100) that keeps each connection's bytes.
+struct RawListener {
+    let child: ChildProcess
+    let port: Int
+    let output: String
+
+    /// Starts it for `connections` connections (it exits after them) and waits for its port.
+    static func start(connections: Int) async throws -> RawListener {
+        let directory = try makeTemporaryDirectory("raw-listener")
+        let child = try ChildProcess("\(packageRoot)/Tests/tools/raw_listener.py", ["\(directory)/port", "\(directory)/job", "\(connections)"])
+        var port: Int?
+        for _ in 0..<100 where port == nil {
+            port = (try? String(contentsOfFile: "\(directory)/port", encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if port == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        guard let port else { throw ListenerError(message: "raw_listener.py did not write its port") }
+        return RawListener(child: child, port: port, output: "\(directory)/job")
+    }
+
+    /// The bytes of connection `number` (from 1) once it has closed, or nil after 5 s.
+    func received(_ number: Int) async throws -> Data? {
+        for _ in 0..<100 {
+            if let data = FileManager.default.contents(atPath: "\(output).\(number)") { return data }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
+
+    /// SIGKILL: SIGTERM from Foundation's Process did not always end it.
+    func stop() {
+        if child.process.isRunning { kill(child.process.processIdentifier, SIGKILL) }
+    }
+
+    struct ListenerError: Error { var message: String }
+}
