@@ -19,7 +19,7 @@ import Store
         #expect(file.encrypted && file.path.hasSuffix("front.jpg.sealed"))
         #expect(!FileManager.default.fileExists(atPath: String(file.path.dropLast(AttachmentFile.sealedSuffix.count))))
         // Nothing in the data folder holds the picture in clear.
-        let listing = try run("/usr/bin/grep", ["-rl", "marker 7f3a9c", directory])
+        let listing = try await run("/usr/bin/grep", ["-rl", "marker 7f3a9c", directory])
         #expect(listing.standardOutput.isEmpty, "in clear: \(listing.standardOutput)")
 
         let archive = LocalArchiveSink(directory: "\(directory)-archive")

@@ -5,43 +5,43 @@ import Testing
 
 /// The executable as an installer and a clerk meet it.
 @Suite(.serialized) struct CLITests {
-    @Test func versionPrints() throws {
-        let result = try run(tongbanBinary, ["version"])
+    @Test func versionPrints() async throws {
+        let result = try await run(tongbanBinary, ["version"])
         #expect(result.status == 0)
         #expect(result.standardOutput.hasPrefix("tongban "))
     }
 
-    @Test func badConfigurationStopsWithOneMessageNamingKeyAndLine() throws {
+    @Test func badConfigurationStopsWithOneMessageNamingKeyAndLine() async throws {
         let directory = try makeTemporaryDirectory()
         try "api:\n  listen: 127.0.0.1:0\n  allowedOrigin: https://x.example\n".write(toFile: "\(directory)/bad.yaml", atomically: true, encoding: .utf8)
-        let result = try run(tongbanBinary, ["serve", "--config", "\(directory)/bad.yaml", "--data-dir", directory])
+        let result = try await run(tongbanBinary, ["serve", "--config", "\(directory)/bad.yaml", "--data-dir", directory])
         #expect(result.status == 78)
         #expect(result.standardError.contains("bad.yaml:3: api.allowedOrigin: unknown key"))
         #expect(result.standardError.contains("allowedOrigins"))
         #expect(!result.standardOutput.contains("ready"))
     }
 
-    @Test func badEnvironmentValueStopsTheService() throws {
-        let result = try run(tongbanBinary, ["serve", "--data-dir", try makeTemporaryDirectory()],
+    @Test func badEnvironmentValueStopsTheService() async throws {
+        let result = try await run(tongbanBinary, ["serve", "--data-dir", try makeTemporaryDirectory()],
                              environment: ["TONGBAN_API_LISTEN": "everywhere"])
         #expect(result.status == 78)
         #expect(result.standardError.contains("environment TONGBAN_API_LISTEN: api.listen"))
     }
 
-    @Test func unwritableDataDirectoryStopsWithRemedy() throws {
+    @Test func unwritableDataDirectoryStopsWithRemedy() async throws {
         let directory = try makeTemporaryDirectory()
         _ = FileManager.default.createFile(atPath: "\(directory)/file", contents: Data())
-        let result = try run(tongbanBinary, ["serve", "--listen", "127.0.0.1:0", "--data-dir", "\(directory)/file/data"])
+        let result = try await run(tongbanBinary, ["serve", "--listen", "127.0.0.1:0", "--data-dir", "\(directory)/file/data"])
         #expect(result.status == 1)
         #expect(result.standardError.contains("Data folder not writable"))
         #expect(result.standardError.contains("dataDir"))
     }
 
-    @Test func doctorReportsAMissingCJKFontWithItsPackage() throws {
+    @Test func doctorReportsAMissingCJKFontWithItsPackage() async throws {
         let directory = try makeTemporaryDirectory()
         try "<?xml version=\"1.0\"?><fontconfig><dir>\(directory)</dir><cachedir>\(directory)</cachedir></fontconfig>"
             .write(toFile: "\(directory)/fonts.conf", atomically: true, encoding: .utf8)
-        let result = try run(tongbanBinary, ["doctor", "--data-dir", directory, "--json"],
+        let result = try await run(tongbanBinary, ["doctor", "--data-dir", directory, "--json"],
                              environment: ["FONTCONFIG_FILE": "\(directory)/fonts.conf"])
         #expect(result.status == 1)
         let checks = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]] ?? []
@@ -50,9 +50,9 @@ import Testing
         #expect((font?["remedy"] as? String)?.contains("fonts-noto-cjk") == true)
     }
 
-    @Test func doctorChecksLibrariesAndDataFolder() throws {
+    @Test func doctorChecksLibrariesAndDataFolder() async throws {
         let directory = try makeTemporaryDirectory()
-        let result = try run(tongbanBinary, ["doctor", "--data-dir", directory, "--json"])
+        let result = try await run(tongbanBinary, ["doctor", "--data-dir", directory, "--json"])
         let checks = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]] ?? []
         let outcomes = Dictionary(uniqueKeysWithValues: checks.map { ($0["name"] as! String, $0["outcome"] as! String) })
         for name in ["libsane", "libusb", "leptonica", "libturbojpeg", "pango/cairo", "libzint", "font Noto Sans CJK SC", "data folder"] {
@@ -64,10 +64,10 @@ import Testing
     @Test func demoServesOnLoopbackOnlyAndStopsCleanlyOnSIGTERM() async throws {
         let server = try ChildProcess.serve(["--demo", "--listen", "127.0.0.1:0", "--data-dir", try makeTemporaryDirectory()])
         let port = try #require(try await server.waitUntilReady(), "not ready: \(server.standardError)")
-        let health = try curl(["http://127.0.0.1:\(port)/v1/health"])
+        let health = try await curl(["http://127.0.0.1:\(port)/v1/health"])
         #expect(health.status == 200)
         #expect(health.body.contains("\"status\":\"ok\""))
-        let devices = try curl(["http://127.0.0.1:\(port)/v1/devices"])
+        let devices = try await curl(["http://127.0.0.1:\(port)/v1/devices"])
         for deviceClass in ["idcard", "scanner", "camera", "printer"] {
             #expect(devices.body.contains("\"class\":\"\(deviceClass)\""))
         }
@@ -76,7 +76,7 @@ import Testing
         #expect(!listeners.isEmpty)
         #expect(listeners.allSatisfy { $0 == "0100007F" }, "listening on \(listeners)")
         // DNS rebinding: a foreign host name is refused even from this machine.
-        let rebound = try curl(["-H", "Host: evil.example:\(port)", "http://127.0.0.1:\(port)/v1/health"])
+        let rebound = try await curl(["-H", "Host: evil.example:\(port)", "http://127.0.0.1:\(port)/v1/health"])
         #expect(rebound.status == 403)
         #expect(rebound.body.contains("host-not-allowed"))
         let status = try await server.stop(signal: SIGTERM)
@@ -88,15 +88,15 @@ import Testing
         let first = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", try makeTemporaryDirectory()],
                                      environment: ["TONGBAN_DEVICES_SIMULATE": "all"])
         let port = try #require(try await first.waitUntilReady())
-        let second = try run(tongbanBinary, ["serve", "--listen", "127.0.0.1:\(port)", "--data-dir", try makeTemporaryDirectory()],
+        let second = try await run(tongbanBinary, ["serve", "--listen", "127.0.0.1:\(port)", "--data-dir", try makeTemporaryDirectory()],
                              environment: ["TONGBAN_DEVICES_SIMULATE": "all"])
         #expect(second.status == 1)
         #expect(second.standardError.contains("127.0.0.1:\(port)"))
         #expect(try await first.stop() == 0)
     }
 
-    @Test(.enabled(if: RigTests.saneReady)) func devicesCommandListsRigScannerAndPrinter() throws {
-        let result = try run(tongbanBinary, ["devices", "--json"],
+    @Test(.enabled(if: RigTests.saneReady)) func devicesCommandListsRigScannerAndPrinter() async throws {
+        let result = try await run(tongbanBinary, ["devices", "--json"],
                              environment: ["TONGBAN_PRINTERS_CUPS_SERVER": Rig["TONGBAN_RIG_CUPS_SERVER"]])
         #expect(result.status == 0)
         #expect(result.standardOutput.contains("\"id\":\"sane:test:0\""))
@@ -107,7 +107,7 @@ import Testing
         let server = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", try makeTemporaryDirectory()],
                                       environment: ["TONGBAN_PRINTERS_CUPS_SERVER": Rig["TONGBAN_RIG_CUPS_SERVER"]])
         let port = try #require(try await server.waitUntilReady(), "not ready: \(server.standardError)")
-        let devices = try curl(["http://127.0.0.1:\(port)/v1/devices"])
+        let devices = try await curl(["http://127.0.0.1:\(port)/v1/devices"])
         #expect(devices.status == 200)
         #expect(devices.body.contains("\"id\":\"sane:test:0\""))
         #expect(devices.body.contains("\"id\":\"cups:\(Rig["TONGBAN_RIG_PRINTER_QUEUE"])\""))
@@ -123,17 +123,17 @@ import Testing
         let client = ["TONGBAN_API_LISTEN": "127.0.0.1:\(port)"]
         let watch = try ChildProcess(tongbanBinary, ["idcard", "watch", "--data-dir", dataDir], environment: client)
         // No card yet: a clear message and a non-zero exit.
-        let empty = try run(tongbanBinary, ["idcard", "read", "--data-dir", dataDir, "--timeout-ms", "500"], environment: client)
+        let empty = try await run(tongbanBinary, ["idcard", "read", "--data-dir", dataDir, "--timeout-ms", "500"], environment: client)
         #expect(empty.status == 1)
         #expect(empty.standardError.contains("No card read"))
         let token = try String(contentsOfFile: "\(dataDir)/api-token", encoding: .utf8)
-        let placed = try curl(["-X", "POST", "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json",
+        let placed = try await curl(["-X", "POST", "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json",
                                "-d", #"{"action":"place","card":"hkMacaoTaiwan"}"#, "http://127.0.0.1:\(port)/v1/sim/idcard"])
         #expect(placed.status == 204)
-        let masked = try run(tongbanBinary, ["idcard", "read", "--data-dir", dataDir], environment: client)
+        let masked = try await run(tongbanBinary, ["idcard", "read", "--data-dir", dataDir], environment: client)
         #expect(masked.status == 0, "\(masked.standardError)")
         #expect(masked.standardOutput.contains("\"name\" : \"陈**\""))
-        let revealed = try run(tongbanBinary, ["idcard", "read", "--data-dir", dataDir, "--reveal"], environment: client)
+        let revealed = try await run(tongbanBinary, ["idcard", "read", "--data-dir", dataDir, "--reveal"], environment: client)
         #expect(revealed.standardOutput.contains("\"name\" : \"陈大文\""))
         let line = try await watch.waitForLine(containing: "\"type\":\"idcard.read\"")
         #expect(line?.contains("陈大文") == false, "watch prints masked events")
@@ -161,22 +161,22 @@ import Testing
 
 /// `tongban idcard decode` on captured frames.
 @Suite struct IDCardDecodeCommandTests {
-    func decode(_ input: String, reveal: Bool = false) throws -> ProcessResult {
+    func decode(_ input: String, reveal: Bool = false) async throws -> ProcessResult {
         let path = try makeTemporaryDirectory() + "/frame.txt"
         try input.write(toFile: path, atomically: true, encoding: .utf8)
-        return try run(tongbanBinary, ["idcard", "decode"] + (reveal ? ["--reveal"] : []) + [path])
+        return try await run(tongbanBinary, ["idcard", "decode"] + (reveal ? ["--reveal"] : []) + [path])
     }
 
-    @Test func hexFrameWithWhitespaceDecodesMaskedByDefault() throws {
+    @Test func hexFrameWithWhitespaceDecodesMaskedByDefault() async throws {
         let frame = SpecimenCards.resident.reply().frame
         let hexText = stride(from: 0, to: frame.count, by: 16).map { start in
             frame[start..<min(start + 16, frame.count)].map { String(format: "%02X", $0) }.joined(separator: " ")
         }.joined(separator: "\n")
-        let masked = try decode(hexText)
+        let masked = try await decode(hexText)
         #expect(masked.status == 0, "\(masked.standardError)")
         #expect(masked.standardOutput.contains("\"idNumber\" : \"110105********002X\""))
         #expect(!masked.standardOutput.contains("11010519491231002X"))
-        let revealed = try decode(hexText, reveal: true)
+        let revealed = try await decode(hexText, reveal: true)
         #expect(revealed.standardOutput.contains("\"idNumber\" : \"11010519491231002X\""))
         #expect(revealed.standardOutput.contains("\"cardType\" : \"resident\""))
     }
@@ -187,8 +187,8 @@ import Testing
         ("AAAAAA96690508000090", "truncated"),
         ("hello", "no frame preamble"),
     ])
-    func invalidFramesExitNonZeroNamingTheProblem(input: String, fragment: String) throws {
-        let result = try decode(input)
+    func invalidFramesExitNonZeroNamingTheProblem(input: String, fragment: String) async throws {
+        let result = try await decode(input)
         #expect(result.status == 65)
         #expect(result.standardError.contains(fragment), "\(result.standardError)")
     }

@@ -47,26 +47,44 @@ import Testing
     }
 
     /// POSTs a file as an attachment; returns the manifest.
-    static func capture(port: Int, file: String, caseNumber: String, kind: String = "scan") throws -> [String: Any] {
-        let result = try run("/usr/bin/curl", ["-s", "--noproxy", "*", "--max-time", "300", "-X", "POST",
-                                               "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/pdf",
-                                               "--data-binary", "@\(file)",
-                                               "http://127.0.0.1:\(port)/v1/attachments?case=\(caseNumber)&material=scan&kind=\(kind)&fileName=doc.pdf"])
-        return (try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]) ?? ["error": result.standardOutput]
+    static func capture(port: Int, file: String, caseNumber: String, kind: String = "scan") async throws -> [String: Any] {
+        manifest(try await run("/usr/bin/curl", captureArguments(port: port, file: file, caseNumber: caseNumber, kind: kind)))
     }
 
-    static func outbox(port: Int) throws -> [String: Any] {
-        let answer = try curl(["http://127.0.0.1:\(port)/v1/outbox"])
+    /// `capture` for a plain thread (the kill -9 rounds capture from one, apart from the cooperative pool).
+    static func captureBlocking(port: Int, file: String, caseNumber: String) throws -> [String: Any] {
+        manifest(try runBlocking("/usr/bin/curl", captureArguments(port: port, file: file, caseNumber: caseNumber, kind: "scan")))
+    }
+
+    private static func captureArguments(port: Int, file: String, caseNumber: String, kind: String) -> [String] {
+        ["-s", "--noproxy", "*", "--max-time", "300", "-X", "POST",
+         "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/pdf", "--data-binary", "@\(file)",
+         "http://127.0.0.1:\(port)/v1/attachments?case=\(caseNumber)&material=scan&kind=\(kind)&fileName=doc.pdf"]
+    }
+
+    private static func manifest(_ result: ProcessResult) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]) ?? ["error": result.standardOutput]
+    }
+
+    static func outbox(port: Int) async throws -> [String: Any] {
+        let answer = try await curl(["http://127.0.0.1:\(port)/v1/outbox"])
         return (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any]) ?? [:]
     }
 
     /// Waits (a guard against hanging, not a timing assertion) until nothing is undelivered.
     static func waitUntilDelivered(port: Int, seconds: Int = 300) async throws -> Bool {
         for _ in 0..<(seconds * 4) {
-            if (try outbox(port: port)["undelivered"] as? Int) == 0 { return true }
+            if (try await outbox(port: port)["undelivered"] as? Int) == 0 { return true }
             try await Task.sleep(for: .milliseconds(250))
         }
         return false
+    }
+
+    /// Expects everything delivered within `seconds`; the outbox is shown when it is not.
+    static func expectDelivered(port: Int, seconds: Int = 300, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let delivered = try await waitUntilDelivered(port: port, seconds: seconds)
+        let outbox = delivered ? [:] : (try? await outbox(port: port)) ?? [:]
+        #expect(delivered, "outbox: \(outbox)", sourceLocation: sourceLocation)
     }
 
     static func randomFile(_ path: String, size: Int) throws -> String {
@@ -82,11 +100,11 @@ import Testing
 
     /// Captures `count` files of random bytes (sizes from `size`); returns attachment id → SHA-256.
     static func captureRandomFiles(_ count: Int, port: Int, directory: String, caseNumber: (Int) -> String,
-                                   size: (Int) -> Int) throws -> [String: String] {
+                                   size: (Int) -> Int) async throws -> [String: String] {
         var captured: [String: String] = [:]
         for index in 0..<count {
             let hash = try randomFile("\(directory)/file", size: size(index))
-            let manifest = try capture(port: port, file: "\(directory)/file", caseNumber: caseNumber(index))
+            let manifest = try await capture(port: port, file: "\(directory)/file", caseNumber: caseNumber(index))
             #expect(manifest["sha256"] as? String == hash, "\(manifest)")
             if let id = manifest["attachmentId"] as? String { captured[id] = hash }
         }
@@ -112,13 +130,13 @@ import Testing
         defer { kill(tus.process.process.processIdentifier, SIGKILL) }
         let server = try Self.serve(dataDir: "\(directory)/data", caseCore: tus.url)
         let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
-        let captured = try Self.captureRandomFiles(100, port: port, directory: directory, caseNumber: { "TB-\($0 % 7)" },
+        let captured = try await Self.captureRandomFiles(100, port: port, directory: directory, caseNumber: { "TB-\($0 % 7)" },
                                                    size: { 1000 + $0 * 997 })
         #expect(captured.count == 100)
-        #expect(try await Self.waitUntilDelivered(port: port), "outbox: \((try? Self.outbox(port: port)) ?? [:])")
+        try await Self.expectDelivered(port: port)
         Self.expectDeliveredOnce(captured, at: tus)
         #expect(try await server.stop() == 0)
-        let audit = try run(tongbanBinary, ["audit", "verify", "--data-dir", "\(directory)/data"])
+        let audit = try await run(tongbanBinary, ["audit", "verify", "--data-dir", "\(directory)/data"])
         #expect(audit.status == 0 && audit.standardOutput.contains("intact: 200 record(s)"), "\(audit.standardOutput)\(audit.standardError)")
     }
 
@@ -132,12 +150,12 @@ import Testing
         let hash = try Self.randomFile("\(directory)/big", size: size)
         let first = try Self.serve(dataDir: "\(directory)/data", caseCore: tus.url, extra: ["TONGBAN_CASE_CORE_CHUNK_KILOBYTES": "4096"])
         let port = try #require(try await first.waitUntilReady(), "serve: \(first.standardError)")
-        let manifest = try Self.capture(port: port, file: "\(directory)/big", caseNumber: "TB-BIG")
+        let manifest = try await Self.capture(port: port, file: "\(directory)/big", caseNumber: "TB-BIG")
         let id = try #require(manifest["attachmentId"] as? String, "\(manifest)")
         // Kill it once the server has confirmed the five chunks it takes before holding.
         var confirmed = 0
         for _ in 0..<3000 where confirmed < 5 * chunk {
-            guard let entry = (try Self.outbox(port: port)["entries"] as? [[String: Any]])?.first else { break }  // delivered
+            guard let entry = (try await Self.outbox(port: port)["entries"] as? [[String: Any]])?.first else { break }  // delivered
             confirmed = entry["offset"] as? Int ?? 0
             try await Task.sleep(for: .milliseconds(100))
         }
@@ -147,7 +165,7 @@ import Testing
 
         let second = try Self.serve(dataDir: "\(directory)/data", caseCore: tus.url, extra: ["TONGBAN_CASE_CORE_CHUNK_KILOBYTES": "4096"])
         let secondPort = try #require(try await second.waitUntilReady(), "serve: \(second.standardError)")
-        #expect(try await Self.waitUntilDelivered(port: secondPort), "outbox: \((try? Self.outbox(port: secondPort)) ?? [:])")
+        try await Self.expectDelivered(port: secondPort)
         #expect(try await second.stop() == 0)
 
         let arrivals = tus.delivered.filter { $0["attachmentId"] as? String == id }
@@ -192,7 +210,7 @@ import Testing
                     index += 1
                     let file = "\(directory)/file-\(round)"
                     guard let hash = try? Self.randomFile(file, size: 20_000 + index * 3_331 % 400_000),
-                          let manifest = try? Self.capture(port: port, file: file, caseNumber: "TB-KILL-\(round)"),
+                          let manifest = try? Self.captureBlocking(port: port, file: file, caseNumber: "TB-KILL-\(round)"),
                           let id = manifest["attachmentId"] as? String else { continue }
                     acknowledged.set(id, hash)
                 }
@@ -204,7 +222,7 @@ import Testing
         }
         let last = try Self.serve(dataDir: "\(directory)/data", caseCore: tus.url)
         let port = try #require(try await last.waitUntilReady(), "serve: \(last.standardError)")
-        #expect(try await Self.waitUntilDelivered(port: port), "outbox: \((try? Self.outbox(port: port)) ?? [:])")
+        try await Self.expectDelivered(port: port)
         #expect(try await last.stop() == 0)
         let captured = acknowledged.snapshot
         #expect(captured.count >= 4, "too few captures to mean anything: \(captured.count)")
@@ -215,24 +233,24 @@ import Testing
         for record in delivered {
             if let hash = captured[record["attachmentId"] as? String ?? ""] { #expect(record["receivedSha256"] as? String == hash) }
         }
-        let audit = try run(tongbanBinary, ["audit", "verify", "--data-dir", "\(directory)/data"])
+        let audit = try await run(tongbanBinary, ["audit", "verify", "--data-dir", "\(directory)/data"])
         #expect(audit.status == 0, "\(audit.standardError)")
     }
 
     /// The case core is down: captures are still taken at once and queue; when it comes up everything arrives once.
     @Test(.enabled(if: tusReady)) func caseCoreDownThenUp() async throws {
         let directory = try makeTemporaryDirectory()
-        let port = try freePort()
+        let port = try await freePort()
         let server = try Self.serve(dataDir: "\(directory)/data", caseCore: "http://127.0.0.1:\(port)/files")
         let apiPort = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
-        let captured = try Self.captureRandomFiles(10, port: apiPort, directory: directory, caseNumber: { _ in "TB-DOWN" },
+        let captured = try await Self.captureRandomFiles(10, port: apiPort, directory: directory, caseNumber: { _ in "TB-DOWN" },
                                                    size: { 50_000 + $0 })
         #expect(captured.count == 10, "captures were refused while the case core was down")
         var waiting: [String: Any] = [:]
         var errors: [String] = []
         for _ in 0..<240 where errors.isEmpty {
             try await Task.sleep(for: .milliseconds(250))
-            waiting = try Self.outbox(port: apiPort)
+            waiting = try await Self.outbox(port: apiPort)
             errors = (waiting["entries"] as? [[String: Any]] ?? []).compactMap { $0["lastError"] as? String }
         }
         #expect(waiting["undelivered"] as? Int == 10)
@@ -240,7 +258,7 @@ import Testing
 
         let tus = try await TusServer.start(in: "\(directory)/tus", port: port)
         defer { kill(tus.process.process.processIdentifier, SIGKILL) }
-        #expect(try await Self.waitUntilDelivered(port: apiPort), "outbox: \((try? Self.outbox(port: apiPort)) ?? [:])")
+        try await Self.expectDelivered(port: apiPort)
         Self.expectDeliveredOnce(captured, at: tus)
         #expect(try await server.stop() == 0)
     }
@@ -260,10 +278,10 @@ import Testing
         let server = try Self.serve(dataDir: "\(directory)/data", caseCore: proxyURL,
                                     extra: ["TONGBAN_CASE_CORE_CHUNK_KILOBYTES": "128", "TONGBAN_CASE_CORE_PARALLEL_UPLOADS": "4"])
         let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
-        let captured = try Self.captureRandomFiles(30, port: port, directory: directory, caseNumber: { _ in "TB-FAULT" },
+        let captured = try await Self.captureRandomFiles(30, port: port, directory: directory, caseNumber: { _ in "TB-FAULT" },
                                                    size: { 50_000 + $0 * 37_000 })
         #expect(captured.count == 30)
-        #expect(try await Self.waitUntilDelivered(port: port), "outbox: \((try? Self.outbox(port: port)) ?? [:])")
+        try await Self.expectDelivered(port: port)
         Self.expectDeliveredOnce(captured, at: tus)
         let counts = (try? String(contentsOfFile: "\(directory)/proxy.port.counts", encoding: .utf8)) ?? ""
         for fault in ["unavailable", "reset-before", "lose-response", "stall"] {
@@ -286,9 +304,9 @@ import Testing
         let server = try Self.serve(dataDir: "\(directory)/data", caseCore: "http://127.0.0.1:\(line.split(separator: " ").last!)/files",
                                     extra: ["TONGBAN_CASE_CORE_CHUNK_KILOBYTES": "64"])
         let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
-        let captured = try Self.captureRandomFiles(5, port: port, directory: directory, caseNumber: { _ in "TB-SUM" },
+        let captured = try await Self.captureRandomFiles(5, port: port, directory: directory, caseNumber: { _ in "TB-SUM" },
                                                    size: { 300_000 + $0 * 50_000 })
-        #expect(try await Self.waitUntilDelivered(port: port), "outbox: \((try? Self.outbox(port: port)) ?? [:])")
+        try await Self.expectDelivered(port: port)
         Self.expectDeliveredOnce(captured, at: tus)
         let counts = (try? String(contentsOfFile: "\(directory)/proxy.port.counts", encoding: .utf8)) ?? ""
         #expect(!counts.contains("\"corrupt\": 0") && counts.contains("corrupt"), "the proxy damaged nothing: \(counts)")
@@ -301,17 +319,17 @@ import Testing
         let directory = try makeTemporaryDirectory()
         let dataDir = "\(directory)/data"
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-        let mounted = try run("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", dataDir])
+        let mounted = try await run("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", dataDir])
         try #require(mounted.status == 0, "cannot mount a small filesystem: \(mounted.standardError)")
-        defer { _ = try? run("/bin/umount", ["-l", dataDir]) }
+        defer { _ = try? runBlocking("/bin/umount", ["-l", dataDir]) }
         // The case core is unreachable, so every attachment stays in the data folder.
-        let server = try Self.serve(dataDir: dataDir, caseCore: "http://127.0.0.1:\(try freePort())/files")
+        let server = try Self.serve(dataDir: dataDir, caseCore: "http://127.0.0.1:\(try await freePort())/files")
         let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
         var stored: [String: String] = [:]
         var refusal: (status: Int, headers: String, body: String)?
         for _ in 0..<40 where refusal == nil {
             let hash = try Self.randomFile("\(directory)/file", size: 300_000)
-            let answer = try curl(["-X", "POST", "-H", "Authorization: Bearer \(Self.token)", "-H", "Content-Type: application/pdf",
+            let answer = try await curl(["-X", "POST", "-H", "Authorization: Bearer \(Self.token)", "-H", "Content-Type: application/pdf",
                                    "--data-binary", "@\(directory)/file",
                                    "http://127.0.0.1:\(port)/v1/attachments?case=TB-FULL&material=scan&kind=scan&fileName=doc.pdf"])
             if answer.status == 201, let id = (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any])?["attachmentId"] as? String {
@@ -324,22 +342,22 @@ import Testing
         #expect(refused.status == 507, "\(refused.body)")
         #expect(refused.body.contains("disk-full") && refused.body.contains("Free space"), "\(refused.body)")
         #expect(!stored.isEmpty)
-        #expect(try curl(["http://127.0.0.1:\(port)/v1/health"]).status == 200, "the service keeps running")
+        #expect(try await curl(["http://127.0.0.1:\(port)/v1/health"]).status == 200, "the service keeps running")
         // Everything acknowledged before is whole and listed.
-        let listed = try curl(["http://127.0.0.1:\(port)/v1/attachments?case=TB-FULL"])
+        let listed = try await curl(["http://127.0.0.1:\(port)/v1/attachments?case=TB-FULL"])
         for (id, hash) in stored {
             #expect(listed.body.contains(id))
-            let files = try run("/usr/bin/find", [dataDir + "/files", "-path", "*\(id)/doc.pdf"]).standardOutput
+            let files = try await run("/usr/bin/find", [dataDir + "/files", "-path", "*\(id)/doc.pdf"]).standardOutput
                 .split(separator: "\n").map(String.init)
             let bytes = try Data(contentsOf: URL(fileURLWithPath: try #require(files.first, "file of \(id)")))
             #expect(SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() == hash)
         }
         // Room again: captures are taken again.
-        #expect(try run("/bin/mount", ["-o", "remount,size=16m", dataDir]).status == 0)
-        let again = try Self.capture(port: port, file: "\(directory)/file", caseNumber: "TB-FULL")
+        #expect(try await run("/bin/mount", ["-o", "remount,size=16m", dataDir]).status == 0)
+        let again = try await Self.capture(port: port, file: "\(directory)/file", caseNumber: "TB-FULL")
         #expect(again["attachmentId"] != nil, "\(again)")
         #expect(try await server.stop() == 0)
-        let audit = try run(tongbanBinary, ["audit", "verify", "--data-dir", dataDir])
+        let audit = try await run(tongbanBinary, ["audit", "verify", "--data-dir", dataDir])
         #expect(audit.status == 0, "\(audit.standardError)")
     }
 
@@ -359,7 +377,7 @@ import Testing
             openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj "/CN=counter-1" 2>/dev/null
             openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 2>/dev/null
             """
-        let made = try run("/bin/sh", ["-c", script])
+        let made = try await run("/bin/sh", ["-c", script])
         try #require(made.status == 0, "openssl: \(made.standardError)")
         let tus = try await TusServer.start(in: "\(directory)/tus", tls: ["--tls-cert", "\(pki)/server.pem", "--tls-key", "\(pki)/server.key",
                                                                           "--client-ca", "\(pki)/ca.pem"])
@@ -369,22 +387,22 @@ import Testing
         let server = try Self.serve(dataDir: "\(directory)/data", caseCore: tus.url, extra: tlsSettings)
         let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
         _ = try Self.randomFile("\(directory)/file", size: 100_000)
-        let id = try #require(try Self.capture(port: port, file: "\(directory)/file", caseNumber: "TB-TLS")["attachmentId"] as? String)
-        #expect(try await Self.waitUntilDelivered(port: port, seconds: 60), "outbox: \((try? Self.outbox(port: port)) ?? [:])")
+        let id = try await #require(try Self.capture(port: port, file: "\(directory)/file", caseNumber: "TB-TLS")["attachmentId"] as? String)
+        try await Self.expectDelivered(port: port, seconds: 60)
         #expect(tus.delivered.compactMap { $0["attachmentId"] as? String } == [id])
         #expect(try await server.stop() == 0)
 
         // Only the CA, no client certificate: the case core refuses the connection; the capture waits, with a reason.
         let refused = try Self.serve(dataDir: "\(directory)/data2", caseCore: tus.url, extra: ["TONGBAN_CASE_CORE_CA_FILE": "\(pki)/ca.pem"])
         let refusedPort = try #require(try await refused.waitUntilReady(), "serve: \(refused.standardError)")
-        _ = try Self.capture(port: refusedPort, file: "\(directory)/file", caseNumber: "TB-TLS")
+        _ = try await Self.capture(port: refusedPort, file: "\(directory)/file", caseNumber: "TB-TLS")
         var lastError: String?
         for _ in 0..<240 where lastError == nil {
             try await Task.sleep(for: .milliseconds(250))
-            lastError = (try Self.outbox(port: refusedPort)["entries"] as? [[String: Any]])?.first?["lastError"] as? String
+            lastError = (try await Self.outbox(port: refusedPort)["entries"] as? [[String: Any]])?.first?["lastError"] as? String
         }
         #expect(lastError != nil)
-        #expect(try Self.outbox(port: refusedPort)["undelivered"] as? Int == 1)
+        #expect(try await Self.outbox(port: refusedPort)["undelivered"] as? Int == 1)
         #expect(tus.delivered.count == 1)
         #expect(try await refused.stop() == 0)
     }
@@ -398,15 +416,15 @@ import Testing
         let server = try Self.serve(dataDir: "\(directory)/data", caseCore: tus.url, extra: ["TONGBAN_CASE_CORE_CHUNK_KILOBYTES": "64"])
         let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
         _ = try Self.randomFile("\(directory)/file", size: 30 * 1024 * 1024)
-        let id = try #require(try Self.capture(port: port, file: "\(directory)/file", caseNumber: "TB-CANCEL")["attachmentId"] as? String)
+        let id = try await #require(try Self.capture(port: port, file: "\(directory)/file", caseNumber: "TB-CANCEL")["attachmentId"] as? String)
         for _ in 0..<400 {
-            if let offset = (try Self.outbox(port: port)["entries"] as? [[String: Any]])?.first?["offset"] as? Int, offset > 0 { break }
+            if let offset = (try await Self.outbox(port: port)["entries"] as? [[String: Any]])?.first?["offset"] as? Int, offset > 0 { break }
             try await Task.sleep(for: .milliseconds(25))
         }
-        let cancelled = try curl(["-X", "DELETE", "-H", "Authorization: Bearer \(Self.token)", "http://127.0.0.1:\(port)/v1/outbox/\(id)"])
+        let cancelled = try await curl(["-X", "DELETE", "-H", "Authorization: Bearer \(Self.token)", "http://127.0.0.1:\(port)/v1/outbox/\(id)"])
         #expect(cancelled.status == 204, "\(cancelled.body)")
-        #expect(try Self.outbox(port: port)["undelivered"] as? Int == 0)
-        let again = try curl(["-X", "DELETE", "-H", "Authorization: Bearer \(Self.token)", "http://127.0.0.1:\(port)/v1/outbox/\(id)"])
+        #expect(try await Self.outbox(port: port)["undelivered"] as? Int == 0)
+        let again = try await curl(["-X", "DELETE", "-H", "Authorization: Bearer \(Self.token)", "http://127.0.0.1:\(port)/v1/outbox/\(id)"])
         #expect(again.status == 404)
         try await Task.sleep(for: .seconds(1))
         #expect(tus.requests.contains { $0["method"] as? String == "DELETE" }, "no tus termination: \(tus.requests.suffix(3))")
@@ -422,23 +440,23 @@ import Testing
                                             environment: ["TONGBAN_API_TOKEN": Self.token])
         let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
         _ = try Self.randomFile("\(directory)/file", size: 1000)
-        for _ in 0..<3 { _ = try Self.capture(port: port, file: "\(directory)/file", caseNumber: "TB-AUDIT") }
+        for _ in 0..<3 { _ = try await Self.capture(port: port, file: "\(directory)/file", caseNumber: "TB-AUDIT") }
         #expect(try await Self.waitUntilDelivered(port: port))
         #expect(try await server.stop() == 0)
-        let intact = try run(tongbanBinary, ["audit", "verify", "--data-dir", "\(directory)/data"])
+        let intact = try await run(tongbanBinary, ["audit", "verify", "--data-dir", "\(directory)/data"])
         #expect(intact.status == 0, "\(intact.standardError)")
-        let edit = try run("/usr/bin/sqlite3", ["\(directory)/data/tongban.sqlite",
+        let edit = try await run("/usr/bin/sqlite3", ["\(directory)/data/tongban.sqlite",
                                                 "DROP TRIGGER audit_no_update; UPDATE audit SET detail = 'nothing happened' WHERE sequence = 2;"])
         #expect(edit.status == 0, "\(edit.standardError)")
-        let broken = try run(tongbanBinary, ["audit", "verify", "--data-dir", "\(directory)/data"])
+        let broken = try await run(tongbanBinary, ["audit", "verify", "--data-dir", "\(directory)/data"])
         #expect(broken.status == 1)
         #expect(broken.standardError.contains("BROKEN at record 2"), "\(broken.standardError)")
     }
 }
 
 /// A TCP port nothing listens on right now.
-func freePort() throws -> Int {
-    let result = try run("/usr/bin/python3", ["-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"])
+func freePort() async throws -> Int {
+    let result = try await run("/usr/bin/python3", ["-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"])
     return Int(result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
 }
 

@@ -16,10 +16,10 @@ import Store
         let scenario = """
             [{"at": 0, "samNotReadyFor": 300},
              {"at": 1000, "place": "resident", "additionalAddress": "北京市海淀区新址2号"},
-             {"at": 2500, "lift": true},
-             {"at": 3000, "liftMidRead": true}, {"at": 3100, "place": "foreigner2017"},
-             {"at": 7500, "unplugFor": 1500},
-             {"at": 10000, "place": "hkMacaoTaiwan"}]
+             {"at": 5000, "lift": true},
+             {"at": 6000, "liftMidRead": true}, {"at": 6100, "place": "foreigner2017"},
+             {"at": 10500, "unplugFor": 1500},
+             {"at": 14000, "place": "hkMacaoTaiwan"}]
             """
         try scenario.write(toFile: "\(directory)/scenario.json", atomically: true, encoding: .utf8)
         let simulator = try ChildProcess(tongbanBinary, ["sim", "idcard", "--link", link, "--scenario", "\(directory)/scenario.json"])
@@ -61,16 +61,16 @@ import Store
         #expect(readerStates.contains("unavailable"), "reader states: \(readerStates)")
 
         // Read on demand through the API, unmasked with the token: the card still on the reader.
-        let read = try curl(["-X", "POST", "-H", "Authorization: Bearer \(Self.token)", "-H", "Content-Type: application/json",
+        let read = try await curl(["-X", "POST", "-H", "Authorization: Bearer \(Self.token)", "-H", "Content-Type: application/json",
                              "-d", #"{"reveal": true, "timeoutMs": 8000}"#, "http://127.0.0.1:\(port)/v1/idcard/read"])
         #expect(read.status == 200, "\(read.body)")
         #expect(read.body.contains("\"passNumber\":\"H12345678\""))
         #expect(read.body.contains("\"name\":\"陈大文\""))
         let recordID = try #require((try JSONSerialization.jsonObject(with: Data(read.body.utf8)) as? [String: Any])?["recordId"] as? String)
         // Reading the record back needs a credential to reveal; without one it is masked.
-        let masked = try curl(["http://127.0.0.1:\(port)/v1/idcard/records/\(recordID)"])
+        let masked = try await curl(["http://127.0.0.1:\(port)/v1/idcard/records/\(recordID)"])
         #expect(masked.status == 200 && masked.body.contains("\"name\":\"陈**\""))
-        let refused = try curl(["http://127.0.0.1:\(port)/v1/idcard/records/\(recordID)?reveal=true"])
+        let refused = try await curl(["http://127.0.0.1:\(port)/v1/idcard/records/\(recordID)?reveal=true"])
         #expect(refused.status == 401)
 
         #expect(try await server.stop() == 0)
@@ -94,15 +94,15 @@ import Store
 
     /// With a photo decoder configured, the revealed record carries the JPEG; events stay masked and photo-free.
     @Test func photoDecodedThroughTheConfiguredVendorLibrary() async throws {
-        let library = try PhotoDecoderTests.vendorLibrary()
+        let library = try await PhotoDecoderTests.vendorLibrary()
         let directory = try makeTemporaryDirectory()
         let server = try ChildProcess.serve(["--demo", "--listen", "127.0.0.1:0", "--data-dir", "\(directory)/data"],
                                             environment: ["TONGBAN_API_TOKEN": Self.token, "TONGBAN_DEVICES_IDCARD_PHOTO_DECODER": library])
         let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
         let auth = ["-H", "Authorization: Bearer \(Self.token)", "-H", "Content-Type: application/json"]
-        let placed = try curl(["-X", "POST"] + auth + ["-d", #"{"action": "place", "card": "resident"}"#, "http://127.0.0.1:\(port)/v1/sim/idcard"])
+        let placed = try await curl(["-X", "POST"] + auth + ["-d", #"{"action": "place", "card": "resident"}"#, "http://127.0.0.1:\(port)/v1/sim/idcard"])
         #expect(placed.status < 300, "\(placed.body)")
-        let read = try curl(["-X", "POST"] + auth + ["-d", #"{"reveal": true, "timeoutMs": 8000}"#, "http://127.0.0.1:\(port)/v1/idcard/read"])
+        let read = try await curl(["-X", "POST"] + auth + ["-d", #"{"reveal": true, "timeoutMs": 8000}"#, "http://127.0.0.1:\(port)/v1/idcard/read"])
         #expect(read.status == 200, "\(read.body)")
         let record = (try JSONSerialization.jsonObject(with: Data(read.body.utf8)) as? [String: Any])?["record"] as? [String: Any]
         let photo = record?["photo"] as? [String: Any]
@@ -111,7 +111,7 @@ import Store
         #expect(jpeg.starts(with: [0xFF, 0xD8, 0xFF]))
         // The masked copy (events, unrevealed reads) never carries the picture.
         let recordID = (try JSONSerialization.jsonObject(with: Data(read.body.utf8)) as? [String: Any])?["recordId"] as? String ?? ""
-        let masked = try curl(["http://127.0.0.1:\(port)/v1/idcard/records/\(recordID)"])
+        let masked = try await curl(["http://127.0.0.1:\(port)/v1/idcard/records/\(recordID)"])
         #expect(masked.status == 200 && !masked.body.contains("\"jpeg\":"), "\(masked.body)")
         #expect(try await server.stop() == 0)
     }

@@ -40,7 +40,7 @@ import TongbanCore
         let directory = try makeTemporaryDirectory("notice-\(id)")
         let pdf = try await renderer.render(id, data: try Self.example(id), format: .pdf)
         let path = try Self.write(pdf.files[0], "\(id).pdf", in: directory)
-        let fonts = try await runOffPool("/usr/bin/pdffonts", [path]).standardOutput
+        let fonts = try await run("/usr/bin/pdffonts", [path]).standardOutput
         let cjk = fonts.split(separator: "\n").filter { $0.contains("NotoSansCJK") }
         #expect(!cjk.isEmpty, "pdffonts: \(fonts)")
         for line in cjk {
@@ -48,7 +48,7 @@ import TongbanCore
             #expect(columns.contains("yes"), "font not embedded: \(line)")
             #expect(line.split(separator: "+").first?.count == 6, "not a subset: \(line)")
         }
-        let text = try await runOffPool("/usr/bin/pdftotext", ["-layout", path, "-"]).standardOutput
+        let text = try await run("/usr/bin/pdftotext", ["-layout", path, "-"]).standardOutput
         let title = try #require(renderer.library.templates[id]).title
         #expect(text.replacingOccurrences(of: " ", with: "").contains(title.replacingOccurrences(of: "{{settings.city}}", with: "韶关市")))
 
@@ -72,8 +72,8 @@ import TongbanCore
         let directory = try makeTemporaryDirectory()
         let pdf = try await Self.renderer().render("receipt-notice", data: try Self.example("receipt-notice"), format: .pdf)
         let path = try Self.write(pdf.files[0], "notice.pdf", in: directory)
-        _ = try await runOffPool("/usr/bin/pdftoppm", ["-r", "200", "-png", "-singlefile", path, "\(directory)/page"])
-        let decoded = try await runOffPool("/usr/bin/zbarimg", ["-q", "\(directory)/page.png"]).standardOutput
+        _ = try await run("/usr/bin/pdftoppm", ["-r", "200", "-png", "-singlefile", path, "\(directory)/page"])
+        let decoded = try await run("/usr/bin/zbarimg", ["-q", "\(directory)/page.png"]).standardOutput
         #expect(decoded.contains("QR-Code:SX2026112200017"), "zbarimg: \(decoded)")
         #expect(decoded.contains("CODE-128:SX2026112200017"), "zbarimg: \(decoded)")
     }
@@ -88,13 +88,13 @@ import TongbanCore
         let pdf = try await Self.renderer().render("ledger", data: data, format: .pdf)
         #expect(pdf.pageCount >= 3)
         let path = try Self.write(pdf.files[0], "ledger.pdf", in: directory)
-        let info = try await runOffPool("/usr/bin/pdfinfo", [path]).standardOutput
+        let info = try await run("/usr/bin/pdfinfo", [path]).standardOutput
         let lines = info.split(separator: "\n")
         #expect(lines.contains { $0.hasPrefix("Pages:") && $0.hasSuffix(" \(pdf.pageCount)") }, "\(info)")
         #expect(lines.contains { $0.hasPrefix("Page size:") && $0.contains("841.89 x 595.28 pts") }, "landscape A4: \(info)")
         var seen: [Int] = []
         for page in 1...pdf.pageCount {
-            let text = try await runOffPool("/usr/bin/pdftotext", ["-f", "\(page)", "-l", "\(page)", path, "-"]).standardOutput
+            let text = try await run("/usr/bin/pdftotext", ["-f", "\(page)", "-l", "\(page)", path, "-"]).standardOutput
             #expect(text.contains("办理时间") && text.contains("办理状态"), "page \(page) lacks the table header")
             #expect(text.contains("第 \(page) 页，共 \(pdf.pageCount) 页"))
             for index in 1...60 where text.contains("事项第\(index)号") { seen.append(index) }
@@ -139,7 +139,7 @@ import TongbanCore
         data["resultDelivery"] = .string("邮寄送达")
         let directory = try makeTemporaryDirectory()
         let pdf = try await Self.renderer().render("intake-notice", data: .object(data), format: .pdf)
-        let text = try await runOffPool("/usr/bin/pdftotext", [try Self.write(pdf.files[0], "intake.pdf", in: directory), "-"]).standardOutput
+        let text = try await run("/usr/bin/pdftotext", [try Self.write(pdf.files[0], "intake.pdf", in: directory), "-"]).standardOutput
         #expect(text.contains("☑邮寄送达") && text.contains("☐窗口领取"), "\(text)")
     }
 

@@ -9,7 +9,7 @@ import Simulators
 @Suite(.serialized) struct PhotoDecoderTests {
     /// A stand-in `unpack`: a bottom-up 102 × 126 BMP, top half red and bottom half blue, whose first pixel's green
     /// is the WLT's first byte (so the input demonstrably reaches the library). `fail` makes it refuse (licence).
-    static func vendorLibrary(fail: Bool = false) throws -> String {
+    static func vendorLibrary(fail: Bool = false) async throws -> String {
         let directory = try makeTemporaryDirectory("vendor\(fail)")
         let source = """
             #include <string.h>
@@ -32,13 +32,13 @@ import Simulators
             }
             """
         try source.write(toFile: "\(directory)/wlt.c", atomically: true, encoding: .utf8)
-        let compiled = try run("/usr/bin/env", ["clang", "-shared", "-fPIC", "-o", "\(directory)/libwlt2bmp.so", "\(directory)/wlt.c"])
+        let compiled = try await run("/usr/bin/env", ["clang", "-shared", "-fPIC", "-o", "\(directory)/libwlt2bmp.so", "\(directory)/wlt.c"])
         #expect(compiled.status == 0, "\(compiled.standardError)")
         return "\(directory)/libwlt2bmp.so"
     }
 
     @Test func decodesThroughTheVendorLibrary() async throws {
-        let decoder = try VendorPhotoDecoder(libraryPath: try Self.vendorLibrary())
+        let decoder = try await VendorPhotoDecoder(libraryPath: try Self.vendorLibrary())
         var wlt = SpecimenCards.resident.photo
         wlt[0] = 0x37
         let jpeg = try await decoder.decode(wlt: wlt)
@@ -64,7 +64,7 @@ import Simulators
     }
 
     @Test func aRefusingLibraryLeavesThePhotoUndecoded() async throws {
-        let decoder = try VendorPhotoDecoder(libraryPath: try Self.vendorLibrary(fail: true))
+        let decoder = try await VendorPhotoDecoder(libraryPath: try Self.vendorLibrary(fail: true))
         await #expect(throws: PhotoDecoderError.vendorFailed(library: decoder.libraryPath, code: -2)) {
             _ = try await decoder.decode(wlt: SpecimenCards.resident.photo)
         }

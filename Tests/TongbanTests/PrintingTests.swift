@@ -55,7 +55,7 @@ import TongbanCore
 
         init(queue: String, command: String? = nil) async throws {
             self.queue = queue
-            port = try freePort()
+            port = try await freePort()
             let spool = try makeTemporaryDirectory(queue)
             var arguments = ["-r", "off", "-n", "localhost", "-p", "\(port)", "-k", "-d", spool, "-f", "application/pdf,image/pwg-raster"]
             if let command {
@@ -72,11 +72,11 @@ import TongbanCore
             try process.run()
             var ready = false
             for _ in 0..<100 where !ready {
-                ready = (try? await runOffPool("/usr/bin/ipptool", ["-q", "-T", "2", "ipp://localhost:\(port)/ipp/print", "get-printer-attributes.test"]))?.status == 0
+                ready = (try? await run("/usr/bin/ipptool", ["-q", "-T", "2", "ipp://localhost:\(port)/ipp/print", "get-printer-attributes.test"]))?.status == 0
                 if !ready { try await Task.sleep(for: .milliseconds(200)) }
             }
             #expect(ready, "ippeveprinter did not come up")
-            let added = try await runOffPool("/usr/sbin/lpadmin", ["-h", PrintingTests.cupsServer, "-p", queue, "-E",
+            let added = try await run("/usr/sbin/lpadmin", ["-h", PrintingTests.cupsServer, "-p", queue, "-E",
                                                       "-v", "ipp://localhost:\(port)/ipp/print", "-m", "everywhere"])
             #expect(added.status == 0, "lpadmin: \(added.standardError)")
         }
@@ -88,7 +88,7 @@ import TongbanCore
 
         deinit {
             if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
-            _ = try? run("/usr/sbin/lpadmin", ["-h", PrintingTests.cupsServer, "-x", queue])
+            _ = try? runBlocking("/usr/sbin/lpadmin", ["-h", PrintingTests.cupsServer, "-x", queue])
         }
     }
 
@@ -99,7 +99,7 @@ import TongbanCore
         var state = ""
         for _ in 0..<150 where !["completed", "failed", "canceled"].contains(state) {
             try await Task.sleep(for: .milliseconds(200))
-            let answer = try curl(authorization + ["http://127.0.0.1:\(port)/v1/prints/\(id)"])
+            let answer = try await curl(authorization + ["http://127.0.0.1:\(port)/v1/prints/\(id)"])
             state = ((try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) as? [String: Any])?["state"] as? String ?? ""
         }
         return state
@@ -128,7 +128,7 @@ import TongbanCore
         #expect(done.state == .completed, "\(done)")
         #expect(done.problem == nil)
         let spooled = try #require(try Self.spooled(printID: done.id), "document kept by ippeveprinter")
-        let text = try await runOffPool("/usr/bin/pdftotext", [spooled, "-"]).standardOutput
+        let text = try await run("/usr/bin/pdftotext", [spooled, "-"]).standardOutput
         #expect(text.contains("SX2026112200017") && text.contains("张三") && text.contains("申请材料接收通知书"))
         let events = await harness.events.recentEvents.map(\.type)
         #expect(events.contains("print.submitted") && events.contains("print.completed"))
@@ -157,9 +157,9 @@ import TongbanCore
     @Test(.enabled(if: Rig.available)) func anEmptyTrayHoldsTheJobUntilPaperIsLoaded() async throws {
         // ippeveprinter's media page sets every tray at once: the by-pass tray (3) is left "unknown", not empty.
         let media = "http://localhost:\(Self.printerPort)/media?size3=&level3=-2&size1=iso_a4_210x297mm&level1="
-        _ = try curl(["-s", "-o", "/dev/null", media + "0"])
+        _ = try await curl(["-s", "-o", "/dev/null", media + "0"])
         var refilled = false
-        defer { if !refilled { _ = try? curl(["-s", "-o", "/dev/null", media + "250"]) } }
+        defer { if !refilled { _ = try? runBlocking("/usr/bin/curl", ["-s", "--noproxy", "*", "--max-time", "10", "-o", "/dev/null", media + "250"]) } }
         let harness = try Harness()
         defer { harness.runner.cancel() }
         let submitted = try await harness.service.print(try harness.noticeRequest())
@@ -167,16 +167,16 @@ import TongbanCore
         #expect(blocked.state == .blocked, "\(blocked)")
         #expect(blocked.problem?.code == "printer-tray-empty")
         #expect(await harness.events.recentEvents.contains { $0.type == "print.state" })
-        _ = try curl(["-s", "-o", "/dev/null", media + "250"])
+        _ = try await curl(["-s", "-o", "/dev/null", media + "250"])
         refilled = true
         let done = try await harness.wait(for: submitted.id) { $0.state.isFinal }
         #expect(done.state == .completed, "\(done)")
     }
 
     @Test(.enabled(if: Rig.available)) func aStoppedQueueIsReportedAndTheJobPrintsOnceResumed() async throws {
-        _ = try await runOffPool("/usr/sbin/cupsdisable", ["-h", Self.cupsServer, "-r", "maintenance", Self.queue])
+        _ = try await run("/usr/sbin/cupsdisable", ["-h", Self.cupsServer, "-r", "maintenance", Self.queue])
         var resumed = false
-        defer { if !resumed { _ = try? run("/usr/sbin/cupsenable", ["-h", Self.cupsServer, Self.queue]) } }
+        defer { if !resumed { _ = try? runBlocking("/usr/sbin/cupsenable", ["-h", Self.cupsServer, Self.queue]) } }
         let harness = try Harness()
         defer { harness.runner.cancel() }
         let submitted = try await harness.service.print(try harness.noticeRequest())
@@ -186,7 +186,7 @@ import TongbanCore
         #expect(blocked.problem?.remedy?.contains("cupsenable") == true)
         let printers = try await harness.service.printers()
         #expect(printers.first { $0.name == Self.queue }?.state == "stopped")
-        _ = try await runOffPool("/usr/sbin/cupsenable", ["-h", Self.cupsServer, Self.queue])
+        _ = try await run("/usr/sbin/cupsenable", ["-h", Self.cupsServer, Self.queue])
         resumed = true
         let done = try await harness.wait(for: submitted.id) { $0.state.isFinal }
         #expect(done.state == .completed, "\(done)")
@@ -238,9 +238,9 @@ import TongbanCore
         let listener = try await RawListener.start(connections: 1)
         defer { listener.stop() }
         let queue = "Tongban_Receipt"
-        let added = try await runOffPool("/usr/sbin/lpadmin", ["-h", Self.cupsServer, "-p", queue, "-E", "-v", "socket://127.0.0.1:\(listener.port)"])
+        let added = try await run("/usr/sbin/lpadmin", ["-h", Self.cupsServer, "-p", queue, "-E", "-v", "socket://127.0.0.1:\(listener.port)"])
         #expect(added.status == 0, "lpadmin: \(added.standardError)")
-        defer { _ = try? run("/usr/sbin/lpadmin", ["-h", Self.cupsServer, "-x", queue]) }
+        defer { _ = try? runBlocking("/usr/sbin/lpadmin", ["-h", Self.cupsServer, "-x", queue]) }
         let harness = try Harness(receipts: queue)
         defer { harness.runner.cancel() }
         let job = try await harness.service.printReceipt(ReceiptTests.receipt, printer: nil, operator: "王五")
@@ -263,26 +263,26 @@ import TongbanCore
         let authorization = ["-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json"]
         let example = try String(contentsOfFile: "\(NoticeTests.templates)/examples/receipt-notice.json", encoding: .utf8)
 
-        let printers = try curl(authorization + ["http://127.0.0.1:\(port)/v1/printers"])
+        let printers = try await curl(authorization + ["http://127.0.0.1:\(port)/v1/printers"])
         #expect(printers.status == 200 && printers.body.contains("\"roles\":[\"notices\"]"), "\(printers.body)")
-        let accepted = try curl(authorization + ["-d", "{\"template\":\"receipt-notice\",\"data\":\(example)}", "http://127.0.0.1:\(port)/v1/prints"])
+        let accepted = try await curl(authorization + ["-d", "{\"template\":\"receipt-notice\",\"data\":\(example)}", "http://127.0.0.1:\(port)/v1/prints"])
         #expect(accepted.status == 202, "\(accepted.body)")
         let job = try #require(try JSONSerialization.jsonObject(with: Data(accepted.body.utf8)) as? [String: Any])
         let id = try #require(job["id"] as? String)
         #expect(try await Self.finalState(of: id, port: port, authorization: authorization) == "completed")
-        let attachments = try curl(authorization + ["http://127.0.0.1:\(port)/v1/attachments"])
+        let attachments = try await curl(authorization + ["http://127.0.0.1:\(port)/v1/attachments"])
         #expect(attachments.body.contains("\"kind\":\"notice\"") && attachments.body.contains("申请材料接收通知书"), "\(attachments.body)")
 
-        let invalid = try curl(authorization + ["-d", "{\"template\":\"receipt-notice\",\"data\":{\"caseNumber\":\"A1\"}}", "http://127.0.0.1:\(port)/v1/prints"])
+        let invalid = try await curl(authorization + ["-d", "{\"template\":\"receipt-notice\",\"data\":{\"caseNumber\":\"A1\"}}", "http://127.0.0.1:\(port)/v1/prints"])
         #expect(invalid.status == 422 && invalid.body.contains("applicantName: required") && invalid.body.contains("materials: required"), "\(invalid.body)")
 
         let png = "\(directory)/preview.png"
-        let preview = try await runOffPool("/usr/bin/curl", ["-s", "--noproxy", "*", "-o", png, "-w", "%{http_code} %{content_type}"] + authorization
+        let preview = try await run("/usr/bin/curl", ["-s", "--noproxy", "*", "-o", png, "-w", "%{http_code} %{content_type}"] + authorization
                               + ["-d", example, "http://127.0.0.1:\(port)/v1/notices/receipt-notice/preview?format=png&dpi=50"]).standardOutput
         #expect(preview == "200 image/png", "\(preview)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: png)).starts(with: [0x89, 0x50, 0x4E, 0x47]))
 
-        let cli = try await runOffPool(tongbanBinary, ["print", "receipt-notice", "--data", "\(NoticeTests.templates)/examples/receipt-notice.json"],
+        let cli = try await run(tongbanBinary, ["print", "receipt-notice", "--data", "\(NoticeTests.templates)/examples/receipt-notice.json"],
                           environment: ["TONGBAN_API_TOKEN": token, "TONGBAN_API_LISTEN": "127.0.0.1:\(port)", "TONGBAN_DATA_DIR": "\(directory)/data"])
         #expect(cli.status == 0, "\(cli.standardOutput) \(cli.standardError)")
         #expect(cli.standardOutput.contains(": completed"), "\(cli.standardOutput)")
@@ -323,7 +323,7 @@ import TongbanCore
         data["caseNumber"] = .string("KILL-\(UUID().uuidString.prefix(8))")
         let body = String(decoding: try JSONEncoder().encode(JSONValue.object(["template": .string("handover-slip"), "data": .object(data)])),
                           as: UTF8.self)
-        let accepted = try curl(authorization + ["-d", body, "http://127.0.0.1:\(port)/v1/prints"])
+        let accepted = try await curl(authorization + ["-d", body, "http://127.0.0.1:\(port)/v1/prints"])
         #expect(accepted.status == 202, "\(accepted.body)")
         _ = try await first.stop(signal: SIGKILL)
         let id = try #require((try JSONSerialization.jsonObject(with: Data(accepted.body.utf8)) as? [String: Any])?["id"] as? String)
@@ -335,7 +335,7 @@ import TongbanCore
         let spool = Rig["TONGBAN_RIG_IPP_SPOOL"]
         let copies = try FileManager.default.contentsOfDirectory(atPath: spool).filter { $0.contains(id) && $0.hasSuffix(".pdf") }
         #expect(copies.count == 1, "\(copies)")
-        let attachments = try curl(authorization + ["http://127.0.0.1:\(again)/v1/attachments?case=\(data["caseNumber"]?.stringValue ?? "")"])
+        let attachments = try await curl(authorization + ["http://127.0.0.1:\(again)/v1/attachments?case=\(data["caseNumber"]?.stringValue ?? "")"])
         #expect(attachments.body.components(separatedBy: "\"kind\":\"notice\"").count == 2, "\(attachments.body)")
     }
 }

@@ -62,7 +62,7 @@ import TongbanCore
     }
 
     @Test func anUnreachablePrinterIsNamedWithTheRemedy() async throws {
-        let port = try freePort()
+        let port = try await freePort()
         let printer = try #require(RawPrinterConnection(uri: "socket://127.0.0.1:\(port)", timeoutSeconds: 2))
         let error = await #expect(throws: RawPrinterError.self) { try await printer.send([0x1B, 0x40]) }
         #expect(error?.call == "connect")

@@ -226,15 +226,15 @@ import TongbanCore
             let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
             return (server, port)
         }
-        func call(_ port: Int, _ method: String, _ path: String, _ body: String? = nil) throws -> (status: Int, json: [String: Any]) {
+        func call(_ port: Int, _ method: String, _ path: String, _ body: String? = nil) async throws -> (status: Int, json: [String: Any]) {
             var arguments = ["-X", method, "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json"]
             if let body { arguments += ["-d", body] }
-            let answer = try curl(arguments + ["http://127.0.0.1:\(port)\(path)"])
+            let answer = try await curl(arguments + ["http://127.0.0.1:\(port)\(path)"])
             return (answer.status, (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any]) ?? [:])
         }
         let (server, port) = try await serve()
         // A slow feeder (8 KiB reads, 3 ms apart): about a second a page at 100 dpi.
-        let started = try call(port, "POST", "/v1/scans", """
+        let started = try await call(port, "POST", "/v1/scans", """
             {"device": "test:0", "source": "adf", "dpi": 100, "caseNumber": "TB-KILL-SCAN", "materialName": "户口簿",
              "saneOptions": {"test-picture": "Grid", "read-limit": "true", "read-limit-size": "8192",
                              "read-delay": "true", "read-delay-duration": "3000"}}
@@ -243,7 +243,7 @@ import TongbanCore
         let id = try #require(started.json["id"] as? String)
         var acknowledged: [String: String] = [:]
         for _ in 0..<600 where acknowledged.count < 3 {
-            let view = try call(port, "GET", "/v1/scans/\(id)").json
+            let view = try await call(port, "GET", "/v1/scans/\(id)").json
             for page in view["pages"] as? [[String: Any]] ?? [] {
                 acknowledged[page["id"] as? String ?? ""] = page["sha256"] as? String
             }
@@ -253,7 +253,7 @@ import TongbanCore
         _ = try await server.stop(signal: SIGKILL)
 
         let (again, port2) = try await serve()
-        let view = try call(port2, "GET", "/v1/scans/\(id)").json
+        let view = try await call(port2, "GET", "/v1/scans/\(id)").json
         #expect(view["state"] as? String == "interrupted")
         let pages = view["pages"] as? [[String: Any]] ?? []
         #expect(pages.count >= acknowledged.count && pages.count < 10, "\(pages.count) pages after the restart")
@@ -261,14 +261,14 @@ import TongbanCore
         for page in pages { kept[page["id"] as? String ?? ""] = page["sha256"] as? String }
         for (pageId, sha) in acknowledged {
             #expect(kept[pageId] == sha, "acknowledged page \(pageId) lost or changed")
-            let image = try run("/usr/bin/curl", ["-s", "--noproxy", "*", "-o", "\(directory)/page.jpg", "-H", "Authorization: Bearer \(token)",
+            let image = try await run("/usr/bin/curl", ["-s", "--noproxy", "*", "-o", "\(directory)/page.jpg", "-H", "Authorization: Bearer \(token)",
                                                   "http://127.0.0.1:\(port2)/v1/scans/\(id)/pages/\(pageId)/image"])
             #expect(image.status == 0 && Self.sha256("\(directory)/page.jpg") == sha)
         }
         // No debris: exactly two files (image, thumbnail) per recorded page.
         let files = try FileManager.default.contentsOfDirectory(atPath: "\(directory)/data/scans/\(id)")
         #expect(files.count == pages.count * 2, "\(files)")
-        let finished = try call(port2, "POST", "/v1/scans/\(id)/finish")
+        let finished = try await call(port2, "POST", "/v1/scans/\(id)/finish")
         #expect(finished.status == 201 && finished.json["pages"] as? Int == pages.count)
         #expect(try await again.stop() == 0)
     }
@@ -301,21 +301,21 @@ import TongbanCore
         let manifest = try await harness.service.finish(scan.id, operator: "clerk-7")
         #expect(manifest.kind == .scan && manifest.pages == 3 && manifest.contentType == "application/pdf")
         let (_, file) = try #require(try harness.store.attachment(id: manifest.attachmentId))
-        let check = try run("/usr/bin/qpdf", ["--check", file.path])
+        let check = try await run("/usr/bin/qpdf", ["--check", file.path])
         #expect(check.status == 0, "\(check.standardOutput)")
-        let images = try run("/usr/bin/pdfimages", ["-list", file.path]).standardOutput
+        let images = try await run("/usr/bin/pdfimages", ["-list", file.path]).standardOutput
         let rows = images.split(separator: "\n").dropFirst(2).map { $0.split(separator: " ", omittingEmptySubsequences: true) }
         #expect(rows.count == 3)
         for row in rows {
             #expect(row[2] == "image" && row[8] == "jpeg" && row[12] == "150" && row[13] == "150", "\(row)")
         }
-        let info = try run("/usr/bin/pdfinfo", ["-f", "1", "-l", "3", file.path]).standardOutput
+        let info = try await run("/usr/bin/pdfinfo", ["-f", "1", "-l", "3", file.path]).standardOutput
         #expect(info.contains("Title:           营业执照"))
         #expect(info.contains("Keywords:        TB-SCAN-1"))
         #expect(info.contains("Page    2 rot:   90"), "\(info)")
         #expect(info.contains("Page    1 size:  595.2 x 841"), "\(info)")
         // The page renders at its real size: A4 width at 150 dpi.
-        let render = try run("/usr/bin/pdftoppm", ["-r", "150", "-f", "1", "-l", "1", "-gray", file.path, "\(harness.directory)/render"])
+        let render = try await run("/usr/bin/pdftoppm", ["-r", "150", "-f", "1", "-l", "1", "-gray", file.path, "\(harness.directory)/render"])
         #expect(render.status == 0)
         let pgm = try #require(FileManager.default.contents(atPath: "\(harness.directory)/render-1.pgm"))
         #expect(String(decoding: pgm.prefix(20), as: UTF8.self).contains("1240 "))
@@ -339,16 +339,16 @@ import TongbanCore
 
     @Test(.enabled(if: saneReady)) func lineartPagesAreGroupFourAndRenderTheRightWayRound() async throws {
         let directory = try makeTemporaryDirectory()
-        let result = try run(tongbanBinary, ["scan", "--device", "test:0", "--source", "flatbed", "--mode", "lineart", "--dpi", "100",
+        let result = try await run(tongbanBinary, ["scan", "--device", "test:0", "--source", "flatbed", "--mode", "lineart", "--dpi", "100",
                                              "--option", "test-picture=Grid", "--out", "\(directory)/g4.pdf"])
         #expect(result.status == 0, "\(result.standardError)")
-        let images = try run("/usr/bin/pdfimages", ["-list", "\(directory)/g4.pdf"]).standardOutput
+        let images = try await run("/usr/bin/pdfimages", ["-list", "\(directory)/g4.pdf"]).standardOutput
         #expect(images.contains("ccitt"), "\(images)")
-        _ = try run("/usr/bin/pdftoppm", ["-r", "50", "-gray", "\(directory)/g4.pdf", "\(directory)/g4"])
+        _ = try await run("/usr/bin/pdftoppm", ["-r", "50", "-gray", "\(directory)/g4.pdf", "\(directory)/g4"])
         let rendered = try Self.readPGM("\(directory)/g4-1.pgm")
         // The same grid from scanimage at 50 dpi (the test backend draws it to physical size): a page kept inverted,
         // shifted or empty would not match.
-        let reference = try run("/usr/bin/scanimage", ["-d", "test:0", "--mode", "Gray", "--resolution", "50", "-x", "210", "-y", "297",
+        let reference = try await run("/usr/bin/scanimage", ["-d", "test:0", "--mode", "Gray", "--resolution", "50", "-x", "210", "-y", "297",
                                                        "--test-picture", "Grid", "--source", "Flatbed", "--format=pnm",
                                                        "-o", "\(directory)/reference.pgm"])
         #expect(reference.status == 0, "\(reference.standardError)")
@@ -388,7 +388,7 @@ import TongbanCore
 
     @Test(.enabled(if: saneReady)) func scanCommandReportsAJamAfterWritingWhatItHas() async throws {
         let directory = try makeTemporaryDirectory()
-        let result = try run(tongbanBinary, ["scan", "--device", "test:0", "--dpi", "75",
+        let result = try await run(tongbanBinary, ["scan", "--device", "test:0", "--dpi", "75",
                                              "--option", "read-return-value=SANE_STATUS_JAMMED", "--out", "\(directory)/jam.pdf"])
         #expect(result.status != 0)
         #expect(result.standardError.contains("Scanner jammed") && result.standardError.contains("sane_read"), "\(result.standardError)")

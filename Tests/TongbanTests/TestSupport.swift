@@ -50,9 +50,24 @@ struct ProcessResult {
     var standardError: String
 }
 
-/// Runs a program to completion with extra environment variables (the test's own environment is inherited).
+/// Runs a program to completion with extra environment variables (the test's own environment is inherited), on a
+/// thread of its own: Swift Testing runs suites side by side on a cooperative pool as wide as the machine has cores
+/// (two here), and a child that takes seconds (qemu, lpadmin, pdftoppm) must not hold one of those threads — on CI
+/// that starved every other suite's timeouts.
 func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-         removingEnvironment: [String] = []) throws -> ProcessResult {
+         removingEnvironment: [String] = []) async throws -> ProcessResult {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread {
+            continuation.resume(with: Result {
+                try runBlocking(executable, arguments, environment: environment, removingEnvironment: removingEnvironment)
+            })
+        }.start()
+    }
+}
+
+/// `run` on the calling thread: only for `defer` clean-ups, which cannot await, and for plain threads.
+func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                 removingEnvironment: [String] = []) throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -71,17 +86,9 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
                          standardError: String(decoding: errData, as: UTF8.self))
 }
 
-/// `run` on a thread of its own, for async tests: a child process that takes seconds (lpadmin building a PPD,
-/// pdftoppm) must not hold one of the few threads of the cooperative pool every other test shares.
-func runOffPool(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> ProcessResult {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try run(executable, arguments, environment: environment) }) }.start()
-    }
-}
-
 /// Runs `curl` and returns status code, headers and body. `--http1.1`, no proxy.
-func curl(_ arguments: [String]) throws -> (status: Int, headers: String, body: String) {
-    let result = try run("/usr/bin/curl", ["-s", "--noproxy", "*", "-D", "-", "--max-time", "10"] + arguments)
+func curl(_ arguments: [String]) async throws -> (status: Int, headers: String, body: String) {
+    let result = try await run("/usr/bin/curl", ["-s", "--noproxy", "*", "-D", "-", "--max-time", "10"] + arguments)
     let parts = result.standardOutput.components(separatedBy: "\r\n\r\n")
     let headers = parts.first ?? ""
     let body = parts.dropFirst().joined(separator: "\r\n\r\n")
