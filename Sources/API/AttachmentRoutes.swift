@@ -77,6 +77,20 @@ enum AttachmentRoutes {
             })
         }
 
+        router.get("/v1/attachments/:id") { _, context -> Response in
+            let (manifest, _) = try await contents(dependencies, try context.parameters.require("id"))
+            return try TongbanAPI.json(manifest)
+        }
+
+        /// The attachment's bytes as captured (identity items unsealed), for the clerk to look at before sending.
+        router.get("/v1/attachments/:id/content") { _, context -> Response in
+            let (manifest, bytes) = try await contents(dependencies, try context.parameters.require("id"))
+            var headers = HTTPFields()
+            headers[.contentType] = manifest.contentType
+            headers[.cacheControl] = "no-store"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+
         router.get("/v1/outbox") { _, _ -> Response in
             guard let store = dependencies.store else { throw unavailable() }
             let entries = try store.outbox(undeliveredOnly: true)
@@ -111,5 +125,15 @@ enum AttachmentRoutes {
     static func unavailable() -> Problem {
         Problem(code: "no-store", status: 503, title: "附件存储不可用 Attachment store unavailable",
                 detail: "this service runs without its store", remedy: "Run tongban serve with a data folder.")
+    }
+
+    static func contents(_ dependencies: APIDependencies, _ id: String) async throws -> (AttachmentManifest, [UInt8]) {
+        guard let intake = dependencies.intake else { throw unavailable() }
+        guard let found = try await intake.contents(of: id) else {
+            throw Problem(code: "attachment-not-found", status: 404, title: "没有这个附件 No such attachment",
+                          detail: "no attachment \(id) on this PC (purged after delivery, or never stored)",
+                          remedy: "GET /v1/attachments?case=… lists a case's attachments.")
+        }
+        return found
     }
 }

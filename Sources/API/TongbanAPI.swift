@@ -1,3 +1,4 @@
+import Cameras
 import Delivery
 import Devices
 import Foundation
@@ -39,12 +40,15 @@ public struct APIDependencies: Sendable {
     public var scans: ScanService?
     /// Printing and notices.
     public var prints: PrintService?
+    /// Document cameras and webcams.
+    public var cameras: CameraService?
 
     public init(configuration: TongbanConfiguration, registry: DeviceRegistry, events: EventBus,
                 metrics: PrometheusCollectorRegistry, token: String?, version: String, startedAt: Date = Date(),
                 idCard: IDCardService? = nil, readerSimulator: SharedReaderSimulator? = nil, store: Store? = nil,
                 intake: AttachmentIntake? = nil, outbox: OutboxSender? = nil, scans: ScanService? = nil,
-                prints: PrintService? = nil) {
+                prints: PrintService? = nil, cameras: CameraService? = nil) {
+        self.cameras = cameras
         self.scans = scans
         self.prints = prints
         self.intake = intake
@@ -80,6 +84,7 @@ public enum TongbanAPI {
         AttachmentRoutes.add(to: router, dependencies)
         ScanRoutes.add(to: router, dependencies)
         PrintRoutes.add(to: router, dependencies)
+        CameraRoutes.add(to: router, dependencies)
 
         let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
         addEventStream(to: webSocketRouter, dependencies, policy: policy, logger: logger)

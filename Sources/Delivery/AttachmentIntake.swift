@@ -185,6 +185,18 @@ public final class AttachmentIntake: Sendable {
         return try await finish(incoming, request, capturedAt: capturedAt)
     }
 
+    /// An attachment's bytes as captured (identity items unsealed) with its manifest; nil if there is no such attachment.
+    public func contents(of attachmentId: String) async throws(StoreError) -> (manifest: AttachmentManifest, bytes: [UInt8])? {
+        let store = store, vault = vault
+        return try await thread.perform { () throws(StoreError) -> (manifest: AttachmentManifest, bytes: [UInt8])? in
+            guard let (manifest, file) = try store.attachment(id: attachmentId) else { return nil }
+            guard let data = FileManager.default.contents(atPath: file.path) else {
+                throw .storage(StorageError(call: "open", path: file.path, errno: errno))
+            }
+            return (manifest, file.encrypted ? try vault.open(Array(data), context: attachmentId) : Array(data))
+        }
+    }
+
     private static func removeTree(_ directory: String) {
         try? FileManager.default.removeItem(atPath: directory)
     }

@@ -228,6 +228,61 @@ public final class Canvas {
         pango_cairo_show_layout(cr, layout)
     }
 
+    /// Draws a JPEG scaled into `box`. `rgb` is its decoded pixels (packed RGB) for raster pages; a PDF embeds the
+    /// JPEG's own bytes unchanged (cairo's JPEG MIME data), so nothing is re-encoded.
+    public func drawJPEG(_ jpeg: [UInt8], rgb: [UInt8], width: Int, height: Int, in box: Box) throws(CairoError) {
+        guard let cr else { return }
+        precondition(rgb.count == width * height * 3, "pixel buffer does not match the geometry")
+        let image = cairo_image_surface_create(CAIRO_FORMAT_RGB24, Int32(width), Int32(height))
+        defer { cairo_surface_destroy(image) }
+        try CairoError.check(cairo_surface_status(image), "cairo_image_surface_create")
+        cairo_surface_flush(image)
+        let stride = Int(cairo_image_surface_get_stride(image))
+        let data = cairo_image_surface_get_data(image)!
+        rgb.withUnsafeBufferPointer { source in
+            for row in 0..<height {
+                let line = UnsafeMutableRawPointer(data + row * stride).assumingMemoryBound(to: UInt32.self)
+                for column in 0..<width {
+                    let offset = (row * width + column) * 3
+                    line[column] = UInt32(source[offset]) << 16 | UInt32(source[offset + 1]) << 8 | UInt32(source[offset + 2])
+                }
+            }
+        }
+        cairo_surface_mark_dirty(image)
+        let copy = malloc(jpeg.count)!
+        jpeg.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress!, byteCount: jpeg.count) }
+        let status = cairo_surface_set_mime_data(image, CAIRO_MIME_TYPE_JPEG, copy.assumingMemoryBound(to: UInt8.self),
+                                                 UInt(jpeg.count), { free($0) }, copy)
+        if status != CAIRO_STATUS_SUCCESS { free(copy) }
+        try CairoError.check(status, "cairo_surface_set_mime_data(image/jpeg)")
+        cairo_save(cr)
+        cairo_translate(cr, box.x, box.y)
+        cairo_scale(cr, box.width / Double(width), box.height / Double(height))
+        cairo_set_source_surface(cr, image, 0, 0)
+        cairo_paint(cr)
+        cairo_restore(cr)
+    }
+
+    /// Sets one line of `text` centred on (`centreX`, `centreY`), turned `degrees` anticlockwise, in a grey of
+    /// `grey` (0 black … 1 white) at `opacity`: a watermark over what is already drawn.
+    public func drawWatermark(_ text: String, style: TextStyle, centreX: Double, centreY: Double, degrees: Double,
+                              grey: Double, opacity: Double) {
+        guard let cr else { return }
+        let layout = makeLayout(on: cr, text, style: style, width: 0)
+        defer { g_object_unref(UnsafeMutableRawPointer(layout)) }
+        pango_layout_set_width(layout, -1)  // one line, unwrapped
+        var ink = PangoRectangle(), logical = PangoRectangle()
+        pango_layout_get_extents(layout, &ink, &logical)
+        let width = Double(logical.width) / Double(PANGO_SCALE), height = Double(logical.height) / Double(PANGO_SCALE)
+        cairo_save(cr)
+        cairo_translate(cr, centreX, centreY)
+        cairo_rotate(cr, -degrees * .pi / 180)
+        cairo_set_source_rgba(cr, grey, grey, grey, opacity)
+        cairo_move_to(cr, -width / 2, -height / 2)
+        pango_cairo_show_layout(cr, layout)
+        cairo_restore(cr)
+    }
+
     /// Strokes a rectangle outline.
     public func strokeRectangle(_ box: Box, lineWidth: Double) {
         guard let cr else { return }

@@ -105,6 +105,19 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var templates: String
     }
 
+    public struct Cameras: Sendable, Equatable {
+        /// Frames dropped after switching to the still size, while exposure and white balance settle.
+        public var settleFrames: Int
+        /// Seconds the device stays open after the last viewer left (a capture right after is quick), then it is let go.
+        public var idleReleaseSeconds: Int
+        /// JPEG quality of preview frames encoded here (MJPEG cameras' frames pass through untouched).
+        public var previewQuality: Int
+        /// Auto-capture: how long the scene must stay still after a change.
+        public var autoCaptureStillMilliseconds: Int
+        /// Folder of the simulated camera's scenes (`*.jpg` / `*.mjpeg`), relative to the configuration file.
+        public var simulatorScenes: String
+    }
+
     public struct CaseCore: Sendable, Equatable {
         /// tus endpoint of the case core; nil means the local archive folder.
         public var url: String?
@@ -135,6 +148,7 @@ public struct TongbanConfiguration: Sendable, Equatable {
     public var devices: Devices
     public var scanning: Scanning
     public var printers: Printers
+    public var cameras: Cameras
     public var caseCore: CaseCore
     public var retention: Retention
     /// The file the configuration was read from, if any.
@@ -142,6 +156,11 @@ public struct TongbanConfiguration: Sendable, Equatable {
 }
 
 extension TongbanConfiguration {
+    /// The simulated camera's scenes folder, `cameras.simulatorScenes` resolved against the configuration file's folder.
+    public var cameraScenesDirectory: String {
+        DeviceQuirks.resolvePath(cameras.simulatorScenes, configFile: sourceFile)
+    }
+
     /// The notice templates folder, `printers.templates` resolved against the configuration file's folder.
     public var noticeTemplatesDirectory: String {
         DeviceQuirks.resolvePath(printers.templates, configFile: sourceFile)

@@ -56,20 +56,23 @@ public enum V4L2 {
     /// Queries one node's capabilities as the device has them (plain open and ioctl, no libv4l2 plugins).
     /// Opening non-blocking and only querying does not disturb another program's stream.
     public static func describe(_ path: String) async throws(V4L2Error) -> V4L2DeviceDescription {
-        try await thread.perform { () throws(V4L2Error) -> V4L2DeviceDescription in
-            let fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
-            guard fd >= 0 else { throw V4L2Error(call: "open", device: path, errno: tongban_errno()) }
-            defer { close(fd) }
-            var capability = v4l2_capability()
-            guard tongban_querycap_raw(fd, &capability) == 0 else {
-                throw V4L2Error(call: "VIDIOC_QUERYCAP", device: path, errno: tongban_errno())
-            }
-            let deviceCaps = capability.capabilities & UInt32(V4L2_CAP_DEVICE_CAPS) != 0
-                ? capability.device_caps : capability.capabilities
-            return V4L2DeviceDescription(
-                path: path, card: cString(&capability.card), driver: cString(&capability.driver),
-                busInfo: cString(&capability.bus_info), capabilities: deviceCaps)
+        try await thread.perform { () throws(V4L2Error) -> V4L2DeviceDescription in try query(path) }
+    }
+
+    /// `describe` on the calling thread (it blocks briefly in open and ioctl): for the command line.
+    public static func query(_ path: String) throws(V4L2Error) -> V4L2DeviceDescription {
+        let fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw V4L2Error(call: "open", device: path, errno: tongban_errno()) }
+        defer { close(fd) }
+        var capability = v4l2_capability()
+        guard tongban_querycap_raw(fd, &capability) == 0 else {
+            throw V4L2Error(call: "VIDIOC_QUERYCAP", device: path, errno: tongban_errno())
         }
+        let deviceCaps = capability.capabilities & UInt32(V4L2_CAP_DEVICE_CAPS) != 0
+            ? capability.device_caps : capability.capabilities
+        return V4L2DeviceDescription(
+            path: path, card: cString(&capability.card), driver: cString(&capability.driver),
+            busInfo: cString(&capability.bus_info), capabilities: deviceCaps)
     }
 
     /// Reads a fixed-size C char array (a tuple in Swift) as a string.

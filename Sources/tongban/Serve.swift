@@ -1,5 +1,6 @@
 import API
 import ArgumentParser
+import Cameras
 import Delivery
 import Devices
 import Foundation
@@ -103,10 +104,22 @@ struct Serve: AsyncParsableCommand {
                                   cupsServer: configuration.printers.cupsServer, noticeQueue: configuration.printers.notices,
                                   receiptPrinter: configuration.printers.receipts, logger: Logger(label: "tongban.print"))
         do { _ = try await prints.recoverInterrupted() } catch { fail(error.problem) }
+        let scenesDirectory = configuration.cameraScenesDirectory
+        let cameras = CameraService(intake: intake, events: events, logger: Logger(label: "tongban.camera"),
+                                    settleFrames: configuration.cameras.settleFrames,
+                                    idleRelease: TimeInterval(configuration.cameras.idleReleaseSeconds),
+                                    previewQuality: configuration.cameras.previewQuality,
+                                    defaultStillForMilliseconds: configuration.cameras.autoCaptureStillMilliseconds) { id in
+            guard let device = await registry.snapshot().devices.first(where: { $0.id == id && $0.deviceClass == .camera }) else { return nil }
+            if device.transport == .simulator {
+                return (device.model, .pictures(scenes: CameraService.scenes(in: scenesDirectory)))
+            }
+            return (device.model, .v4l2(path: String(id.dropFirst("v4l2:".count))))
+        }
         let dependencies = APIDependencies(configuration: configuration, registry: registry, events: events,
                                            metrics: metrics, token: token, version: Tongban.version, startedAt: startedAt,
                                            idCard: idCard, readerSimulator: readerSimulator, store: store,
-                                           intake: intake, outbox: outbox, scans: scans, prints: prints)
+                                           intake: intake, outbox: outbox, scans: scans, prints: prints, cameras: cameras)
         let application: any Service
         do {
             application = try TongbanAPI.makeApplication(dependencies, logger: Logger(label: "tongban.api")) { port in
@@ -119,6 +132,7 @@ struct Serve: AsyncParsableCommand {
 
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: registry), .init(service: idCard), .init(service: application), .init(service: outbox), .init(service: prints),
+                       .init(service: cameras),
                        .init(service: RetentionService(store: store, policy: retention, logger: Logger(label: "tongban.retention")))]
                 + (usbContext.map { [.init(service: USBReaderAttachment(registry: registry, idCard: idCard, context: $0, interval: .milliseconds(configuration.devices.pollIntervalMilliseconds),
                                                       logger: Logger(label: "tongban.idcard")))] } ?? []),

@@ -141,7 +141,8 @@ import Yams
                                                "/v1/scans/{id}/pages/{page}", "/v1/scans/{id}/pages/{page}/thumbnail",
                                                "/v1/scans/{id}/pages/{page}/image", "/v1/scans/{id}/finish",
                                                "/v1/printers", "/v1/prints", "/v1/prints/{id}", "/v1/notices",
-                                               "/v1/notices/{template}/preview"]))
+                                               "/v1/notices/{template}/preview", "/v1/cameras", "/v1/cameras/{id}/preview",
+                                               "/v1/cameras/{id}/capture", "/v1/idcard-copies", "/v1/attachments/{id}/content"]))
             }
         }
     }

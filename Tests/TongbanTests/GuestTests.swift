@@ -11,7 +11,7 @@ import Testing
 
     /// vivid: a capture device appears in the registry, disappears when the driver is unloaded, and a
     /// multi-planar one is recognised as such.
-    @Test(.enabled(if: guestReady)) func videoDevicesFromVividThroughTheRegistry() throws {
+    @Test(.enabled(if: guestReady)) func videoDevicesFromVividThroughTheRegistry() async throws {
         let directory = try makeTemporaryDirectory()
         let script = """
             cd '\(packageRoot)'
@@ -23,7 +23,7 @@ import Testing
             echo "== multi"; '\(tongbanBinary)' devices --json
             """
         try script.write(toFile: "\(directory)/script.sh", atomically: true, encoding: .utf8)
-        let result = try run(Rig["TONGBAN_RIG_GUEST"], ["run", "\(directory)/script.sh", "\(directory)/out"],
+        let result = try await run(Rig["TONGBAN_RIG_GUEST"], ["run", "\(directory)/script.sh", "\(directory)/out"],
                              environment: ["TONGBAN_GUEST_MODULES": "vivid n_devs=1 node_types=0x1 input_types=0x1"])
         #expect(result.status == 0, "\(result.standardOutput)\n\(result.standardError)")
         func cameras(after marker: String) throws -> [[String: Any]] {
@@ -43,10 +43,58 @@ import Testing
         #expect((multi.first?["details"] as? [String: String])?["multiplanar"] == "true")
     }
 
+    /// vivid as a document camera, through `tongban camera`: its formats and sizes, a stream, a switch to another
+    /// size, a still at the largest size, a second program refused while the first streams, and the device
+    /// disappearing mid-stream (driver unbound, as when a camera is pulled out).
+    @Test(.enabled(if: guestReady)) func vividThroughTheCameraCommands() async throws {
+        let directory = try makeTemporaryDirectory()
+        let script = """
+            cd '\(packageRoot)'
+            export SANE_CONFIG_DIR=/run
+            B='\(tongbanBinary)'
+            echo "== list"; "$B" camera list --json
+            echo "== small"; "$B" camera stream --device /dev/video0 --width 640 --height 480 --frames 5
+            echo "== large"; "$B" camera stream --device /dev/video0 --width 1280 --height 720 --frames 3
+            echo "== still"; "$B" camera capture --device /dev/video0 --mode photo --out /mnt/still.jpg; echo "still exit $?"
+            "$B" camera stream --device /dev/video0 --width 640 --height 480 --frames 100000 > /run/first.log 2>&1 &
+            first=$!
+            for i in $(seq 1 100); do grep -q sequence /run/first.log && break; sleep 0.2; done
+            echo "== busy"; "$B" camera stream --device /dev/video0 --frames 1; echo "busy exit $?"
+            echo vivid.0 > /sys/bus/platform/drivers/vivid/unbind
+            wait $first; echo "unplugged exit $?"; tail -1 /run/first.log
+            """
+        try script.write(toFile: "\(directory)/script.sh", atomically: true, encoding: .utf8)
+        let result = try await run(Rig["TONGBAN_RIG_GUEST"], ["run", "\(directory)/script.sh", "\(directory)/out"],
+                                   environment: ["TONGBAN_GUEST_MODULES": "vivid n_devs=1 node_types=0x1 input_types=0x0"])
+        let output = result.standardOutput
+        #expect(result.status == 0, "\(output)\n\(result.standardError)")
+        func section(_ name: String) -> String {
+            (output.components(separatedBy: "== \(name)\n").dropFirst().first ?? "").components(separatedBy: "== ").first ?? ""
+        }
+        let listLine = section("list").split(separator: "\n").first { $0.hasPrefix("{") }.map(String.init) ?? "{}"
+        let list = try JSONSerialization.jsonObject(with: Data(listLine.utf8)) as? [String: Any]
+        let camera = (list?["cameras"] as? [[String: Any]])?.first
+        let formats = ((camera?["capabilities"] as? [String: Any])?["formats"] as? [[String: Any]]) ?? []
+        #expect(camera?["driver"] as? String == "vivid", "\(listLine)")
+        #expect(formats.contains { $0["pixelFormat"] as? String == "YUYV" && $0["emulated"] as? Bool == false }, "\(formats.map { $0["pixelFormat"] ?? "" })")
+        let sizes = (formats.first?["sizes"] as? [[String: Any]]) ?? []
+        #expect(sizes.contains { $0["width"] as? Int == 3840 && $0["height"] as? Int == 2160 }, "\(sizes)")
+        #expect(section("small").contains(#""width": 640, "height": 480"#), "\(section("small"))")
+        #expect(section("small").components(separatedBy: "sequence").count - 1 == 5)
+        #expect(section("large").contains(#""width": 1280, "height": 720"#), "\(section("large"))")
+        #expect(section("still").contains(#""pictureWidth": 3840, "pictureHeight": 2160"#), "\(section("still"))")
+        #expect(output.contains("still exit 0"))
+        #expect(output.contains("busy exit 75"), "the second program is told the camera is busy: \(section("busy"))")
+        #expect(section("busy").contains("EBUSY") || section("busy").contains("busy"), "\(section("busy"))")
+        #expect(output.contains("unplugged exit 69"), "the stream ends as unplugged: \(output.suffix(600))")
+        let still = try #require(FileManager.default.contents(atPath: "\(directory)/out/still.jpg"))
+        #expect(Array(still.prefix(2)) == [0xFF, 0xD8], "the still is a JPEG")
+    }
+
     /// The ID-card reader as a real USB device: `tongban sim idcard --usb-gadget` (FunctionFS on dummy_hcd) and
     /// `tongban serve` finding it on the bus and reading it through libusb — first with the standard's four
     /// endpoints (card placed, lifted, lifted mid-read, unplugged, read on demand), then with one endpoint pair.
-    @Test(.enabled(if: guestReady)) func usbReaderThroughTheGadget() throws {
+    @Test(.enabled(if: guestReady)) func usbReaderThroughTheGadget() async throws {
         let directory = try makeTemporaryDirectory()
         let token = "guest-token-0123456789abcdef"
         // Times count from the service's first request to the gadget (see `tongban sim idcard --help`).
@@ -91,7 +139,7 @@ import Testing
             """
         try script.write(toFile: "\(directory)/script.sh", atomically: true, encoding: .utf8)
         let out = "\(directory)/out"
-        let result = try run(Rig["TONGBAN_RIG_GUEST"], ["run", "\(directory)/script.sh", out],
+        let result = try await run(Rig["TONGBAN_RIG_GUEST"], ["run", "\(directory)/script.sh", out],
                              environment: ["TONGBAN_GUEST_MODULES": "dummy_hcd;libcomposite;usb_f_fs"])
         let serveLog = (try? String(contentsOfFile: "\(out)/serve.log", encoding: .utf8)) ?? ""
         #expect(result.status == 0, "\(result.standardOutput)\n\(result.standardError)")
