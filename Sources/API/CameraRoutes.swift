@@ -37,8 +37,8 @@ enum CameraRoutes {
 
         router.get("/v1/cameras/:id") { _, context -> Response in
             let cameras = try service(dependencies)
-            let id = try await cameraID(context, dependencies)
-            let device = await dependencies.registry.snapshot().devices.first { $0.id == id }!
+            let device = try await camera(context, dependencies)
+            let id = device.id
             let view = try await cameras.view(id, model: device.model)
             return try TongbanAPI.json(CameraEntry(id: id, model: device.model, state: device.state, streaming: view.streaming,
                                                    viewers: view.viewers, capabilities: try await cameras.capabilities(id)))
@@ -46,7 +46,7 @@ enum CameraRoutes {
 
         router.get("/v1/cameras/:id/preview") { request, context -> Response in
             let cameras = try service(dependencies)
-            let id = try await cameraID(context, dependencies)
+            let id = try await camera(context, dependencies).id
             let query = request.uri.queryParameters
             let wanted = CameraModeRequest(width: query["width"].flatMap { Int(String($0)) }, height: query["height"].flatMap { Int(String($0)) },
                                            framesPerSecond: query["fps"].flatMap { Double(String($0)) })
@@ -74,7 +74,7 @@ enum CameraRoutes {
 
         router.put("/v1/cameras/:id/controls/:name") { request, context -> Response in
             let cameras = try service(dependencies)
-            let id = try await cameraID(context, dependencies)
+            let id = try await camera(context, dependencies).id
             let name = try context.parameters.require("name")
             let body = try await RequestBody.decode(ControlBody.self, from: request, what: "control value")
             let kept = try await cameras.setControl(id, name: name, value: body.value)
@@ -83,7 +83,7 @@ enum CameraRoutes {
 
         router.post("/v1/cameras/:id/capture") { request, context -> Response in
             let cameras = try service(dependencies)
-            let id = try await cameraID(context, dependencies)
+            let id = try await camera(context, dependencies).id
             let body = try await RequestBody.decode(CameraCaptureRequest.self, from: request, what: "capture request")
             let result = try await cameras.capture(id, body)
             dependencies.outbox?.wake()
@@ -99,13 +99,13 @@ enum CameraRoutes {
         }
     }
 
-    /// The camera id from the path: the registry's id percent-encoded (`v4l2:%2Fdev%2Fvideo0`), or a node's
+    /// The camera named in the path: the registry's id percent-encoded (`v4l2:%2Fdev%2Fvideo0`), or a node's
     /// short name (`video0`).
-    static func cameraID(_ context: BasicRequestContext, _ dependencies: APIDependencies) async throws -> String {
+    static func camera(_ context: BasicRequestContext, _ dependencies: APIDependencies) async throws -> Device {
         let raw = try context.parameters.require("id")
         let decoded = raw.removingPercentEncoding ?? raw
         let cameras = await dependencies.registry.snapshot().devices.filter { $0.deviceClass == .camera }
-        if let match = cameras.first(where: { $0.id == decoded || $0.id == "v4l2:/dev/\(decoded)" }) { return match.id }
+        if let match = cameras.first(where: { $0.id == decoded || $0.id == "v4l2:/dev/\(decoded)" }) { return match }
         throw Problem(code: "camera-not-found", status: 404, title: "没有这个摄像头 No such camera",
                       detail: "\(decoded) is not among this PC's cameras (\(cameras.map(\.id).joined(separator: ", ")))",
                       remedy: "GET /v1/cameras lists them; check the camera's cable.")

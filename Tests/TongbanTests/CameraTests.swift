@@ -1,4 +1,4 @@
-import Cameras
+@testable import Cameras
 import Foundation
 import Imaging
 import Testing
@@ -224,5 +224,36 @@ import TurboJPEG
         let bad = try await Self.api(service.port, "POST", "/v1/cameras/sim:camera/capture", #"{"mode": "document", "caseNumber": "", "format": "tiff"}"#)
         #expect(bad.status == 400 && (bad.json["detail"] as? String ?? "").contains("format"), "\(bad.json)")
         #expect(try await Self.api(service.port, "POST", "/v1/cameras/video9/capture", #"{"mode": "photo", "caseNumber": "X"}"#).status == 404)
+    }
+
+    /// Auto-capture waits for a change and then stillness: nothing is taken while the desk stays as it was; once
+    /// the card is laid down (the simulator's scene switched) and held still, it is captured.
+    @Test func autoCaptureWaitsForTheSceneToChangeAndSettle() async throws {
+        let directory = try makeTemporaryDirectory()
+        #expect(try await run("\(packageRoot)/Tests/tools/desk_photos.py", ["card", directory]).status == 0)
+        #expect(try await run("\(packageRoot)/Tests/tools/desk_photos.py", ["scene", "\(directory)/card.jpg", "\(directory)/card-front.png", "9"]).status == 0)
+        #expect(try await run("/usr/bin/convert", ["-size", "1280x960", "xc:#404850", "-quality", "90", "\(directory)/empty.jpg"]).status == 0)
+        let service = try await Self.serve(scenes: ["1-empty.jpg": "\(directory)/empty.jpg", "2-card.jpg": "\(directory)/card.jpg"])
+        defer { kill(service.server.process.processIdentifier, SIGKILL) }
+        let capture = try ChildProcess("/usr/bin/curl", [
+            "-s", "--noproxy", "*", "--max-time", "60", "-X", "POST", "-H", "Authorization: Bearer \(Self.token)",
+            "-H", "Content-Type: application/json", "--data-binary",
+            #"{"mode": "idcard-front", "caseNumber": "TB-AUTO", "autoCapture": true, "stillForMs": 600, "timeoutMs": 30000}"#,
+            "http://127.0.0.1:\(service.port)/v1/cameras/sim:camera/capture"])
+        try await Task.sleep(for: .seconds(2))
+        #expect(capture.process.isRunning, "nothing was laid down yet: \(capture.standardOutput)")
+        #expect(try await Self.api(service.port, "PUT", "/v1/cameras/sim:camera/controls/Scene", #"{"value": 1}"#).status == 200)
+        #expect(try await capture.waitForExit() == 0)
+        let answer = (try? JSONSerialization.jsonObject(with: Data(capture.standardOutput.utf8)) as? [String: Any]) ?? [:]
+        #expect(answer["width"] as? Int == 1011, "the card was found and cropped: \(capture.standardOutput)")
+    }
+
+    @Test func stillnessNeedsAChangeThenQuiet() {
+        var detector = StillnessDetector(stillFor: 1)
+        let start = Date()
+        let dark = [UInt8](repeating: 40, count: 64), bright = [UInt8](repeating: 200, count: 64)
+        // Still but unchanged, the change itself, half a second after it, a second and more after it.
+        let answers = [(dark, 0.0), (dark, 5), (bright, 6), (bright, 6.5), (bright, 7.6)].map { detector.observe($0.0, at: start.addingTimeInterval($0.1)) }
+        #expect(answers == [false, false, false, false, true])
     }
 }
