@@ -328,7 +328,7 @@ public actor CameraService: Service {
                                 outputWidth: size.width, outputHeight: size.height)
         if request.mode == .document && request.enhance != false { pixels = PhotoEnhancer.enhance(pixels, channels: 3) }
         // A photographed page's true size is unknown: take it as A4 (its long side 11.69 in); cards are 300 dpi.
-        let dotsPerInch = isCard ? 300 : max(72, Int(Double(max(size.width, size.height)) / 11.69))
+        let dotsPerInch = isCard ? 300 : max(1, Int((Double(max(size.width, size.height)) / 11.69).rounded()))
         let jpeg: [UInt8]
         do { jpeg = try JPEGEncoder().encode(pixels: pixels, width: size.width, height: size.height, layout: .rgb, quality: 88, dotsPerInch: dotsPerInch) } catch {
             throw Problem(code: "camera-encode-failed", status: 500, title: "图像编码失败 Encoding failed", detail: "\(device): \(error)",

@@ -220,6 +220,14 @@ import TurboJPEG
         let ratio = Double(document.json["height"] as? Int ?? 0) / Double(document.json["width"] as? Int ?? 1)
         // One view cannot tell a tilted page's true proportions; the mean of opposite sides comes within a few percent.
         #expect(abs(ratio / (297.0 / 210) - 1) < 0.12, "the page's proportions near A4's: \(ratio) \(document.json)")
+        // Its page is taken as A4: the long side 297 mm on paper, whatever the camera's resolution.
+        let documentID = try #require((document.json["attachment"] as? [String: Any])?["attachmentId"] as? String)
+        _ = try await run("/usr/bin/curl", ["-s", "--noproxy", "*", "-H", "Authorization: Bearer \(Self.token)", "-o", "\(directory)/document.pdf",
+                                            "http://127.0.0.1:\(service.port)/v1/attachments/\(documentID)/content"])
+        let pageSize = try await run("/usr/bin/pdfinfo", ["\(directory)/document.pdf"]).standardOutput
+            .split(separator: "\n").first { $0.hasPrefix("Page size:") }.map(String.init) ?? ""
+        let points = pageSize.split(separator: " ").compactMap { Double($0) }
+        #expect(abs((points.max() ?? 0) - 841.89) < 841.89 * 0.02, "\(pageSize)")
         // Bad requests name every problem; an unknown camera is a 404.
         let bad = try await Self.api(service.port, "POST", "/v1/cameras/sim:camera/capture", #"{"mode": "document", "caseNumber": "", "format": "tiff"}"#)
         #expect(bad.status == 400 && (bad.json["detail"] as? String ?? "").contains("format"), "\(bad.json)")
