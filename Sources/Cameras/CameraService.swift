@@ -217,10 +217,7 @@ public actor CameraService: Service {
         }
         let frame: CameraFrame
         do { frame = try await camera.still() } catch { throw Self.problem(error) }
-        let made: Made
-        do {
-            made = try await processing.perform { () throws(Problem) -> Made in try Self.make(frame, request, device: id) }
-        }
+        let made = try await processing.perform { () throws(Problem) -> Made in try Self.make(frame, request, device: id) }
         let attachment = AttachmentRequest(caseNumber: request.caseNumber, materialName: request.materialName ?? request.mode.defaultMaterialName,
                                            kind: request.mode.kind, contentType: made.contentType, fileName: made.fileName,
                                            pages: made.contentType == "application/pdf" ? 1 : nil, device: id, operator: request.operator)

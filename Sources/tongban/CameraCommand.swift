@@ -111,9 +111,7 @@ struct CameraCommand: ParsableCommand {
             do {
                 try DurableFile.write(made.bytes, to: out, permissions: 0o644)
             } catch { fail(error.problem) }
-            do {
-                print(#"{"file": "\#(out)", "contentType": "\#(made.contentType)", "width": \#(made.width), "height": \#(made.height), "pictureWidth": \#(still.frame.width), "pictureHeight": \#(still.frame.height), "pixelFormat": "\#(still.mode.pixelFormat)"}"#)
-            }
+            print(#"{"file": "\#(out)", "contentType": "\#(made.contentType)", "width": \#(made.width), "height": \#(made.height), "pictureWidth": \#(still.frame.width), "pictureHeight": \#(still.frame.height), "pixelFormat": "\#(still.mode.pixelFormat)"}"#)
         }
     }
 }
