@@ -56,6 +56,17 @@ import Testing
             echo "== small"; "$B" camera stream --device /dev/video0 --width 640 --height 480 --frames 5
             echo "== large"; "$B" camera stream --device /dev/video0 --width 1280 --height 720 --frames 3
             echo "== still"; "$B" camera capture --device /dev/video0 --mode photo --out /mnt/still.jpg; echo "still exit $?"
+            # The service's own path: a shared preview of the converted YUYV stream, then a capture.
+            ip link set lo up
+            export TONGBAN_API_TOKEN=guest-token-0123456789abcdef TONGBAN_DEVICES_SIMULATE=none TONGBAN_CAMERAS_IDLE_RELEASE_SECONDS=0
+            "$B" serve --listen 127.0.0.1:8765 --data-dir /run/data > /run/serve.out 2> /mnt/serve.log &
+            serve=$!
+            for i in $(seq 1 240); do grep -q "ready in" /run/serve.out 2>/dev/null && break; sleep 0.5; done
+            for i in $(seq 1 100); do curl -s -H "Authorization: Bearer $TONGBAN_API_TOKEN" http://127.0.0.1:8765/v1/cameras | grep -q video0 && break; sleep 0.2; done
+            curl -s --max-time 4 -H "Authorization: Bearer $TONGBAN_API_TOKEN" -o /mnt/preview.bin "http://127.0.0.1:8765/v1/cameras/video0/preview?width=640&height=480"
+            echo "== service capture"; curl -s -X POST -H "Authorization: Bearer $TONGBAN_API_TOKEN" -H "Content-Type: application/json" \
+                -d '{"mode": "photo", "caseNumber": "TB-GUEST"}' http://127.0.0.1:8765/v1/cameras/video0/capture; echo
+            kill $serve; wait $serve
             "$B" camera stream --device /dev/video0 --width 640 --height 480 --frames 100000 > /run/first.log 2>&1 &
             first=$!
             for i in $(seq 1 100); do grep -q sequence /run/first.log && break; sleep 0.2; done
@@ -87,6 +98,12 @@ import Testing
         #expect(output.contains("busy exit 75"), "the second program is told the camera is busy: \(section("busy"))")
         #expect(section("busy").contains("EBUSY") || section("busy").contains("busy"), "\(section("busy"))")
         #expect(output.contains("unplugged exit 69"), "the stream ends as unplugged: \(output.suffix(600))")
+        let preview = (try? Data(contentsOf: URL(fileURLWithPath: "\(directory)/out/preview.bin"))) ?? Data()
+        let previewFrames = CameraTests.parts(preview)
+        #expect(previewFrames.count >= 3, "frames through the service's preview: \(previewFrames.count)")
+        #expect(previewFrames.allSatisfy { Array($0.prefix(2)) == [0xFF, 0xD8] })
+        let serviceCapture = section("service capture")
+        #expect(serviceCapture.contains(#""pictureWidth":3840"#) && serviceCapture.contains(#""kind":"photo""#), "\(serviceCapture)")
         let still = try #require(FileManager.default.contents(atPath: "\(directory)/out/still.jpg"))
         #expect(Array(still.prefix(2)) == [0xFF, 0xD8], "the still is a JPEG")
     }
