@@ -83,8 +83,13 @@ enum AttachmentRoutes {
         }
 
         /// The attachment's bytes as captured (identity items unsealed), for the clerk to look at before sending.
-        router.get("/v1/attachments/:id/content") { _, context -> Response in
+        /// Opening an identity item (a card side, a photo, a copy) is written to the audit log, as revealing a card is.
+        router.get("/v1/attachments/:id/content") { request, context -> Response in
             let (manifest, bytes) = try await contents(dependencies, try context.parameters.require("id"))
+            if manifest.kind.holdsIdentity {
+                try dependencies.store?.appendAudit(actor: request.headers[.origin] ?? "api-token", action: "attachment.view",
+                                                    subject: manifest.attachmentId, detail: "kind \(manifest.kind.rawValue)")
+            }
             var headers = HTTPFields()
             headers[.contentType] = manifest.contentType
             headers[.cacheControl] = "no-store"

@@ -197,6 +197,9 @@ import TurboJPEG
         let file = "\(directory)/copy.pdf"
         _ = try await run("/usr/bin/curl", ["-s", "--noproxy", "*", "-H", "Authorization: Bearer \(Self.token)", "-o", file,
                                             "http://127.0.0.1:\(service.port)/v1/attachments/\(copyID)/content"])
+        let audit = try await run("/usr/bin/sqlite3", ["\(service.directory)/data/tongban.sqlite",
+                                                        "SELECT action || ' ' || subject FROM audit WHERE action = 'attachment.view'"])
+        #expect(audit.standardOutput.contains("attachment.view \(copyID)"), "opening the copy is audited: \(audit.standardOutput) \(audit.standardError)")
         let info = try await run("/usr/bin/pdfinfo", [file])
         #expect(info.standardOutput.contains("595.2") && info.standardOutput.contains("841.8"), "A4: \(info.standardOutput)")
         let images = try await run("/usr/bin/pdfimages", ["-list", file])
