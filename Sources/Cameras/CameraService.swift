@@ -290,13 +290,7 @@ public actor CameraService: Service {
             throw Problem(code: "camera-frame-undecodable", status: 502, title: "摄像头画面无法解码 Camera frame cannot be decoded",
                           detail: "\(device): \(error)", remedy: "重新拍摄；如反复出现请更换摄像头。Capture again; replace the camera if it repeats.")
         }
-        var grey = [UInt8](repeating: 0, count: picture.width * picture.height)
-        picture.pixels.withUnsafeBufferPointer { rgb in
-            for index in grey.indices {
-                let red = Int(rgb[index * 3]), green = Int(rgb[index * 3 + 1]), blue = Int(rgb[index * 3 + 2])
-                grey[index] = UInt8((red * 299 + green * 587 + blue * 114) / 1000)
-            }
-        }
+        let grey = Luminance.grey(fromRGB: picture.pixels)
         let isCard = request.mode != .document
         guard var outline = DocumentFinder.find(grey: grey, width: picture.width, height: picture.height) else {
             throw Problem(code: isCard ? "idcard-not-found" : "document-not-found", status: 422,

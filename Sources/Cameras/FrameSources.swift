@@ -223,7 +223,7 @@ final class PictureFrameSource: FrameSource {
                 throw CameraError(.failed, device: name, detail: "cannot read the picture \(path)")
             }
             let frames = Self.splitJPEGs(Array(data))
-            guard let first = frames.first, let size = JPEGDimensions.read(first) else {
+            guard let first = frames.first, let size = try? JPEGDecoder().dimensions(first) else {
                 throw CameraError(.failed, device: name, detail: "\(path) holds no JPEG")
             }
             loaded.append((sceneName, frames, size.width, size.height))
@@ -301,23 +301,6 @@ final class PictureFrameSource: FrameSource {
         scene = value
         index = 0
         return value
-    }
-}
-
-/// Reads a JPEG's dimensions from its start-of-frame marker, without decoding it.
-enum JPEGDimensions {
-    static func read(_ jpeg: [UInt8]) -> (width: Int, height: Int)? {
-        var index = 2
-        while index + 9 < jpeg.count {
-            guard jpeg[index] == 0xFF else { return nil }
-            let marker = jpeg[index + 1]
-            let length = Int(jpeg[index + 2]) << 8 | Int(jpeg[index + 3])
-            if (0xC0...0xCF).contains(marker) && marker != 0xC4 && marker != 0xC8 && marker != 0xCC {
-                return (Int(jpeg[index + 7]) << 8 | Int(jpeg[index + 8]), Int(jpeg[index + 5]) << 8 | Int(jpeg[index + 6]))
-            }
-            index += 2 + length
-        }
-        return nil
     }
 }
 

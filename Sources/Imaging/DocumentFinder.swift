@@ -331,12 +331,9 @@ public struct PerspectiveWarp: Sendable {
 public enum PhotoEnhancer {
     public static func enhance(_ pixels: [UInt8], channels: Int) -> [UInt8] {
         var histogram = [Int](repeating: 0, count: 256)
-        let count = pixels.count / channels
-        for index in stride(from: 0, to: pixels.count, by: channels) {
-            let luminance = channels == 3
-                ? (Int(pixels[index]) * 299 + Int(pixels[index + 1]) * 587 + Int(pixels[index + 2]) * 114) / 1000 : Int(pixels[index])
-            histogram[luminance] += 1
-        }
+        let grey = channels == 3 ? Luminance.grey(fromRGB: pixels) : pixels
+        let count = grey.count
+        for value in grey { histogram[Int(value)] += 1 }
         func percentile(_ fraction: Double) -> Int {
             var seen = 0
             for level in 0..<256 {
@@ -348,5 +345,19 @@ public enum PhotoEnhancer {
         let black = percentile(0.01), white = max(black + 16, percentile(0.90))
         let table = (0..<256).map { UInt8(min(255, max(0, ($0 - black) * 255 / (white - black)))) }
         return pixels.map { table[Int($0)] }
+    }
+}
+
+/// Brightness of packed RGB pixels (ITU-R BT.601 weights), one byte per pixel.
+public enum Luminance {
+    public static func grey(fromRGB rgb: [UInt8]) -> [UInt8] {
+        var grey = [UInt8](repeating: 0, count: rgb.count / 3)
+        rgb.withUnsafeBufferPointer { source in
+            for index in grey.indices {
+                let red = Int(source[index * 3]), green = Int(source[index * 3 + 1]), blue = Int(source[index * 3 + 2])
+                grey[index] = UInt8((red * 299 + green * 587 + blue * 114) / 1000)
+            }
+        }
+        return grey
     }
 }

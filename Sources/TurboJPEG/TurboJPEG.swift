@@ -86,6 +86,18 @@ public final class JPEGDecoder {
 
     deinit { tjDestroy(handle) }
 
+    /// A JPEG's width and height from its header, without decoding it.
+    public func dimensions(_ jpeg: [UInt8]) throws(TurboJPEGError) -> (width: Int, height: Int) {
+        var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colourspace: Int32 = 0
+        let header = jpeg.withUnsafeBufferPointer {
+            tjDecompressHeader3(handle, $0.baseAddress, UInt($0.count), &width, &height, &subsampling, &colourspace)
+        }
+        guard header == 0 else {
+            throw TurboJPEGError(call: "tjDecompressHeader3", message: String(cString: tjGetErrorStr2(handle)))
+        }
+        return (Int(width), Int(height))
+    }
+
     /// Decodes a JPEG to packed pixels in `layout`.
     public func decode(_ jpeg: [UInt8], layout: PixelLayout) throws(TurboJPEGError) -> (pixels: [UInt8], width: Int, height: Int) {
         var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colourspace: Int32 = 0
