@@ -419,9 +419,9 @@ struct StillnessDetector {
         return time.timeIntervalSince(since) >= stillFor
     }
 
-    /// A 64-pixel-wide grey thumbnail of a JPEG.
+    /// A grey thumbnail of a JPEG about 64 pixels wide (decoded at 1/8 size, then sampled).
     static func thumbnail(_ jpeg: [UInt8]) throws -> [UInt8] {
-        let decoded = try JPEGDecoder().decode(jpeg, layout: .gray)
+        let decoded = try JPEGDecoder().decode(jpeg, layout: .gray, reduction: 8)
         let step = max(1, decoded.width / 64)
         var out: [UInt8] = []
         for y in stride(from: 0, to: decoded.height - step + 1, by: step) {

@@ -88,6 +88,18 @@ protocol FrameSource: AnyObject {
     func setControl(name: String, value: Int) throws(CameraError) -> Int
 }
 
+extension FrameSource {
+    /// A still at the largest size: streaming stops, the format switches, `settleFrames` frames are dropped while
+    /// exposure settles, one is kept, streaming stops again. Returns it with the mode it was taken in.
+    func still(settleFrames: Int) throws(CameraError) -> (frame: CameraFrame, mode: CameraMode) {
+        stop()
+        let mode = try start(CameraModeRequest(largest: true))
+        defer { stop() }
+        for _ in 0..<settleFrames { _ = try nextFrame() }
+        return (try nextFrame(), mode)
+    }
+}
+
 /// Picks the size nearest what was asked: the smallest area ratio, a size at least as large winning ties.
 func nearestSize(_ sizes: [V4L2FrameSize], to request: CameraModeRequest) -> V4L2FrameSize? {
     if request.largest { return sizes.max { $0.width * $0.height < $1.width * $1.height } }
@@ -104,6 +116,10 @@ final class V4L2FrameSource: FrameSource {
     let path: String
     private var device: V4L2Device?
     private var mode: CameraMode?
+    /// The device's formats, enumerated once (hundreds of ioctls on a camera with many sizes and rates): every
+    /// preview start and every still chooses from them. A new source is made after a failure, so a different camera
+    /// on the same node is enumerated afresh.
+    private var knownFormats: [V4L2FormatDescription]?
     private var sequence = 0
     private let encoder: JPEGEncoder
     /// JPEG quality for frames encoded here.
@@ -124,16 +140,25 @@ final class V4L2FrameSource: FrameSource {
         } catch { throw CameraError(error, device: path) }
     }
 
+    private func formats(of device: V4L2Device) throws(V4L2Error) -> [V4L2FormatDescription] {
+        if let knownFormats { return knownFormats }
+        let formats = try device.formats()
+        knownFormats = formats
+        return formats
+    }
+
     func capabilities() throws(CameraError) -> CameraCapabilities {
         let device = try opened()
-        do { return CameraCapabilities(formats: try device.formats(), controls: device.controls()) } catch { throw CameraError(error, device: path) }
+        do { return CameraCapabilities(formats: try formats(of: device), controls: device.controls()) } catch {
+            throw CameraError(error, device: path)
+        }
     }
 
     func start(_ request: CameraModeRequest) throws(CameraError) -> CameraMode {
         let device = try opened()
         device.stopStreaming()
         do {
-            let formats = try device.formats()
+            let formats = try formats(of: device)
             // The device's own JPEG first (passed through), else RGB through libv4l2.
             let chosen = formats.first { !$0.emulated && PixelFormat(code: $0.pixelFormat)?.isJPEG == true && !$0.sizes.isEmpty }
                 ?? formats.first { PixelFormat(code: $0.pixelFormat) == .rgb24 && !$0.sizes.isEmpty }
@@ -321,10 +346,6 @@ public final class DirectCamera {
 
     /// A still at the largest size, after `settleFrames` dropped frames; returns it with the mode it was taken in.
     public func still(settleFrames: Int) throws(CameraError) -> (frame: CameraFrame, mode: CameraMode) {
-        source.stop()
-        let mode = try source.start(CameraModeRequest(largest: true))
-        defer { source.stop() }
-        for _ in 0..<settleFrames { _ = try source.nextFrame() }
-        return (try source.nextFrame(), mode)
+        try source.still(settleFrames: settleFrames)
     }
 }

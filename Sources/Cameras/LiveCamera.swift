@@ -194,14 +194,9 @@ final class LiveCamera: @unchecked Sendable {
             let source = try openedSource()
             switch job {
             case .still(let continuation):
-                source.stop()
                 streaming = nil
-                _ = try source.start(CameraModeRequest(largest: true))
-                for _ in 0..<settleFrames { _ = try source.nextFrame() }
-                let frame = try source.nextFrame()
-                source.stop()
                 condition.withLock { currentMode = nil }
-                continuation.resume(returning: frame)
+                continuation.resume(returning: try source.still(settleFrames: settleFrames).frame)
             case .control(let name, let value, let continuation):
                 let kept = try source.setControl(name: name, value: value)
                 controlsSet.removeAll { $0.name.caseInsensitiveCompare(name) == .orderedSame }

@@ -98,25 +98,23 @@ public final class JPEGDecoder {
         return (Int(width), Int(height))
     }
 
-    /// Decodes a JPEG to packed pixels in `layout`.
-    public func decode(_ jpeg: [UInt8], layout: PixelLayout) throws(TurboJPEGError) -> (pixels: [UInt8], width: Int, height: Int) {
-        var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colourspace: Int32 = 0
-        let header = jpeg.withUnsafeBufferPointer {
-            tjDecompressHeader3(handle, $0.baseAddress, UInt($0.count), &width, &height, &subsampling, &colourspace)
-        }
-        guard header == 0 else {
-            throw TurboJPEGError(call: "tjDecompressHeader3", message: String(cString: tjGetErrorStr2(handle)))
-        }
-        var pixels = [UInt8](repeating: 0, count: Int(width) * Int(height) * layout.bytesPerPixel)
+    /// Decodes a JPEG to packed pixels in `layout`, at 1/`reduction` of its size (1, 2, 4 or 8: the DCT scales
+    /// down while decoding, far cheaper than decoding whole and shrinking).
+    public func decode(_ jpeg: [UInt8], layout: PixelLayout, reduction: Int = 1) throws(TurboJPEGError) -> (pixels: [UInt8], width: Int, height: Int) {
+        precondition([1, 2, 4, 8].contains(reduction), "TurboJPEG scales by 1/1, 1/2, 1/4 or 1/8")
+        let full = try dimensions(jpeg)
+        // TJSCALED: the scaled size rounds up.
+        let width = (full.width + reduction - 1) / reduction, height = (full.height + reduction - 1) / reduction
+        var pixels = [UInt8](repeating: 0, count: width * height * layout.bytesPerPixel)
         let status = jpeg.withUnsafeBufferPointer { source in
             pixels.withUnsafeMutableBufferPointer { target in
-                tjDecompress2(handle, source.baseAddress, UInt(source.count), target.baseAddress, width, 0, height,
+                tjDecompress2(handle, source.baseAddress, UInt(source.count), target.baseAddress, Int32(width), 0, Int32(height),
                               layout.turboFormat, Int32(TJFLAG_FASTDCT))
             }
         }
         guard status == 0 else {
             throw TurboJPEGError(call: "tjDecompress2", message: String(cString: tjGetErrorStr2(handle)))
         }
-        return (pixels, Int(width), Int(height))
+        return (pixels, width, height)
     }
 }
