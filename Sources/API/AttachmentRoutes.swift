@@ -87,7 +87,7 @@ enum AttachmentRoutes {
         router.get("/v1/attachments/:id/content") { request, context -> Response in
             let (manifest, bytes) = try await contents(dependencies, try context.parameters.require("id"))
             if manifest.kind.holdsIdentity {
-                try dependencies.store?.appendAudit(actor: request.headers[.origin] ?? "api-token", action: "attachment.view",
+                try dependencies.store?.appendAudit(actor: request.browserOrigin ?? "api-token", action: "attachment.view",
                                                     subject: manifest.attachmentId, detail: "kind \(manifest.kind.rawValue)")
             }
             var headers = HTTPFields()

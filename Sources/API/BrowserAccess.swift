@@ -81,7 +81,7 @@ struct BrowserAccessMiddleware<Context: RequestContext>: RouterMiddleware {
     static var allowedHeaders: String { "Authorization, Content-Type, Last-Event-ID" }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let origin = request.headers[.origin]
+        let origin = request.browserOrigin
         let isPreflight = request.method == .options && origin != nil
             && request.headers[HTTPField.Name("Access-Control-Request-Method")!] != nil
         let verdict = policy.verdict(method: isPreflight ? .get : request.method, host: request.head.authority,
@@ -110,5 +110,16 @@ struct BrowserAccessMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             return response
         }
+    }
+}
+
+extension Request {
+    /// The origin of the page that sent the request: its `Origin` header, or — for a same-origin request a browser
+    /// sends without one (a plain GET from the console) — the service's own origin, told by
+    /// `Sec-Fetch-Site: same-origin`, a header no page script can set.
+    var browserOrigin: String? {
+        if let origin = headers[.origin] { return origin }
+        guard headers[HTTPField.Name("Sec-Fetch-Site")!] == "same-origin", let host = head.authority else { return nil }
+        return "http://\(host)"
     }
 }

@@ -14,6 +14,8 @@ enum IDCardRoutes {
         var device: String?
         var timeoutMs: Int?
         var reveal: Bool?
+        /// Why the clerk needs the full record (written to the audit log); required from a browser page.
+        var reason: String?
     }
 
     struct SimulatorRequest: Decodable {
@@ -35,6 +37,7 @@ enum IDCardRoutes {
                 throw Problem(code: "device-not-found", status: 404, title: "设备不存在 No such device",
                               detail: "'\(device)' is not an ID-card reader here", remedy: "List readers with GET /v1/devices.")
             }
+            if body?.reveal == true { _ = try revealReason(body?.reason, request: request) }
             // Subscribe before asking, so the read cannot slip between the two.
             let stream = await dependencies.events.subscribe()
             _ = await service.requestRead(device: body?.device)
@@ -45,7 +48,7 @@ enum IDCardRoutes {
                               remedy: "请将证件平放在阅读器上后重试。Place the card flat on the reader and try again.")
             }
             if body?.reveal == true {
-                read.record = try await reveal(recordID: read.recordId, request: request, dependencies)
+                read.record = try await reveal(recordID: read.recordId, reason: body?.reason, request: request, dependencies)
             }
             return try TongbanAPI.json(read)
         }
@@ -58,10 +61,11 @@ enum IDCardRoutes {
                               remedy: "Read the card again.")
             }
             if request.uri.queryParameters["reveal"] == "true" {
-                let verdict = policy.verdict(method: .get, host: request.head.authority, origin: request.headers[.origin],
+                let verdict = policy.verdict(method: .get, host: request.head.authority, origin: request.browserOrigin,
                                              authorization: request.headers[.authorization], requiresCredential: true)
                 if case .refused(let problem) = verdict { throw problem }
-                return try TongbanAPI.json(try await reveal(recordID: id, request: request, dependencies))
+                let reason = request.uri.queryParameters["reason"].map(String.init)
+                return try TongbanAPI.json(try await reveal(recordID: id, reason: reason, request: request, dependencies))
             }
             return try TongbanAPI.json(record.maskedCopy())
         }
@@ -85,16 +89,29 @@ enum IDCardRoutes {
         }
     }
 
-    /// Loads the record unmasked and writes the reveal to the audit log (who, which record).
-    static func reveal(recordID: String, request: Request, _ dependencies: APIDependencies) async throws -> IdentityRecord {
+    /// Loads the record unmasked and writes the reveal to the audit log (who, which record, why). A browser page
+    /// must say why (the console asks the clerk); local software holding the token may leave the reason out.
+    static func reveal(recordID: String, reason: String?, request: Request, _ dependencies: APIDependencies) async throws -> IdentityRecord {
+        let reason = try revealReason(reason, request: request)
         guard let record = try await dependencies.idCard?.record(id: recordID) else {
             throw Problem(code: "record-not-found", status: 404, title: "记录不存在 No such record",
                           detail: "identity record '\(recordID)' is gone (purged)", remedy: "Read the card again.")
         }
-        let actor = request.headers[.origin] ?? "api-token"
+        let actor = request.browserOrigin ?? "api-token"
         try dependencies.store?.appendAudit(actor: actor, action: "idcard.reveal", subject: recordID,
-                                            detail: "card type \(record.cardType.rawValue)")
+                                            detail: "card type \(record.cardType.rawValue); reason: \(reason.isEmpty ? "-" : reason)")
         return record
+    }
+
+    /// The reason given for a reveal, trimmed; refused when a browser page gives none.
+    static func revealReason(_ reason: String?, request: Request) throws -> String {
+        let reason = reason?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if reason.isEmpty && request.browserOrigin != nil {
+            throw Problem(code: "reveal-reason-required", status: 400, title: "需要查看理由 Reason required",
+                          detail: "showing a card unmasked needs a reason, which is written to the audit log",
+                          remedy: "请填写查看完整信息的理由（如：核对申请表）。Give the reason (e.g. checking the application form).")
+        }
+        return reason
     }
 
     /// The first `idcard.read` event (for `device`, or any reader) within the timeout.

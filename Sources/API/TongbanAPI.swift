@@ -160,7 +160,7 @@ public enum TongbanAPI {
         }
         router.get("/v1/events") { request, _ -> Response in
             // Reached only when the WebSocket upgrade was refused or not asked for.
-            let verdict = policy.verdict(method: .get, host: request.head.authority, origin: request.headers[.origin],
+            let verdict = policy.verdict(method: .get, host: request.head.authority, origin: request.browserOrigin,
                                          authorization: request.headers[.authorization],
                                          tokenQuery: request.uri.queryParameters["token"].map(String.init),
                                          requiresCredential: true)
@@ -180,6 +180,8 @@ public enum TongbanAPI {
                             body: .init(byteBuffer: ByteBuffer(bytes: dependencies.metrics.emitToBuffer())))
         }
         router.get("/console") { _, _ in try staticFiles.response(for: "console/index.html") }
+        // The JavaScript SDK a case system imports (CORS-readable from allowed origins) and its declarations.
+        router.get("/sdk/:file") { _, context in try staticFiles.response(for: "sdk/" + (try context.parameters.require("file"))) }
         router.get("/console/**") { _, context in
             try staticFiles.response(for: "console/" + context.parameters.getCatchAll().joined(separator: "/"))
         }
@@ -211,12 +213,12 @@ public enum TongbanAPI {
     static func addEventStream(to router: Router<BasicWebSocketRequestContext>, _ dependencies: APIDependencies,
                                policy: BrowserAccessPolicy, logger: Logger) {
         router.ws("/v1/events", shouldUpgrade: { request, _ in
-            let verdict = policy.verdict(method: .get, host: request.head.authority, origin: request.headers[.origin],
+            let verdict = policy.verdict(method: .get, host: request.head.authority, origin: request.browserOrigin,
                                          authorization: request.headers[.authorization],
                                          tokenQuery: request.uri.queryParameters["token"].map(String.init),
                                          requiresCredential: true)
             guard case .allowed = verdict else {
-                logger.notice("event stream refused", metadata: ["origin": "\(request.headers[.origin] ?? "-")"])
+                logger.notice("event stream refused", metadata: ["origin": "\(request.browserOrigin ?? "-")"])
                 return .dontUpgrade
             }
             return .upgrade([:])
