@@ -1,0 +1,432 @@
+// Type declarations for tongban.js, written by hand against /v1/openapi.yaml.
+// Use: copy next to your code, or `/// <reference path="tongban.d.ts" />`.
+
+export declare const DEFAULT_BASE_URL: string;
+
+/** RFC 9457 problem details as the service sends them. */
+export interface Problem {
+  type?: string;
+  code: string;
+  status: number;
+  title: string;
+  detail: string;
+  remedy?: string;
+  device?: string;
+}
+
+/** Every failure: the service's problem (code, message, remedy), or `service-unreachable` / `event-timeout`. */
+export declare class TongbanError extends Error {
+  constructor(problem: Problem);
+  readonly name: 'TongbanError';
+  /** Stable machine-readable code, e.g. `origin-not-allowed`, `no-card`, `printer-jam`, `service-unreachable`. */
+  readonly code: string;
+  /** HTTP status; 0 when the service could not be reached. */
+  readonly status: number;
+  readonly title: string;
+  readonly detail: string;
+  /** What to do about it, for the clerk or the administrator. */
+  readonly remedy: string;
+  readonly device?: string;
+  static fromResponse(response: Response, what: string): Promise<TongbanError>;
+}
+
+export type DeviceClass = 'idcard' | 'scanner' | 'camera' | 'printer';
+export type Availability = 'available' | 'busy' | 'unavailable' | 'error';
+
+export interface Device {
+  id: string;
+  class: DeviceClass;
+  model: string;
+  transport: 'usb' | 'serial' | 'sane' | 'cups' | 'v4l2' | 'simulator';
+  state: { availability: Availability; message?: string; remedy?: string };
+  details: Record<string, string>;
+}
+
+export interface DeviceSnapshot {
+  devices: Device[];
+  problems: { source: string; message: string; remedy: string }[];
+  updatedAt?: string;
+}
+
+export interface Health {
+  status: 'ok';
+  version: string;
+  counterId: string;
+  hall: string;
+  uptimeSeconds: number;
+  devices: Partial<Record<Availability, number>>;
+}
+
+export type CardType = 'resident' | 'hkMacaoTaiwan' | 'foreigner2017' | 'foreigner2023';
+
+export interface IdentityRecord {
+  cardType: CardType;
+  name?: string;
+  nameEnglish?: string;
+  sex?: 'male' | 'female' | 'unknown' | 'unstated';
+  ethnicity?: string;
+  ethnicityCode?: string;
+  birthDate?: string;
+  address?: string;
+  additionalAddress?: string;
+  idNumber?: string;
+  issuingAuthority?: string;
+  validFrom?: string;
+  /** `YYYY-MM-DD` or `long-term`. */
+  validUntil?: string;
+  passNumber?: string;
+  issueCount?: string;
+  nationality?: string;
+  cardVersion?: string;
+  renewalCount?: string;
+  previousNumberLink?: string;
+  numberValid: boolean;
+  warnings: string[];
+  photo?: { format: 'wlt' | 'jpeg'; decoded: boolean; jpeg?: string; note?: string };
+  masked?: boolean;
+}
+
+export interface IdentityRead {
+  device: string;
+  recordId: string;
+  onDemand: boolean;
+  record: IdentityRecord;
+}
+
+export interface ScanCleanup {
+  deskew?: boolean;
+  cropBorder?: boolean;
+  detectBlank?: boolean;
+  bitonal?: boolean;
+  jpegQuality?: number;
+  minimumSkewDegrees?: number;
+  blankInkFraction?: number;
+}
+
+export interface ScanRequest {
+  caseNumber: string;
+  materialName: string;
+  device?: string;
+  source?: string;
+  duplex?: boolean;
+  dpi?: number;
+  mode?: 'color' | 'gray' | 'lineart';
+  paper?: 'A4' | 'A5' | 'B5' | 'letter' | 'legal';
+  paperWidthMm?: number;
+  paperHeightMm?: number;
+  operator?: string;
+  cleanup?: ScanCleanup;
+  saneOptions?: Record<string, string>;
+  maxPages?: number;
+}
+
+export interface ScanPage {
+  id: string;
+  position: number;
+  sequence: number;
+  encoding: 'jpeg' | 'g4';
+  width: number;
+  height: number;
+  dpi: number;
+  size: number;
+  sha256: string;
+  blank: boolean;
+  skewDegrees?: number;
+  straightened?: boolean;
+  rotation: 0 | 90 | 180 | 270;
+  thumbnailUrl: string;
+  imageUrl: string;
+}
+
+export type ScanState = 'scanning' | 'ready' | 'failed' | 'interrupted' | 'finished' | 'discarded';
+
+export interface Scan {
+  id: string;
+  device: string;
+  caseNumber: string;
+  materialName: string;
+  state: ScanState;
+  problem?: Problem;
+  pages: ScanPage[];
+  pageCount: number;
+  blankPages: number;
+  settings?: Record<string, unknown>;
+  attachmentId?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type AttachmentKind = 'scan' | 'photo' | 'idcard' | 'notice' | 'recording' | 'other';
+
+export interface Attachment {
+  attachmentId: string;
+  caseNumber: string;
+  materialName: string;
+  kind: AttachmentKind;
+  contentType: string;
+  sha256: string;
+  size: number;
+  pages?: number;
+  device?: string;
+  counterId: string;
+  operator?: string;
+  capturedAt: string;
+  retentionClass?: string;
+  fileName: string;
+}
+
+export interface OutboxEntry {
+  attachmentId: string;
+  caseNumber: string;
+  state: 'pending' | 'delivered' | 'failed' | 'cancelled';
+  attempts: number;
+  uploadURL?: string;
+  /** Bytes the case core confirmed. */
+  offset: number;
+  size: number;
+  nextAttemptAt?: string;
+  lastError?: string;
+  createdAt: string;
+  deliveredAt?: string;
+}
+
+export interface Outbox {
+  /** The tus endpoint or the local archive folder. */
+  sink: string;
+  undelivered: number;
+  failed: number;
+  oldestUndeliveredAt?: string;
+  entries: OutboxEntry[];
+}
+
+export type CaptureMode = 'document' | 'photo' | 'idcard-front' | 'idcard-back';
+
+export interface CaptureRequest {
+  mode: CaptureMode;
+  caseNumber: string;
+  materialName?: string;
+  format?: 'jpeg' | 'pdf';
+  enhance?: boolean;
+  autoCapture?: boolean;
+  stillForMs?: number;
+  timeoutMs?: number;
+  operator?: string;
+}
+
+export interface CaptureResult {
+  attachment: Attachment;
+  mode: CaptureMode;
+  /** The camera picture's size. */
+  pictureWidth: number;
+  pictureHeight: number;
+  /** The attachment image's size. */
+  width: number;
+  height: number;
+  /** Where the page or card was found in the picture (document and card modes). */
+  corners?: { x: number; y: number }[];
+}
+
+export interface CameraMode {
+  width: number;
+  height: number;
+  framesPerSecond: number;
+  [key: string]: unknown;
+}
+
+export interface Camera {
+  /** The device id (`v4l2:/dev/video0`, `sim:camera`); the SDK encodes it in paths. */
+  id: string;
+  model: string;
+  state: Device['state'];
+  /** What it streams now, if anyone watches. */
+  streaming?: CameraMode;
+  viewers: number;
+  /** Formats, sizes, rates and controls (`camera(id)` only). */
+  capabilities?: Record<string, unknown>;
+}
+
+export interface IDCardCopyRequest {
+  caseNumber: string;
+  /** Attachment id of an idcard-front capture. */
+  front: string;
+  /** Attachment id of an idcard-back capture. */
+  back: string;
+  /** The restricting line, e.g. 仅供办理××业务使用，他用无效. */
+  watermark: string;
+  materialName?: string;
+}
+
+export type PrintState = 'submitting' | 'queued' | 'printing' | 'blocked' | 'completed' | 'canceled' | 'failed';
+
+export interface PrintJob {
+  id: string;
+  printer: string;
+  document: string;
+  caseNumber?: string;
+  copies: number;
+  sides?: string;
+  media?: string;
+  pages?: number;
+  cupsJobId?: number;
+  state: PrintState;
+  ippJobState?: number;
+  reasons: string[];
+  printerMessage?: string;
+  problem?: Problem;
+  attachmentId?: string;
+  cancelRequested: boolean;
+  operator?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Printer {
+  id: string;
+  name: string;
+  roles: ('notices' | 'receipts')[];
+  isDefault: boolean;
+  makeAndModel?: string;
+  location?: string;
+  state: 'idle' | 'printing' | 'stopped' | 'unknown';
+  reasons: string[];
+  message?: string;
+  accepting: boolean;
+  problem?: Problem;
+  warnings: string[];
+  capabilities?: { copies?: number[]; sides?: string[]; media?: string[]; printQuality?: string[]; documentFormats?: string[] };
+}
+
+export interface NoticeField {
+  name: string;
+  label: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date' | 'choice' | 'list' | 'object';
+  required: boolean;
+  options?: string[];
+  fields?: NoticeField[];
+}
+
+export interface NoticeTemplate {
+  id: string;
+  title: string;
+  englishTitle?: string;
+  source?: string;
+  orientation: 'portrait' | 'landscape';
+  fields: NoticeField[];
+}
+
+export interface ReceiptRequest {
+  hall: string;
+  counter: string;
+  caseNumber: string;
+  matter: string;
+  /** Printed masked (张*) unless printFullName. */
+  applicant: string;
+  printFullName?: boolean;
+  materials: string[];
+  acceptedAt: string;
+  promisedBy?: string;
+  enquiries?: string;
+}
+
+export interface PrintOptions {
+  printer?: string;
+  copies?: number;
+  sides?: 'one-sided' | 'two-sided-long-edge' | 'two-sided-short-edge';
+  media?: string;
+  quality?: 3 | 4 | 5;
+  operator?: string;
+}
+
+export type PrintRequest = PrintOptions & ({ template: string; data: Record<string, unknown> } | { receipt: ReceiptRequest });
+
+/** One message of the event stream. `data` depends on `type` (see /v1/openapi.yaml). */
+export interface TongbanEvent<Data = any> {
+  sequence: number;
+  time: string;
+  type: string;
+  data: Data;
+}
+
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface TongbanOptions {
+  /** Default `http://127.0.0.1:8808`. */
+  baseUrl?: string;
+  /** The API token, for software that is not a page of an allowed origin. Never put it in a web page. */
+  token?: string;
+  reconnectDelayMs?: number;
+  maxReconnectDelayMs?: number;
+}
+
+export declare class Tongban {
+  constructor(options?: TongbanOptions);
+  /** Checks the service, opens the event stream (unless `events: false`) and resolves with the connection. */
+  static connect(options?: TongbanOptions & { events?: boolean }): Promise<Tongban>;
+
+  readonly baseUrl: string;
+  /** The health answer from `connect`. */
+  health?: Health;
+  counterId?: string;
+  /** Newest event received; the stream resumes after it on reconnect. */
+  lastSequence: number | null;
+  connectionState: ConnectionState;
+
+  request(method: string, path: string, options?: {
+    json?: unknown; body?: BodyInit; contentType?: string; query?: Record<string, unknown>; raw?: boolean;
+  }): Promise<any>;
+  url(path: string, query?: Record<string, unknown>): string;
+
+  getHealth(): Promise<Health>;
+  devices(options?: { refresh?: boolean }): Promise<DeviceSnapshot>;
+  device(id: string): Promise<Device>;
+
+  readCard(options?: { device?: string; timeoutMs?: number; reveal?: boolean; reason?: string }): Promise<IdentityRead>;
+  identityRecord(id: string, options?: { reveal?: boolean; reason?: string }): Promise<IdentityRecord>;
+  simulateCard(action: 'place' | 'lift', card?: CardType): Promise<null>;
+
+  startScan(request: ScanRequest): Promise<Scan>;
+  scans(options?: { state?: string }): Promise<Scan[]>;
+  scan(id: string): Promise<Scan>;
+  scanMore(id: string, options?: { position?: number; replace?: string; source?: string; maxPages?: number }): Promise<Scan>;
+  reorderPages(id: string, pageIds: string[]): Promise<Scan>;
+  rotatePage(id: string, pageId: string, rotation: 0 | 90 | 180 | 270): Promise<Scan>;
+  deletePage(id: string, pageId: string): Promise<Scan>;
+  cancelScan(id: string): Promise<null>;
+  finishScan(id: string, options?: { includeBlank?: boolean; operator?: string }): Promise<Attachment>;
+  pageThumbnailUrl(id: string, pageId: string): string;
+  pageImageUrl(id: string, pageId: string): string;
+
+  cameras(): Promise<{ cameras: Camera[] }>;
+  camera(id: string): Promise<Camera>;
+  cameraPreviewUrl(id: string, options?: { width?: number; height?: number; fps?: number }): string;
+  setCameraControl(id: string, name: string, value: number): Promise<{ name: string; value: number }>;
+  capture(id: string, request: CaptureRequest): Promise<CaptureResult>;
+  makeIDCardCopy(request: IDCardCopyRequest): Promise<Attachment>;
+
+  printers(): Promise<Printer[]>;
+  notices(): Promise<NoticeTemplate[]>;
+  previewNotice(template: string, data: Record<string, unknown>, options?: { format?: 'png' | 'pdf'; page?: number; dpi?: number }):
+    Promise<{ blob: Blob; pageCount: number }>;
+  print(request: PrintRequest): Promise<PrintJob>;
+  printPdf(pdf: Blob, options?: PrintOptions & { caseNumber?: string; title?: string }): Promise<PrintJob>;
+  printJobs(options?: { state?: string }): Promise<PrintJob[]>;
+  printJob(id: string): Promise<PrintJob>;
+  cancelPrint(id: string): Promise<PrintJob>;
+
+  attachments(options?: { caseNumber?: string }): Promise<{ attachment: Attachment; delivery?: OutboxEntry }[]>;
+  attachment(id: string): Promise<Attachment>;
+  attachmentContentUrl(id: string): string;
+  uploadAttachment(file: Blob, options: {
+    caseNumber: string; materialName: string; kind?: AttachmentKind; fileName?: string; pages?: number; device?: string; operator?: string;
+  }): Promise<Attachment>;
+  outbox(): Promise<Outbox>;
+  retryDelivery(id: string): Promise<null>;
+  withdrawDelivery(id: string): Promise<null>;
+
+  /** `pattern`: an event type, a prefix ending in `*` (`'scan.*'`), `'*'` for all, or `'connection'`. */
+  on(pattern: 'connection', handler: (event: { type: 'connection'; data: { state: ConnectionState } }) => void): () => void;
+  on(pattern: string, handler: (event: TongbanEvent) => void): () => void;
+  waitFor(pattern: string, predicate?: (event: TongbanEvent) => boolean, options?: { timeoutMs?: number }): Promise<TongbanEvent>;
+  openEvents(): Promise<Tongban>;
+  close(): void;
+}

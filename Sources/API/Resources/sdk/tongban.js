@@ -1,0 +1,328 @@
+// tongban.js — the browser SDK for Tongban, the counter PC's device service.
+//
+// A plain ES module without dependencies: a case system imports it straight from the service,
+//   import { Tongban } from 'http://127.0.0.1:8808/sdk/tongban.js';
+//   const tongban = await Tongban.connect();
+//   tongban.on('idcard.read', (event) => fillForm(event.data.record));
+// Its page's origin must be listed in the service's api.allowedOrigins. Types: /sdk/tongban.d.ts.
+
+/** Where the service listens unless told otherwise. */
+export const DEFAULT_BASE_URL = 'http://127.0.0.1:8808';
+
+/** Every failure the SDK reports: the service's problem details (code, message, remedy) or an unreachable service. */
+export class TongbanError extends Error {
+  constructor(problem) {
+    super(problem.detail ? `${problem.title}: ${problem.detail}` : problem.title);
+    this.name = 'TongbanError';
+    /** Stable machine-readable code, e.g. `scanner-jammed`, `origin-not-allowed`, `service-unreachable`. */
+    this.code = problem.code;
+    /** HTTP status (0 when the service could not be reached). */
+    this.status = problem.status ?? 0;
+    this.title = problem.title;
+    this.detail = problem.detail ?? '';
+    /** What the clerk or administrator should do about it. */
+    this.remedy = problem.remedy ?? '';
+    /** The device concerned, if any. */
+    this.device = problem.device;
+  }
+
+  /** Reads an error response: the problem document when there is one, otherwise the status line. */
+  static async fromResponse(response, what) {
+    let problem = null;
+    try {
+      const type = response.headers.get('Content-Type') ?? '';
+      if (type.includes('json')) problem = await response.json();
+    } catch {
+      problem = null;
+    }
+    return new TongbanError(problem?.code ? problem : {
+      code: `http-${response.status}`, status: response.status, title: `${response.status} ${response.statusText}`,
+      detail: what, remedy: 'Check the request against /v1/openapi.yaml.',
+    });
+  }
+}
+
+function unreachable(baseUrl, cause) {
+  return new TongbanError({
+    code: 'service-unreachable', status: 0, title: '无法连接通办服务 Tongban unreachable',
+    detail: `${baseUrl}: ${cause?.message ?? cause}`,
+    remedy: '确认本机通办服务已启动，且本页面的来源已列入 api.allowedOrigins。Check that Tongban runs on this PC '
+      + '(systemctl status tongban) and that this page\'s origin is in api.allowedOrigins (tongban doctor).',
+  });
+}
+
+const segment = (value) => encodeURIComponent(String(value));
+
+/** A connection to the counter's Tongban: typed calls for the whole API and one event stream. */
+export class Tongban {
+  /**
+   * @param {{baseUrl?: string, token?: string, reconnectDelayMs?: number, maxReconnectDelayMs?: number}} options
+   */
+  constructor(options = {}) {
+    this.baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+    this.token = options.token ?? null;
+    this.reconnectDelayMs = options.reconnectDelayMs ?? 500;
+    this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
+    /** Sequence of the newest event received; the stream resumes after it when it reconnects. */
+    this.lastSequence = null;
+    /** `connecting`, `open`, `reconnecting` or `closed`. */
+    this.connectionState = 'closed';
+    this._listeners = new Map();
+    this._socket = null;
+    this._wanted = false;
+    this._delay = this.reconnectDelayMs;
+    this._timer = null;
+  }
+
+  /** Checks the service answers (`GET /v1/health`), opens the event stream and resolves with the connection. */
+  static async connect(options = {}) {
+    const tongban = new Tongban(options);
+    tongban.health = await tongban.getHealth();
+    if (options.events !== false) await tongban.openEvents();
+    return tongban;
+  }
+
+  // ---- HTTP ----------------------------------------------------------------------------------------------------
+
+  async request(method, path, { json, body, contentType, query, raw = false } = {}) {
+    const url = new URL(this.baseUrl + path);
+    for (const [name, value] of Object.entries(query ?? {})) {
+      if (value !== undefined && value !== null) url.searchParams.set(name, String(value));
+    }
+    const headers = {};
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    if (json !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(json);
+    } else if (contentType) {
+      headers['Content-Type'] = contentType;
+    }
+    let response;
+    try {
+      response = await fetch(url, { method, headers, body });
+    } catch (error) {
+      throw unreachable(this.baseUrl, error);
+    }
+    if (!response.ok) throw await TongbanError.fromResponse(response, `${method} ${path}`);
+    if (raw) return response;
+    if (response.status === 204 || !(response.headers.get('Content-Type') ?? '').includes('json')) return null;
+    return response.json();
+  }
+
+  url(path, query = {}) {
+    const url = new URL(this.baseUrl + path);
+    for (const [name, value] of Object.entries(query)) {
+      if (value !== undefined && value !== null) url.searchParams.set(name, String(value));
+    }
+    return url.toString();
+  }
+
+  // ---- service and devices -------------------------------------------------------------------------------------
+
+  getHealth() { return this.request('GET', '/v1/health'); }
+  devices({ refresh = false } = {}) { return this.request('GET', '/v1/devices', { query: refresh ? { refresh: 'true' } : {} }); }
+  device(id) { return this.request('GET', `/v1/devices/${segment(id)}`); }
+
+  // ---- ID card -------------------------------------------------------------------------------------------------
+
+  /** Reads the card on the reader now (waits up to `timeoutMs`); `reveal` needs a `reason`, which is audited. */
+  readCard({ device, timeoutMs, reveal, reason } = {}) {
+    return this.request('POST', '/v1/idcard/read', { json: { device, timeoutMs, reveal, reason } });
+  }
+  /** A stored identity record, masked unless `reveal` with a `reason` (audited). */
+  identityRecord(id, { reveal = false, reason } = {}) {
+    return this.request('GET', `/v1/idcard/records/${segment(id)}`, { query: reveal ? { reveal: 'true', reason } : {} });
+  }
+  /** Demo only: place (`card`: resident, hkMacaoTaiwan, foreigner2017, foreigner2023) or lift the simulated card. */
+  simulateCard(action, card) { return this.request('POST', '/v1/sim/idcard', { json: { action, card } }); }
+
+  // ---- scanning ------------------------------------------------------------------------------------------------
+
+  startScan(request) { return this.request('POST', '/v1/scans', { json: request }); }
+  scans({ state } = {}) { return this.request('GET', '/v1/scans', { query: { state } }); }
+  scan(id) { return this.request('GET', `/v1/scans/${segment(id)}`); }
+  /** Scans more pages into a batch: appended, inserted at `position`, or replacing page `replace`. */
+  scanMore(id, options = {}) { return this.request('POST', `/v1/scans/${segment(id)}/pages`, { json: options }); }
+  reorderPages(id, pageIds) { return this.request('PUT', `/v1/scans/${segment(id)}/order`, { json: { pageIds } }); }
+  rotatePage(id, pageId, rotation) {
+    return this.request('PATCH', `/v1/scans/${segment(id)}/pages/${segment(pageId)}`, { json: { rotation } });
+  }
+  deletePage(id, pageId) { return this.request('DELETE', `/v1/scans/${segment(id)}/pages/${segment(pageId)}`); }
+  /** Cancels a batch that is scanning (whole pages kept) or discards one that is not. */
+  cancelScan(id) { return this.request('DELETE', `/v1/scans/${segment(id)}`); }
+  /** Makes the batch one PDF/A attachment of its case and queues its delivery. */
+  finishScan(id, options = {}) { return this.request('POST', `/v1/scans/${segment(id)}/finish`, { json: options }); }
+  pageThumbnailUrl(id, pageId) { return this.url(`/v1/scans/${segment(id)}/pages/${segment(pageId)}/thumbnail`); }
+  pageImageUrl(id, pageId) { return this.url(`/v1/scans/${segment(id)}/pages/${segment(pageId)}/image`); }
+
+  // ---- cameras -------------------------------------------------------------------------------------------------
+
+  cameras() { return this.request('GET', '/v1/cameras'); }
+  camera(id) { return this.request('GET', `/v1/cameras/${segment(id)}`); }
+  /** A URL an `<img>` shows as the live preview (multipart JPEG). */
+  cameraPreviewUrl(id, { width, height, fps } = {}) {
+    return this.url(`/v1/cameras/${segment(id)}/preview`, { width, height, fps });
+  }
+  setCameraControl(id, name, value) {
+    return this.request('PUT', `/v1/cameras/${segment(id)}/controls/${segment(name)}`, { json: { value } });
+  }
+  /** A still made into an attachment: `mode` document, photo, idcard-front or idcard-back. */
+  capture(id, request) { return this.request('POST', `/v1/cameras/${segment(id)}/capture`, { json: request }); }
+  /** Both captured card sides at true size on one A4 page with the restricting watermark. */
+  makeIDCardCopy(request) { return this.request('POST', '/v1/idcard-copies', { json: request }); }
+
+  // ---- printing ------------------------------------------------------------------------------------------------
+
+  printers() { return this.request('GET', '/v1/printers'); }
+  notices() { return this.request('GET', '/v1/notices'); }
+  /** Renders a form without printing it; resolves with the PDF or PNG page as a Blob and the page count. */
+  async previewNotice(template, data, { format = 'png', page, dpi } = {}) {
+    const response = await this.request('POST', `/v1/notices/${segment(template)}/preview`,
+      { json: data, query: { format, page, dpi }, raw: true });
+    return { blob: await response.blob(), pageCount: Number(response.headers.get('X-Page-Count') ?? '1') };
+  }
+  /** Prints a form (`template` + `data`) or a receipt; resolves once CUPS accepted the job. */
+  print(request) { return this.request('POST', '/v1/prints', { json: request }); }
+  /** Prints a PDF as it is. */
+  printPdf(pdf, options = {}) {
+    return this.request('POST', '/v1/prints', { body: pdf, contentType: 'application/pdf', query: options });
+  }
+  printJobs({ state } = {}) { return this.request('GET', '/v1/prints', { query: { state } }); }
+  printJob(id) { return this.request('GET', `/v1/prints/${segment(id)}`); }
+  cancelPrint(id) { return this.request('DELETE', `/v1/prints/${segment(id)}`); }
+
+  // ---- attachments and delivery --------------------------------------------------------------------------------
+
+  attachments({ caseNumber } = {}) { return this.request('GET', '/v1/attachments', { query: { case: caseNumber } }); }
+  attachment(id) { return this.request('GET', `/v1/attachments/${segment(id)}`); }
+  attachmentContentUrl(id) { return this.url(`/v1/attachments/${segment(id)}/content`); }
+  /** Stores a file (Blob) as an attachment of a case and queues its delivery. */
+  uploadAttachment(file, { caseNumber, materialName, kind = 'other', fileName, pages, device, operator }) {
+    return this.request('POST', '/v1/attachments', {
+      body: file, contentType: file.type || 'application/octet-stream',
+      query: { case: caseNumber, material: materialName, kind, fileName: fileName ?? file.name ?? 'attachment.bin', pages, device, operator },
+    });
+  }
+  outbox() { return this.request('GET', '/v1/outbox'); }
+  retryDelivery(id) { return this.request('POST', `/v1/outbox/${segment(id)}/retry`); }
+  /** Withdraws an attachment that has not been delivered (captured by mistake). */
+  withdrawDelivery(id) { return this.request('DELETE', `/v1/outbox/${segment(id)}`); }
+
+  // ---- events --------------------------------------------------------------------------------------------------
+
+  /**
+   * Calls `handler(event)` for every event whose type is `pattern`, starts with `pattern` without its `*`
+   * (`'scan.*'`), or for all (`'*'`). `'connection'` reports the stream's state. Returns the unsubscribe function.
+   */
+  on(pattern, handler) {
+    if (!this._listeners.has(pattern)) this._listeners.set(pattern, new Set());
+    this._listeners.get(pattern).add(handler);
+    return () => this._listeners.get(pattern)?.delete(handler);
+  }
+
+  /** Resolves with the first event of `pattern` that `predicate` accepts; rejects after `timeoutMs`. */
+  waitFor(pattern, predicate = () => true, { timeoutMs = 60_000 } = {}) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new TongbanError({ code: 'event-timeout', status: 0, title: '等待超时 Timed out',
+          detail: `no ${pattern} event within ${timeoutMs} ms`, remedy: 'Check the device and try again.' }));
+      }, timeoutMs);
+      const off = this.on(pattern, (event) => {
+        if (!predicate(event)) return;
+        clearTimeout(timer);
+        off();
+        resolve(event);
+      });
+    });
+  }
+
+  /** Opens the event stream; resolves once the service said hello. It reconnects by itself until `close()`. */
+  openEvents() {
+    this._wanted = true;
+    return new Promise((resolve, reject) => this._open(resolve, reject));
+  }
+
+  /** Closes the event stream and stops reconnecting. */
+  close() {
+    this._wanted = false;
+    clearTimeout(this._timer);
+    this._socket?.close();
+    this._socket = null;
+    this._setState('closed');
+  }
+
+  _open(resolve, reject) {
+    const url = new URL(this.baseUrl.replace(/^http/, 'ws') + '/v1/events');
+    if (this.lastSequence !== null) url.searchParams.set('since', String(this.lastSequence));
+    if (this.token) url.searchParams.set('token', this.token);
+    this._setState(this.lastSequence === null ? 'connecting' : 'reconnecting');
+    let socket;
+    try {
+      socket = new WebSocket(url);
+    } catch (error) {
+      reject?.(unreachable(this.baseUrl, error));
+      return;
+    }
+    this._socket = socket;
+    let greeted = false;
+    socket.onmessage = (message) => {
+      let event;
+      try {
+        event = JSON.parse(message.data);
+      } catch {
+        return;
+      }
+      if (event.type === 'hello') {
+        greeted = true;
+        this._delay = this.reconnectDelayMs;
+        if (this.lastSequence === null) this.lastSequence = event.sequence;
+        this.counterId = event.counterId;
+        this._setState('open');
+        resolve?.(this);
+        return;
+      }
+      if (typeof event.sequence === 'number') {
+        if (this.lastSequence !== null && event.sequence <= this.lastSequence) return; // replayed twice
+        this.lastSequence = event.sequence;
+      }
+      this._dispatch(event);
+    };
+    socket.onclose = () => {
+      if (this._socket !== socket) return;
+      this._socket = null;
+      if (!greeted && reject) {
+        // Refused upgrade (origin not allowed) or nothing listening: the browser does not say which.
+        this._wanted = false;
+        this._setState('closed');
+        reject(unreachable(this.baseUrl, new Error('the event stream was refused or could not be opened')));
+        return;
+      }
+      if (!this._wanted) return;
+      this._setState('reconnecting');
+      this._timer = setTimeout(() => this._open(), this._delay);
+      this._delay = Math.min(this._delay * 2, this.maxReconnectDelayMs);
+    };
+  }
+
+  _setState(state) {
+    if (this.connectionState === state) return;
+    this.connectionState = state;
+    this._dispatch({ type: 'connection', data: { state } });
+  }
+
+  _dispatch(event) {
+    for (const [pattern, handlers] of this._listeners) {
+      const matches = pattern === '*' ? event.type !== 'connection'
+        : pattern.endsWith('*') ? event.type.startsWith(pattern.slice(0, -1)) : pattern === event.type;
+      if (!matches) continue;
+      for (const handler of [...handlers]) {
+        try {
+          handler(event);
+        } catch (error) {
+          console.error(`tongban: a ${event.type} handler threw`, error);
+        }
+      }
+    }
+  }
+}
