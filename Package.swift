@@ -144,7 +144,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-        ], linkerSettings: exportCancelGuard),
+        ], exclude: ["Golden"], linkerSettings: exportCancelGuard),
     ]
 )
 

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+
+/// Headless Chromium, driven over the DevTools protocol by `Tests/tools/browser_e2e.py`, against `tongban serve
+/// --demo` with the rig's SANE scanner and CUPS printer: the console's own buttons read a card, scan three pages,
+/// capture a document, print a notice and see the outbox deliver; the SDK example page does the same from a second
+/// allowed origin; a page of an origin not in the configuration can neither call the API nor open the event stream.
+/// Screenshots of every step are kept in `.build/artefacts/browser/`.
+@Suite struct BrowserTests {
+    static let token = "browser-token-0123456789abcdef"
+    static let artefacts = "\(packageRoot)/.build/artefacts/browser"
+
+    /// `python3 -m http.server` on a free loopback port, serving the SDK example: one page origin.
+    static func pageServer() async throws -> (child: ChildProcess, origin: String) {
+        let child = try ChildProcess("/usr/bin/python3", ["-u", "-m", "http.server", "--bind", "127.0.0.1",
+                                                          "--directory", "\(packageRoot)/Examples/case-system", "0"])
+        let line = try #require(try await child.waitForLine(containing: "Serving HTTP"), "http.server: \(child.standardError)")
+        let port = try #require(line.range(of: #"port (\d+)"#, options: .regularExpression).map { line[$0].dropFirst(5) })
+        return (child, "http://127.0.0.1:\(port)")
+    }
+
+    /// Runs one scenario of the driver; returns its findings.
+    static func scenario(_ name: String, tongban: String, page: String? = nil, caseNumber: String) async throws -> [String: Any] {
+        var arguments = ["\(packageRoot)/Tests/tools/browser_e2e.py", name, "--tongban", tongban, "--case", caseNumber,
+                         "--artefacts", artefacts]
+        if let page { arguments += ["--page", page] }
+        let result = try await run("/usr/bin/python3", arguments)
+        let line = result.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
+        let findings = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+        #expect(result.status == 0 && findings["failed"] == nil,
+                "\(name): \(findings["failed"] ?? result.standardError.suffix(2000)) — page: \(findings["page"] ?? "")")
+        return findings
+    }
+
+    @Test(.enabled(if: Rig.available)) func consoleAndExampleWorkTheCounterAndForeignPagesAreRefused() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "chromium is missing: run scripts/setup")
+        let directory = try makeTemporaryDirectory()
+        // The rig's SANE test backend with a picture on the pages (its solid black ones are rightly found blank).
+        let sane = "\(directory)/sane"
+        try FileManager.default.createDirectory(atPath: sane, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "\(Rig["SANE_CONFIG_DIR"])/dll.conf", toPath: "\(sane)/dll.conf")
+        let testConf = try String(contentsOfFile: "\(Rig["SANE_CONFIG_DIR"])/test.conf", encoding: .utf8)
+            .replacingOccurrences(of: #"(?m)^test-picture .*$"#, with: "test-picture \"Color pattern\"", options: .regularExpression)
+        try testConf.write(toFile: "\(sane)/test.conf", atomically: true, encoding: .utf8)
+
+        let allowed = try await Self.pageServer()
+        defer { kill(allowed.child.process.processIdentifier, SIGKILL) }
+        let foreign = try await Self.pageServer()
+        defer { kill(foreign.child.process.processIdentifier, SIGKILL) }
+        let server = try ChildProcess.serve(["--demo", "--config", "\(packageRoot)/Config/tongban.yaml", "--listen", "127.0.0.1:0",
+                                             "--data-dir", "\(directory)/data"],
+                                            environment: ["TONGBAN_API_TOKEN": Self.token, "TONGBAN_API_ALLOWED_ORIGINS": allowed.origin,
+                                                          "TONGBAN_PRINTERS_CUPS_SERVER": Rig["TONGBAN_RIG_CUPS_SERVER"],
+                                                          "TONGBAN_PRINTERS_NOTICES": Rig["TONGBAN_RIG_PRINTER_QUEUE"],
+                                                          "SANE_CONFIG_DIR": sane])
+        defer { kill(server.process.processIdentifier, SIGKILL) }
+        let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
+        let tongban = "http://127.0.0.1:\(port)"
+        let authorization = ["-H", "Authorization: Bearer \(Self.token)"]
+        try? FileManager.default.removeItem(atPath: Self.artefacts)
+
+        // The console, through its own buttons.
+        let console = try await Self.scenario("console", tongban: tongban, caseNumber: "WEB2026112200001")
+        #expect((console["exceptions"] as? [Any])?.isEmpty == true, "console exceptions: \(console["exceptions"] ?? "")")
+        #expect((console["maskedRecord"] as? [String])?.contains("110105********002X") == true, "masked first: \(console["maskedRecord"] ?? "")")
+        #expect(console["revealedWithoutReason"] as? Bool == false, "revealing needs a reason")
+        #expect((console["revealedRecord"] as? [String])?.contains("11010519491231002X") == true)
+        #expect(console["filledApplicant"] as? String == "李华", "the notice takes the name from the card")
+        #expect(console["englishHeading"] as? String == "Scanning")
+        let consoleAttachments = try await curl(authorization + ["\(tongban)/v1/attachments?case=WEB2026112200001"]).body
+        let listed = try #require(try JSONSerialization.jsonObject(with: Data(consoleAttachments.utf8)) as? [[String: [String: Any]]])
+        #expect(listed.count == 3 && listed.allSatisfy { $0["delivery"]?["state"] as? String == "delivered" }, "\(consoleAttachments)")
+        #expect(Set(listed.compactMap { $0["attachment"]?["kind"] as? String }) == ["scan", "notice"])
+        #expect(listed.contains { $0["attachment"]?["materialName"] as? String == "申请材料" && $0["attachment"]?["pages"] as? Int == 3 },
+                "the scanned batch is one three-page PDF: \(consoleAttachments)")
+        let audit = try await run("/usr/bin/sqlite3", ["\(directory)/data/tongban.sqlite", "SELECT detail FROM audit WHERE action = 'idcard.reveal'"])
+        #expect(audit.standardOutput.contains("reason: 核对申请表"), "the reveal's reason is audited: \(audit.standardOutput)")
+
+        // The SDK example page from the second, allowed origin.
+        let example = try await Self.scenario("example", tongban: tongban, page: "\(allowed.origin)/?tongban=\(tongban)",
+                                              caseNumber: "EX2026112200001")
+        #expect((example["exceptions"] as? [Any])?.isEmpty == true, "example exceptions: \(example["exceptions"] ?? "")")
+        #expect(example["applicant"] as? String == "11010519491231002X 李华", "the case form filled from the card")
+        #expect((example["attachments"] as? [String])?.count == 3)
+        let exampleAttachments = try await curl(authorization + ["\(tongban)/v1/attachments?case=EX2026112200001"]).body
+        #expect(exampleAttachments.components(separatedBy: "\"state\":\"delivered\"").count - 1 == 3, "\(exampleAttachments)")
+
+        // A page from an origin not in api.allowedOrigins.
+        let refused = try await Self.scenario("foreign", tongban: tongban, page: "\(foreign.origin)/?tongban=\(tongban)",
+                                              caseNumber: "FOREIGN2026112200001")
+        #expect((refused["connection"] as? String)?.hasPrefix("Tongban is not reachable") == true, "the SDK cannot even load")
+        #expect(refused["read"] as? String == "blocked: TypeError", "a read is refused: \(refused["read"] ?? "")")
+        #expect(refused["preflighted"] as? String == "blocked: TypeError", "a call needing a preflight is refused")
+        #expect(refused["eventStream"] as? String == "refused", "the event stream is refused: \(refused["eventStream"] ?? "")")
+        let forged = try await curl(authorization + ["\(tongban)/v1/attachments?case=FOREIGN2026112200001"]).body
+        #expect(forged == "[]", "a no-cors POST from the foreign page stored nothing: \(forged)")
+    }
+}

@@ -1,0 +1,327 @@
+#!/usr/bin/python3
+"""Drives headless Chromium over the DevTools protocol through Tongban's console, the SDK example page, and a
+page from an origin Tongban does not allow. Clicks are real mouse events at the element's place on the page;
+text is typed with Input.insertText. A screenshot of each step goes to the artefacts folder.
+
+usage: browser_e2e.py console|example|foreign --tongban URL --artefacts DIR [--page URL] [--case NO]
+Prints one JSON line of findings per scenario; exits 0 when every step worked, 1 with the failed step otherwise.
+Uses Debian's python3 with python3-websockets.
+"""
+import argparse
+import asyncio
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import websockets
+
+
+class StepFailed(Exception):
+    pass
+
+
+class Browser:
+    """One headless Chromium with one page, spoken to over its DevTools WebSocket."""
+
+    def __init__(self, artefacts):
+        self.artefacts = artefacts
+        self.profile = tempfile.mkdtemp(prefix="tongban-chromium-")
+        self.process = None
+        self.socket = None
+        self.next_id = 0
+        self.pending = {}
+        self.events = asyncio.Queue()
+        self.exceptions = []
+        self.console_errors = []
+        self.shots = 0
+
+    async def start(self):
+        self.process = subprocess.Popen(
+            ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--remote-debugging-port=0", f"--user-data-dir={self.profile}", "--window-size=1400,1000",
+             "--disable-features=MediaRouter", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port_file = os.path.join(self.profile, "DevToolsActivePort")
+        for _ in range(300):
+            if os.path.exists(port_file) and open(port_file).read().strip():
+                break
+            await asyncio.sleep(0.1)
+        port = open(port_file).read().split("\n")[0]
+        targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list"))
+        page = next(target for target in targets if target["type"] == "page")
+        self.socket = await websockets.connect(page["webSocketDebuggerUrl"], max_size=None)
+        self.reader = asyncio.create_task(self.read())
+        for domain in ("Page", "Runtime"):
+            await self.send(f"{domain}.enable")
+
+    async def read(self):
+        async for message in self.socket:
+            data = json.loads(message)
+            if "id" in data and data["id"] in self.pending:
+                self.pending.pop(data["id"]).set_result(data)
+            elif data.get("method") == "Runtime.exceptionThrown":
+                details = data["params"]["exceptionDetails"]
+                self.exceptions.append(details.get("exception", {}).get("description") or details.get("text"))
+            elif data.get("method") == "Runtime.consoleAPICalled" and data["params"]["type"] == "error":
+                self.console_errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in data["params"]["args"]))
+            else:
+                await self.events.put(data)
+
+    async def send(self, method, **params):
+        self.next_id += 1
+        future = asyncio.get_running_loop().create_future()
+        self.pending[self.next_id] = future
+        await self.socket.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        answer = await asyncio.wait_for(future, 60)
+        if "error" in answer:
+            raise StepFailed(f"{method}: {answer['error']}")
+        return answer.get("result", {})
+
+    async def navigate(self, url):
+        await self.send("Page.navigate", url=url)
+        await self.wait_for("document.readyState === 'complete'", what=f"{url} to load")
+
+    async def evaluate(self, expression):
+        result = await self.send("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
+        if "exceptionDetails" in result:
+            raise StepFailed(f"evaluate {expression!r}: {result['exceptionDetails'].get('exception', {}).get('description')}")
+        return result["result"].get("value")
+
+    async def wait_for(self, expression, what, timeout=90):
+        """Polls `expression` until it is truthy; a guard against hanging, not a timing assertion."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = await self.evaluate(expression)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise StepFailed(f"waited {timeout} s for {what} ({expression})")
+            await asyncio.sleep(0.2)
+
+    async def click(self, selector):
+        """A real left click at the middle of the element, after scrolling it into view."""
+        box = await self.evaluate(f"""(() => {{
+            const element = document.querySelector({json.dumps(selector)});
+            if (!element) return null;
+            element.scrollIntoView({{block: 'center'}});
+            const rect = element.getBoundingClientRect();
+            return {{x: rect.x + rect.width / 2, y: rect.y + rect.height / 2, disabled: !!element.disabled,
+                    hidden: rect.width === 0 || rect.height === 0}};
+        }})()""")
+        if box is None or box["hidden"]:
+            raise StepFailed(f"{selector} is not on the page")
+        if box["disabled"]:
+            raise StepFailed(f"{selector} is disabled")
+        for kind in ("mousePressed", "mouseReleased"):
+            await self.send("Input.dispatchMouseEvent", type=kind, x=box["x"], y=box["y"], button="left", clickCount=1)
+
+    async def type(self, selector, text):
+        """Focuses the field, selects what it holds and types over it; leaving the field fires its change event."""
+        await self.click(selector)
+        await self.evaluate(f"document.querySelector({json.dumps(selector)}).select()")
+        await self.send("Input.insertText", text=text)
+        await self.evaluate(f"document.querySelector({json.dumps(selector)}).blur()")
+
+    async def choose(self, selector, value):
+        await self.evaluate(f"""(() => {{ const select = document.querySelector({json.dumps(selector)});
+            select.value = {json.dumps(value)}; select.dispatchEvent(new Event('change')); }})()""")
+
+    async def key(self, key, code, modifiers=1):
+        """A key press with modifiers (1 = Alt)."""
+        for kind in ("keyDown", "keyUp"):
+            await self.send("Input.dispatchKeyEvent", type=kind, key=key, code=code, modifiers=modifiers)
+
+    async def screenshot(self, name):
+        self.shots += 1
+        result = await self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        path = os.path.join(self.artefacts, f"{self.shots:02d}-{name}.png")
+        with open(path, "wb") as file:
+            file.write(base64.b64decode(result["data"]))
+        return path
+
+    async def stop(self):
+        if self.socket:
+            await self.socket.close()
+        if self.process:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+async def console_scenario(browser, tongban, case_number, findings):
+    await browser.navigate(f"{tongban}/console")
+    await browser.wait_for("document.body.dataset.ready === 'true'", "the console to connect")
+    await browser.type("#case-number", case_number)
+    await browser.screenshot("console-connected")
+
+    # ID card: the demo's reader gets a card from the console's own button; the record shows masked.
+    await browser.wait_for("!document.querySelector('#idcard-sim').hidden", "the simulated reader to be listed")
+    await browser.choose("#sim-card", "resident")
+    await browser.click("#sim-place")
+    masked = await browser.wait_for("document.querySelector('#idcard-record dd') && [...document.querySelectorAll('#idcard-record dd')].map(d => d.textContent)",
+                                    "the card to be read")
+    findings["maskedRecord"] = masked
+    await browser.screenshot("idcard-read-masked")
+    await browser.click("#reveal")  # no reason: the form refuses (required field), nothing is revealed
+    await asyncio.sleep(0.3)
+    findings["revealedWithoutReason"] = await browser.evaluate("!document.querySelector('#mask').hidden")
+    await browser.type("#reveal-reason", "核对申请表 checking the application form")
+    await browser.click("#reveal")
+    findings["revealedRecord"] = await browser.wait_for(
+        "!document.querySelector('#mask').hidden && [...document.querySelectorAll('#idcard-record dd')].map(d => d.textContent)",
+        "the record to be shown in full")
+    await browser.screenshot("idcard-revealed")
+
+    # Scanning: three pages from the feeder, thumbnails as they arrive; one turned, two swapped; finished to a PDF.
+    await browser.choose("#scan-dpi", "150")
+    await browser.type("#scan-max", "3")
+    await browser.click("#scan-start")
+    await browser.wait_for("document.querySelectorAll('#scan-pages li').length === 3 && !document.querySelector('#scan-finish').disabled",
+                           "three scanned pages", timeout=180)
+    first = await browser.evaluate("document.querySelector('#scan-pages li').dataset.page")
+    await browser.click("#scan-pages li:first-child button.rotate")
+    await browser.wait_for("document.querySelector('#scan-pages li:first-child img').style.transform.includes('90deg')", "the page to turn")
+    await browser.click("#scan-pages li:first-child button[title]:nth-child(2)")  # move the first page later
+    await browser.wait_for(f"document.querySelectorAll('#scan-pages li')[1].dataset.page === {json.dumps(first)}", "the pages to swap")
+    await browser.screenshot("scan-three-pages")
+    await browser.key("f", "KeyF")  # Alt+F finishes the batch
+    findings["scanStatus"] = await browser.wait_for(
+        "document.querySelector('#scan-pages li') === null && document.querySelector('#scan-status').textContent.includes('PDF')"
+        " && document.querySelector('#scan-status').textContent", "the scan to become a PDF attachment")
+    await browser.screenshot("scan-finished")
+
+    # Camera: the live preview shows, a document is captured (found, straightened) into an attachment.
+    await browser.click("#camera-toggle")
+    await browser.wait_for("document.querySelector('#camera-preview').naturalWidth > 0", "the live preview")
+    await browser.choose("#capture-mode", "document")
+    await browser.click("#capture")
+    findings["captureStatus"] = await browser.wait_for(
+        "document.querySelectorAll('#captures li').length === 1 && document.querySelector('#capture-status').textContent",
+        "the document capture", timeout=120)
+    await browser.screenshot("camera-document-captured")
+    await browser.click("#camera-toggle")
+
+    # Printing: the receipt notice, filled from the card, previewed, printed and followed to the end.
+    await browser.choose("#notice-template", "receipt-notice")
+    await browser.click("#notice-fill")
+    findings["filledApplicant"] = await browser.wait_for(
+        "document.querySelector('#notice-form input[name=applicantName]').value", "the applicant's name from the card")
+    await browser.type("#notice-form input[name=matterName]", "食品经营许可证核发")
+    await browser.type("#notice-form input[name=handlingUnit]", "示范市市场监督管理局")
+    await browser.type("#notice-form input[name=receivingUnit]", "示范市政务服务中心")
+    await browser.type("#notice-form fieldset[data-list=materials] tbody input[name=name]", "申请书")
+    await browser.click("#notice-preview")
+    await browser.wait_for("document.querySelector('#notice-image').naturalWidth > 0", "the notice preview")
+    await browser.screenshot("notice-preview")
+    await browser.click("#notice-print")
+    findings["printState"] = await browser.wait_for(
+        "document.querySelector('#print-jobs li[data-state=completed]') && 'completed'", "the print job to complete", timeout=120)
+    await browser.screenshot("notice-printed")
+
+    # Outbox: everything captured for the case delivered (scan PDF, document, notice).
+    await browser.wait_for("document.querySelectorAll('#outbox-table tbody tr[data-state=delivered]').length >= 3",
+                           "three deliveries", timeout=120)
+    findings["outbox"] = await browser.evaluate(
+        "[...document.querySelectorAll('#outbox-table tbody tr')].map(r => [...r.cells].slice(0, 4).map(c => c.textContent).join(' | '))")
+    await browser.screenshot("outbox-delivered")
+
+    # English at Alt+L, back with the same keys.
+    await browser.key("l", "KeyL")
+    findings["englishHeading"] = await browser.wait_for("document.querySelector('#scanning h2').textContent === 'Scanning' && 'Scanning'",
+                                                        "the English console")
+    await browser.screenshot("console-english")
+    await browser.key("l", "KeyL")
+
+
+async def example_scenario(browser, page, case_number, findings):
+    await browser.navigate(page)
+    await browser.wait_for("document.body.dataset.connected === 'true'", "the example to connect through the SDK")
+    await browser.type("input[name=caseNumber]", case_number)
+    await browser.click("#place-card")
+    findings["applicant"] = await browser.wait_for(
+        "document.body.dataset.cardRead === 'true' && document.querySelector('input[name=idNumber]').value"
+        " + ' ' + document.querySelector('input[name=applicantName]').value", "the form to fill from the card")
+    await browser.screenshot("example-card")
+    await browser.click("#scan")
+    await browser.wait_for("document.querySelectorAll('#attachments tbody tr').length === 1", "the scan attachment", timeout=180)
+    await browser.click("#capture")
+    await browser.wait_for("document.querySelectorAll('#attachments tbody tr').length === 2", "the captured document", timeout=120)
+    await browser.click("#print")
+    await browser.wait_for("document.body.dataset.printed === 'true'", "the printed notice", timeout=120)
+    await browser.wait_for("document.querySelectorAll('#attachments tbody tr[data-state=delivered]').length === 3",
+                           "the three attachments delivered", timeout=120)
+    findings["attachments"] = await browser.evaluate(
+        "[...document.querySelectorAll('#attachments tbody tr')].map(r => [...r.cells].map(c => c.textContent).join(' | '))")
+    findings["problemShown"] = await browser.evaluate("!document.querySelector('#problem').hidden")
+    await browser.screenshot("example-delivered")
+
+
+async def foreign_scenario(browser, page, tongban, case_number, findings):
+    """A page of an origin Tongban does not list: the SDK cannot load, reads and writes fail, the stream is refused."""
+    await browser.navigate(page)
+    findings["connection"] = await browser.wait_for(
+        "document.querySelector('#connection').textContent.startsWith('Tongban is not reachable')"
+        " && document.querySelector('#connection').textContent", "the example to report Tongban unreachable")
+    findings["read"] = await browser.evaluate(
+        f"fetch({json.dumps(tongban + '/v1/devices')}).then(r => 'status ' + r.status, e => 'blocked: ' + e.name)")
+    findings["preflighted"] = await browser.evaluate(
+        f"fetch({json.dumps(tongban + '/v1/sim/idcard')}, {{method: 'POST', headers: {{'Content-Type': 'application/json'}},"
+        " body: JSON.stringify({action: 'place'})}).then(r => 'status ' + r.status, e => 'blocked: ' + e.name)")
+    # A 'simple' request the browser sends without a preflight (its answer unreadable): the service must refuse it.
+    await browser.evaluate(
+        f"fetch({json.dumps(tongban + '/v1/attachments?case=' + case_number + '&material=x&kind=other&fileName=x.txt')},"
+        " {method: 'POST', mode: 'no-cors', headers: {'Content-Type': 'text/plain'}, body: 'forged'}).then(() => 'sent', () => 'failed')")
+    ws = tongban.replace("http", "ws", 1) + "/v1/events"
+    findings["eventStream"] = await browser.evaluate(f"""new Promise((resolve) => {{
+        const socket = new WebSocket({json.dumps(ws)});
+        socket.onopen = () => {{ socket.close(); resolve('opened'); }};
+        socket.onerror = () => resolve('refused');
+        setTimeout(() => resolve('no answer'), 10000);
+    }})""")
+    await browser.screenshot("foreign-origin-refused")
+
+
+async def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("scenario", choices=["console", "example", "foreign"])
+    parser.add_argument("--tongban", required=True)
+    parser.add_argument("--page")
+    parser.add_argument("--case", default="WEB2026112200001")
+    parser.add_argument("--artefacts", required=True)
+    arguments = parser.parse_args()
+    artefacts = os.path.join(arguments.artefacts, arguments.scenario)
+    os.makedirs(artefacts, exist_ok=True)
+    browser = Browser(artefacts)
+    findings = {"scenario": arguments.scenario}
+    status = 0
+    try:
+        await browser.start()
+        if arguments.scenario == "console":
+            await console_scenario(browser, arguments.tongban, arguments.case, findings)
+        elif arguments.scenario == "example":
+            await example_scenario(browser, arguments.page, arguments.case, findings)
+        else:
+            await foreign_scenario(browser, arguments.page, arguments.tongban, arguments.case, findings)
+    except (StepFailed, asyncio.TimeoutError) as failure:
+        findings["failed"] = str(failure) or type(failure).__name__
+        try:
+            findings["page"] = await browser.evaluate("document.body.innerText.slice(0, 3000)")
+            await browser.screenshot("failure")
+        except Exception:  # the page itself may be what failed
+            pass
+        status = 1
+    finally:
+        findings["exceptions"] = browser.exceptions
+        findings["consoleErrors"] = browser.console_errors
+        await browser.stop()
+    print(json.dumps(findings, ensure_ascii=False), flush=True)
+    return status
+
+
+sys.exit(asyncio.run(main()))
