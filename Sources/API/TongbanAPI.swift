@@ -206,6 +206,9 @@ public enum TongbanAPI {
         var type = "hello"
         /// Sequence of the newest event published before this client connected (0 when none).
         var sequence: UInt64
+        /// When this run of the service started: a client that sees it change knows the sequence numbers began
+        /// again (the service restarted) and that state it holds may be stale.
+        var instance: Date
         var version: String
         var counterId: String
     }
@@ -225,7 +228,8 @@ public enum TongbanAPI {
         }, onUpgrade: { inbound, outbound, context in
             let since = context.request.uri.queryParameters["since"].flatMap { UInt64($0) }
             let stream = await dependencies.events.subscribe(since: since)
-            let hello = Hello(sequence: await dependencies.events.upcomingSequence - 1, version: dependencies.version,
+            let hello = Hello(sequence: await dependencies.events.upcomingSequence - 1, instance: dependencies.startedAt,
+                              version: dependencies.version,
                               counterId: dependencies.configuration.counter.id)
             try await outbound.write(.text(String(decoding: try JSONEncoder.tongban.encode(hello), as: UTF8.self)))
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -82,6 +82,11 @@ import Testing
         #expect((example["exceptions"] as? [Any])?.isEmpty == true, "example exceptions: \(example["exceptions"] ?? "")")
         #expect(example["applicant"] as? String == "11010519491231002X 李华", "the case form filled from the card")
         #expect((example["attachments"] as? [String])?.count == 3)
+        let resume = example["resume"] as? [String: Any] ?? [:]
+        #expect(resume["states"] as? [String] == ["reconnecting", "open resumed", "closed"], "the SDK reconnects by itself: \(resume)")
+        #expect(resume["readBeforeReconnect"] as? Bool == true && resume["duplicates"] as? Int == 0
+                && (resume["types"] as? [String])?.contains("idcard.read") == true,
+                "events of the gap are replayed once after the reconnect: \(resume)")
         let exampleAttachments = try await curl(authorization + ["\(tongban)/v1/attachments?case=EX2026112200001"]).body
         #expect(exampleAttachments.components(separatedBy: "\"state\":\"delivered\"").count - 1 == 3, "\(exampleAttachments)")
 

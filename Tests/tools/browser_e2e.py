@@ -261,6 +261,29 @@ async def example_scenario(browser, page, case_number, findings):
     findings["problemShown"] = await browser.evaluate("!document.querySelector('#problem').hidden")
     await browser.screenshot("example-delivered")
 
+    # The SDK's event stream after a drop: it reconnects by itself and replays what happened meanwhile, once.
+    base = page.split("?tongban=")[1]
+    findings["resume"] = await browser.evaluate(f"""(async () => {{
+        const {{ Tongban }} = await import({json.dumps(base + '/sdk/tongban.js')});
+        const client = await Tongban.connect({{ baseUrl: {json.dumps(base)}, reconnectDelayMs: 6000 }});
+        const states = [];
+        client.on('connection', (event) => states.push({{ ...event.data, at: Date.now() }}));
+        const seen = [];
+        client.on('idcard.*', (event) => seen.push(event));
+        client._socket.close();  // the stream drops; the card is lifted and placed while it is away
+        await client.simulateCard('lift');
+        await new Promise((resolve) => setTimeout(resolve, 1500));  // the reader notices the card gone
+        await client.simulateCard('place', 'resident');
+        const read = await client.waitFor('idcard.read', () => true, {{ timeoutMs: 30000 }});
+        const reopened = states.find((state) => state.state === 'open');
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        client.close();
+        const sequences = seen.map((event) => event.sequence);
+        return {{ states: states.map((state) => state.state + (state.resumed ? ' resumed' : '')),
+                  readBeforeReconnect: Date.parse(read.time) < reopened.at,
+                  duplicates: sequences.length - new Set(sequences).size, types: seen.map((event) => event.type) }};
+    }})()""")
+
 
 async def foreign_scenario(browser, page, tongban, case_number, findings):
     """A page of an origin Tongban does not list: the SDK cannot load, reads and writes fail, the stream is refused."""

@@ -613,7 +613,24 @@ tongban.on('*', (event) => {
   list.prepend(make('li', { textContent: `${event.time ?? ''} ${event.type}` }));
   while (list.children.length > 200) list.lastChild.remove();
 });
-tongban.on('connection', (event) => showConnection(event.data.state));
+tongban.on('connection', (event) => {
+  showConnection(event.data.state);
+  // Back after a drop or a restart of the service: what the page shows is read again.
+  if (event.data.state === 'open' && (event.data.restarted || event.data.resumed)) reload();
+});
+
+async function reload() {
+  try {
+    await loadDevices();
+    if (scan) {
+      scan = await tongban.scan(scan.id).catch(() => null);
+      renderScan();
+    }
+    refreshOutbox();
+  } catch (error) {
+    showProblem(error);
+  }
+}
 
 const shortcuts = {
   k: () => $('#case-number').focus(),

@@ -367,6 +367,8 @@ export declare class Tongban {
   /** The health answer from `connect`. */
   health?: Health;
   counterId?: string;
+  /** When the connected run of the service started; it changes when the service restarts. */
+  instance?: string;
   /** Newest event received; the stream resumes after it on reconnect. */
   lastSequence: number | null;
   connectionState: ConnectionState;
@@ -424,7 +426,11 @@ export declare class Tongban {
   withdrawDelivery(id: string): Promise<null>;
 
   /** `pattern`: an event type, a prefix ending in `*` (`'scan.*'`), `'*'` for all, or `'connection'`. */
-  on(pattern: 'connection', handler: (event: { type: 'connection'; data: { state: ConnectionState } }) => void): () => void;
+  /**
+   * `'connection'`: the stream's state. On `open`, `resumed` says missed events were replayed after a drop and
+   * `restarted` that the service restarted in between (its state may differ: reload what the page shows).
+   */
+  on(pattern: 'connection', handler: (event: { type: 'connection'; data: { state: ConnectionState; restarted?: boolean; resumed?: boolean } }) => void): () => void;
   on(pattern: string, handler: (event: TongbanEvent) => void): () => void;
   waitFor(pattern: string, predicate?: (event: TongbanEvent) => boolean, options?: { timeoutMs?: number }): Promise<TongbanEvent>;
   openEvents(): Promise<Tongban>;

@@ -67,11 +67,14 @@ export class Tongban {
     this.lastSequence = null;
     /** `connecting`, `open`, `reconnecting` or `closed`. */
     this.connectionState = 'closed';
+    /** When the connected run of the service started (from its hello); a change means it restarted. */
+    this.instance = undefined;
     this._listeners = new Map();
     this._socket = null;
     this._wanted = false;
     this._delay = this.reconnectDelayMs;
     this._timer = null;
+    this._everOpen = false;
   }
 
   /** Checks the service answers (`GET /v1/health`), opens the event stream and resolves with the connection. */
@@ -212,7 +215,9 @@ export class Tongban {
 
   /**
    * Calls `handler(event)` for every event whose type is `pattern`, starts with `pattern` without its `*`
-   * (`'scan.*'`), or for all (`'*'`). `'connection'` reports the stream's state. Returns the unsubscribe function.
+   * (`'scan.*'`), or for all (`'*'`). `'connection'` reports the stream's state: `{state, restarted, resumed}` —
+   * `resumed` when missed events were replayed after a drop, `restarted` when the service restarted in between
+   * (reload what the page shows). Returns the unsubscribe function.
    */
   on(pattern, handler) {
     if (!this._listeners.has(pattern)) this._listeners.set(pattern, new Set());
@@ -276,9 +281,15 @@ export class Tongban {
       if (event.type === 'hello') {
         greeted = true;
         this._delay = this.reconnectDelayMs;
+        // A new instance means the service restarted: its sequence numbers began again, so everything it sends
+        // now is new (the replay after `since` included), and what the page holds may be stale.
+        const restarted = this.instance !== undefined && event.instance !== this.instance;
+        this.instance = event.instance;
         if (this.lastSequence === null) this.lastSequence = event.sequence;
+        else if (restarted) this.lastSequence = 0;
         this.counterId = event.counterId;
-        this._setState('open');
+        this._setState('open', { restarted, resumed: !restarted && this._everOpen === true });
+        this._everOpen = true;
         resolve?.(this);
         return;
       }
@@ -305,10 +316,10 @@ export class Tongban {
     };
   }
 
-  _setState(state) {
+  _setState(state, details = {}) {
     if (this.connectionState === state) return;
     this.connectionState = state;
-    this._dispatch({ type: 'connection', data: { state } });
+    this._dispatch({ type: 'connection', data: { state, ...details } });
   }
 
   _dispatch(event) {
