@@ -45,7 +45,8 @@ class Browser:
         self.process = subprocess.Popen(
             ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
              "--remote-debugging-port=0", f"--user-data-dir={self.profile}", "--window-size=1400,1000",
-             "--disable-features=MediaRouter", "about:blank"],
+             "--disable-features=MediaRouter", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+             "--autoplay-policy=no-user-gesture-required", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         port_file = os.path.join(self.profile, "DevToolsActivePort")
         for _ in range(300):
@@ -310,10 +311,65 @@ async def foreign_scenario(browser, page, tongban, case_number, findings):
     await browser.screenshot("foreign-origin-refused")
 
 
+JANUS_SUBSCRIBER = """(async () => {
+    const base = JANUS, room = ROOM, feed = FEED;
+    const post = async (path, body) => (await fetch(base + path, { method: 'POST',
+        body: JSON.stringify({ ...body, transaction: Math.random().toString(36).slice(2) }) })).json();
+    const session = (await post('', { janus: 'create' })).data.id;
+    const handle = (await post(`/${session}`, { janus: 'attach', plugin: 'janus.plugin.videoroom' })).data.id;
+    const joined = await post(`/${session}/${handle}`, { janus: 'message', body: { request: 'join', room, ptype: 'subscriber', streams: [{ feed }] } });
+    if (joined.janus === 'error') return { error: JSON.stringify(joined) };
+    let offer = null, failure = null;
+    for (let round = 0; round < 10 && !offer && !failure; round++) {
+        const events = [].concat(await (await fetch(`${base}/${session}?maxev=5`)).json());
+        for (const event of events) {
+            if (event.jsep) offer = event.jsep;
+            if (event.plugindata?.data?.error) failure = event.plugindata.data.error;
+        }
+    }
+    if (!offer) return { error: failure ?? 'no offer from Janus' };
+    const pc = new RTCPeerConnection();
+    await pc.setRemoteDescription(offer);
+    await pc.setLocalDescription(await pc.createAnswer());
+    await new Promise((resolve) => {
+        if (pc.iceGatheringState === 'complete') resolve();
+        pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') resolve(); };
+        setTimeout(resolve, 5000);
+    });
+    const startedAt = performance.now();
+    await post(`/${session}/${handle}`, { janus: 'message', body: { request: 'start', room }, jsep: pc.localDescription });
+    const inbound = async (kind) => [...(await pc.getStats()).values()].find((s) => s.type === 'inbound-rtp' && s.kind === kind) ?? {};
+    let firstFrameMs = null;
+    for (let i = 0; i < 200 && firstFrameMs === null; i++) {
+        if ((await inbound('video')).framesDecoded > 0) firstFrameMs = Math.round(performance.now() - startedAt);
+        else await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const video = await inbound('video'), audio = await inbound('audio');
+    pc.close();
+    await post(`/${session}`, { janus: 'destroy' });
+    return { firstFrameMs, framesDecoded: video.framesDecoded ?? 0, width: video.frameWidth, height: video.frameHeight,
+             framesPerSecond: video.framesPerSecond, audioPackets: audio.packetsReceived ?? 0,
+             audioSamples: audio.totalSamplesReceived ?? 0, connection: pc.connectionState };
+})()"""
+
+
+async def janus_scenario(browser, janus, room, feed, findings):
+    """The remote clerk's browser subscribes to a feed in a Janus VideoRoom and reports what it decoded."""
+    await browser.navigate(f"{janus}/info")  # same origin as Janus's API
+    script = JANUS_SUBSCRIBER.replace("JANUS", json.dumps(janus)).replace("ROOM", str(room)).replace("FEED", str(feed))
+    findings["subscriber"] = await browser.evaluate(script)
+    if findings["subscriber"].get("error"):
+        raise StepFailed(findings["subscriber"]["error"])
+
+
 async def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["console", "example", "foreign"])
-    parser.add_argument("--tongban", required=True)
+    parser.add_argument("scenario", choices=["console", "example", "foreign", "janus"])
+    parser.add_argument("--janus")
+    parser.add_argument("--room", type=int)
+    parser.add_argument("--feed", type=int)
+    parser.add_argument("--tongban", default="")
     parser.add_argument("--page")
     parser.add_argument("--case", default="WEB2026112200001")
     parser.add_argument("--artefacts", required=True)
@@ -329,6 +385,8 @@ async def main():
             await console_scenario(browser, arguments.tongban, arguments.case, findings)
         elif arguments.scenario == "example":
             await example_scenario(browser, arguments.page, arguments.case, findings)
+        elif arguments.scenario == "janus":
+            await janus_scenario(browser, arguments.janus, arguments.room, arguments.feed, findings)
         else:
             await foreign_scenario(browser, arguments.page, arguments.tongban, arguments.case, findings)
     except (StepFailed, asyncio.TimeoutError) as failure:

@@ -1,0 +1,122 @@
+import Foundation
+import GStreamer
+import TongbanCore
+
+/// Where a counter's picture and sound come from, and how they are encoded (once, for the call and the recording).
+public struct MediaSettings: Sendable, Equatable {
+    /// V4L2 node of the webcam; `nil`: a moving test pattern (the demo, tests).
+    public var webcam: String?
+    /// PulseAudio source (`default` for the headset); `nil`: a test tone.
+    public var microphone: String?
+    public var width: Int
+    public var height: Int
+    public var framesPerSecond: Int
+    /// VP8 target bitrate in bits per second.
+    public var videoBitrate: Int
+    /// libvpx `cpu-used` (0 best … 16 fastest): the speed/quality trade-off measured in Benchmarks/results/assist.md.
+    public var encoderSpeed: Int
+    /// Keyframe at least this often (frames): the recording's segments start on keyframes.
+    public var keyframeInterval: Int
+    /// Longest recording segment.
+    public var segmentSeconds: Int
+
+    public init(webcam: String? = nil, microphone: String? = nil, width: Int = 1280, height: Int = 720, framesPerSecond: Int = 30,
+                videoBitrate: Int = 1_500_000, encoderSpeed: Int = 8, keyframeInterval: Int = 60, segmentSeconds: Int = 60) {
+        self.webcam = webcam
+        self.microphone = microphone
+        self.width = width
+        self.height = height
+        self.framesPerSecond = framesPerSecond
+        self.videoBitrate = videoBitrate
+        self.encoderSpeed = encoderSpeed
+        self.keyframeInterval = keyframeInterval
+        self.segmentSeconds = segmentSeconds
+    }
+}
+
+/// A counter's media in a call: webcam and microphone encoded once (VP8, Opus), `tee`d to `webrtcbin` — published
+/// into the Janus room — and to keyframe-aligned WebM segments (`splitmuxsink`) on disk.
+public final class CallMedia: @unchecked Sendable {
+    public let pipeline: Pipeline
+    public let endpoint: WebRTCEndpoint
+    /// The folder the segments are written to.
+    public let recordingDirectory: String
+    private let lock = NSLock()
+    private var fragmentsClosed = 0
+    private var firstError: BusMessage?
+    private var busReader: Task<Void, Never>?
+
+    /// The launch description (pure; tested without GStreamer running).
+    /// The RTP caps name their SSRC so the SDP carries `a=ssrc` lines: Janus routes a publisher's packets by them
+    /// (without, it drops them as "unknown SSRC").
+    public static func description(_ settings: MediaSettings, segmentPattern: String,
+                                   videoSSRC: UInt32 = 0x5456_0001, audioSSRC: UInt32 = 0x5441_0001) -> String {
+        let video = settings.webcam.map { "v4l2src device=\"\($0)\" ! videoconvert ! videoscale ! videorate" }
+            ?? "videotestsrc is-live=true pattern=ball"
+        let audio = settings.microphone.map { "pulsesrc device=\"\($0)\"" } ?? "audiotestsrc is-live=true wave=sine freq=440 volume=0.2"
+        let caps = "video/x-raw,width=\(settings.width),height=\(settings.height),framerate=\(settings.framesPerSecond)/1"
+        return """
+        webrtcbin name=peer bundle-policy=max-bundle \
+        splitmuxsink name=recorder muxer-factory=webmmux location="\(segmentPattern)" max-size-time=\(UInt64(settings.segmentSeconds) * 1_000_000_000) \
+        \(video) ! \(caps) ! queue max-size-buffers=2 leaky=downstream ! \
+        vp8enc deadline=1 cpu-used=\(settings.encoderSpeed) target-bitrate=\(settings.videoBitrate) keyframe-max-dist=\(settings.keyframeInterval) \
+        threads=2 error-resilient=partitions end-usage=cbr ! tee name=videotee \
+        videotee. ! queue ! rtpvp8pay pt=96 ssrc=\(videoSSRC) picture-id-mode=15-bit ! \
+        application/x-rtp,media=video,encoding-name=VP8,payload=96,ssrc=(uint)\(videoSSRC) ! peer. \
+        videotee. ! queue ! recorder.video \
+        \(audio) ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1 ! opusenc bitrate=32000 ! tee name=audiotee \
+        audiotee. ! queue ! rtpopuspay pt=111 ssrc=\(audioSSRC) ! \
+        application/x-rtp,media=audio,encoding-name=OPUS,payload=111,ssrc=(uint)\(audioSSRC) ! peer. \
+        audiotee. ! queue ! recorder.audio_0
+        """
+    }
+
+    /// Builds the pipeline; segments go to `recordingDirectory/own-00000.webm`, ….
+    public init(_ settings: MediaSettings, recordingDirectory: String) throws(GStreamerError) {
+        try? FileManager.default.createDirectory(atPath: recordingDirectory, withIntermediateDirectories: true)
+        self.recordingDirectory = recordingDirectory
+        pipeline = try Pipeline(Self.description(settings, segmentPattern: "\(recordingDirectory)/own-%05d.webm",
+                                                 videoSSRC: UInt32.random(in: 1...UInt32.max), audioSSRC: UInt32.random(in: 1...UInt32.max)))
+        endpoint = try WebRTCEndpoint(pipeline, name: "peer")
+        let messages = pipeline.messages
+        busReader = Task { [weak self] in
+            for await message in messages {
+                guard let self else { return }
+                switch message {
+                case .element(_, "splitmuxsink-fragment-closed", _):
+                    self.lock.withLock { self.fragmentsClosed += 1 }
+                case .error:
+                    self.lock.withLock { if self.firstError == nil { self.firstError = message } }
+                default:
+                    break
+                }
+            }
+        }
+    }
+
+    deinit { busReader?.cancel() }
+
+    /// The first error an element reported (the webcam unplugged, the encoder failed), if any.
+    public var error: BusMessage? { lock.withLock { firstError } }
+
+    /// Starts capturing and encoding (the recording starts with it).
+    public func start() throws(GStreamerError) {
+        try pipeline.play()
+    }
+
+    /// Ends the recording cleanly — end-of-stream makes the muxer write the last segment's index — and stops the
+    /// pipeline. With webrtcbin in the pipeline the bus's EOS may never come: the recorder's
+    /// `splitmuxsink-fragment-closed` for the last segment is what is waited for (at most `timeout`).
+    /// Blocking: call it on a thread of its own.
+    public func finish(timeout: Duration = .seconds(5)) -> [String] {
+        let closedBefore = lock.withLock { fragmentsClosed }
+        pipeline.sendEndOfStream()
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline, lock.withLock({ fragmentsClosed }) == closedBefore {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        pipeline.stop()
+        let written = (try? FileManager.default.contentsOfDirectory(atPath: recordingDirectory)) ?? []
+        return written.filter { $0.hasPrefix("own-") && $0.hasSuffix(".webm") }.sorted().map { "\(recordingDirectory)/\($0)" }
+    }
+}
