@@ -120,3 +120,60 @@ public final class CallMedia: @unchecked Sendable {
         return written.filter { $0.hasPrefix("own-") && $0.hasSuffix(".webm") }.sorted().map { "\(recordingDirectory)/\($0)" }
     }
 }
+
+/// The other side's media in a call, received from Janus (a subscription to its feed) and recorded as it arrives:
+/// VP8 and Opus depayloaded into one WebM file per track, without decoding or re-encoding.
+public final class RemoteMedia: @unchecked Sendable {
+    public let pipeline: Pipeline
+    public let endpoint: WebRTCEndpoint
+    public let recordingDirectory: String
+    private let lock = NSLock()
+    private var problems: [String] = []
+    private var busReader: Task<Void, Never>?
+
+    /// The route of each remote track (pure): depayloaded and muxed as it is.
+    public static func route(_ stream: IncomingStream, directory: String) -> StreamRoute? {
+        switch (stream.media, stream.encodingName.uppercased()) {
+        case ("video", "VP8"): StreamRoute(bin: "rtpvp8depay ! webmmux ! filesink location=\"\(directory)/remote-video.webm\"")
+        case ("audio", "OPUS"): StreamRoute(bin: "rtpopusdepay ! opusparse ! webmmux ! filesink location=\"\(directory)/remote-audio.webm\"")
+        default: nil
+        }
+    }
+
+    /// Builds the receiving pipeline; tracks go to `recordingDirectory/remote-video.webm` and `remote-audio.webm`.
+    public init(recordingDirectory: String) throws(GStreamerError) {
+        try? FileManager.default.createDirectory(atPath: recordingDirectory, withIntermediateDirectories: true)
+        self.recordingDirectory = recordingDirectory
+        pipeline = try Pipeline("webrtcbin name=remote bundle-policy=max-bundle")
+        endpoint = try WebRTCEndpoint(pipeline, name: "remote")
+        endpoint.routeIncomingStreams(in: pipeline, onProblem: { [weak self] problem in
+            self?.lock.withLock { self?.problems.append(problem) }
+        }) { stream in Self.route(stream, directory: recordingDirectory) }
+        let messages = pipeline.messages
+        busReader = Task { [weak self] in
+            for await message in messages {
+                guard let self else { return }
+                if case .error(let source, let text, _) = message { self.lock.withLock { self.problems.append("\(source): \(text)") } }
+            }
+        }
+    }
+
+    deinit { busReader?.cancel() }
+
+    /// What went wrong receiving or recording (an unsupported codec, a link that failed, an element error).
+    public var errors: [String] { lock.withLock { problems } }
+
+    /// The remote tracks being recorded.
+    public var streams: [IncomingStream] { endpoint.incomingStreams }
+
+    public func start() throws(GStreamerError) { try pipeline.play() }
+
+    /// Ends the recording — end-of-stream through each track's muxer, which writes its index before this
+    /// returns — stops the pipeline and returns the files written. Blocking.
+    public func finish() -> [String] {
+        endpoint.endIncomingStreams()
+        pipeline.stop()
+        let written = (try? FileManager.default.contentsOfDirectory(atPath: recordingDirectory)) ?? []
+        return written.filter { $0.hasPrefix("remote-") && $0.hasSuffix(".webm") }.sorted().map { "\(recordingDirectory)/\($0)" }
+    }
+}

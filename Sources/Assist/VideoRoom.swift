@@ -51,3 +51,26 @@ public enum VideoRoom {
         return (feed, joined.plugindata?.data.publishers ?? [])
     }
 }
+
+extension VideoRoom {
+    /// Subscribes `media` to `feed` in `room` on a handle of its own: Janus offers, webrtcbin answers (on `thread`).
+    public static func subscribe(_ session: JanusSession, handle: UInt64, room: UInt64, feed: JanusID, media: RemoteMedia,
+                                 thread: DedicatedThread) async throws {
+        let attached = try await session.request(handle, .object([
+            "request": .string("join"), "room": .number(Double(room)), "ptype": .string("subscriber"),
+            "streams": .array([.object(["feed": feed.jsonValue])]),
+        ]), what: "videoroom join (subscriber)", answeredBy: { $0.jsep != nil || $0.plugindata?.data.errorCode != nil })
+        guard let offer = attached.jsep else {
+            throw JanusError(request: "videoroom join (subscriber)", message: "Janus sent no offer for feed \(feed)")
+        }
+        let answer = try await thread.perform { () throws(GStreamerError) -> String in try media.endpoint.answer(offer: offer.sdp) }
+        _ = try await session.request(handle, .object(["request": .string("start"), "room": .number(Double(room))]),
+                                      jsep: JSEP(type: "answer", sdp: answer), what: "videoroom start",
+                                      answeredBy: { $0.plugindata?.data.started != nil || $0.plugindata?.data.errorCode != nil })
+    }
+}
+
+extension JanusID {
+    /// The id as Janus wants it back: a number when it is one.
+    public var jsonValue: JSONValue { UInt64(text).map { .number(Double($0)) } ?? .string(text) }
+}

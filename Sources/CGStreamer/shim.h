@@ -100,3 +100,17 @@ static inline int tongban_message_type(GstMessage *message) { return (int)GST_ME
 static inline const char *tongban_message_source_name(GstMessage *message) {
     return GST_MESSAGE_SRC(message) ? GST_OBJECT_NAME(GST_MESSAGE_SRC(message)) : "";
 }
+
+/// `media` and `encoding-name` of an RTP pad's caps (webrtcbin's remote tracks); NULL fields when unknown.
+/// The strings live as long as `*caps_out`, which the caller unrefs.
+static inline void tongban_rtp_pad_kind(GstPad *pad, GstCaps **caps_out, const char **media, const char **encoding) {
+    GstCaps *caps = gst_pad_get_current_caps(pad);
+    if (caps == NULL) caps = gst_pad_query_caps(pad, NULL);
+    *caps_out = caps;
+    *media = NULL;
+    *encoding = NULL;
+    if (caps == NULL || gst_caps_get_size(caps) == 0) return;
+    const GstStructure *structure = gst_caps_get_structure(caps, 0);
+    *media = gst_structure_get_string(structure, "media");
+    *encoding = gst_structure_get_string(structure, "encoding-name");
+}

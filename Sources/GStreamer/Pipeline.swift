@@ -24,23 +24,34 @@ public final class Pipeline: @unchecked Sendable {
     private var running = true
     private var busThread: Thread?
     private let busStopped = DispatchSemaphore(value: 0)
+    /// Objects whose lifetime must cover the pipeline's (signal handlers' contexts).
+    private var retained: [AnyObject] = []
 
     /// Parses the description (`gst_parse_launch`); an element that is not installed or a link that cannot be made
     /// is an error naming it.
     public init(_ description: String) throws(GStreamerError) {
         try GStreamer.initialise()
         var error: UnsafeMutablePointer<GError>?
-        let element = gst_parse_launch(description, &error)
+        // PLACE_IN_BIN: a description of one element still gives a pipeline (with a bus), not the bare element.
+        let element = gst_parse_launch_full(description, nil, GST_PARSE_FLAG_PLACE_IN_BIN, &error)
         if let error {
             let message = String(cString: error.pointee.message)
             g_error_free(error)
             if let element { gst_object_unref(UnsafeMutableRawPointer(element)) }
             throw GStreamerError(call: "gst_parse_launch", message: message)
         }
-        guard let element else { throw GStreamerError(call: "gst_parse_launch", message: "no pipeline") }
-        pipeline = element
+        guard let parsed = element else { throw GStreamerError(call: "gst_parse_launch", message: "no pipeline") }
+        // One element comes back in a plain bin, which has no bus: it goes into a pipeline of its own.
+        if let bus = gst_element_get_bus(parsed) {
+            gst_object_unref(UnsafeMutableRawPointer(bus))
+            pipeline = parsed
+        } else {
+            let top = gst_pipeline_new(nil)!
+            _ = gst_bin_add(UnsafeMutableRawPointer(top).assumingMemoryBound(to: GstBin.self), parsed)
+            pipeline = top
+        }
         (messages, continuation) = AsyncStream.makeStream(of: BusMessage.self, bufferingPolicy: .unbounded)
-        let bus = BusReference(bus: gst_element_get_bus(element)!)
+        let bus = BusReference(bus: gst_element_get_bus(pipeline)!)
         let thread = Thread { [continuation, busStopped, weak self] in
             defer {
                 gst_object_unref(UnsafeMutableRawPointer(bus.bus))
@@ -88,6 +99,8 @@ public final class Pipeline: @unchecked Sendable {
         gst_element_set_state(pipeline, GST_STATE_NULL)
         if busThread != nil { busStopped.wait() }
     }
+
+    func retain(_ object: AnyObject) { lock.withLock { retained.append(object) } }
 
     /// An element of the pipeline by its `name=` (a new reference, released by the returned wrapper).
     public func element(named name: String) -> Element? {

@@ -8,6 +8,8 @@ import Foundation
 /// (`DedicatedThread`), never on the cooperative pool.
 public final class WebRTCEndpoint: @unchecked Sendable {
     let element: Element
+    /// Pad-added routers (kept alive as long as the endpoint; the pipeline keeps its own reference too).
+    var routers: [IncomingStreamRouter] = []
 
     /// The `webrtcbin` named `name` in `pipeline`.
     public init(_ pipeline: Pipeline, name: String) throws(GStreamerError) {

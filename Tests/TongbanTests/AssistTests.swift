@@ -78,3 +78,40 @@ import TongbanCore
         #expect(probe.standardOutput.contains("VP8") && probe.standardOutput.contains("Opus"), "\(probe.standardOutput)")
     }
 }
+
+extension AssistTests {
+    /// Chromium publishes its fake camera and microphone like a remote clerk; Tongban subscribes and records both
+    /// tracks as they arrive (no re-encoding), and the recording plays.
+    @Test(.enabled(if: Rig.available)) func chromiumsCameraIsReceivedAndRecorded() async throws {
+        try #require(!Self.janusURL.isEmpty, "the rig has no Janus: scripts/rig up")
+        let directory = try makeTemporaryDirectory()
+        let thread = DedicatedThread(name: "assist-test")
+        defer { thread.stop() }
+        let session = try await JanusSession.create(url: Self.janusURL)
+        let handle = try await session.attach(VideoRoom.plugin)
+        let room = VideoRoom.roomNumber(for: "test:\(UUID().uuidString)")
+        try await VideoRoom.ensureRoom(session, handle: handle, room: room, description: "test")
+        let browser = try ChildProcess("/usr/bin/python3", ["-u", "\(packageRoot)/Tests/tools/browser_e2e.py", "janus-publish",
+                                                            "--janus", Self.janusURL, "--room", "\(room)", "--seconds", "6",
+                                                            "--artefacts", "\(packageRoot)/.build/artefacts/browser"])
+        defer { kill(browser.process.processIdentifier, SIGKILL) }
+        let line = try #require(try await browser.waitForLine(containing: "\"feed\""), "chromium: \(browser.standardOutput)")
+        let feed = try #require((try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["feed"] as? String)
+
+        let remote = try RemoteMedia(recordingDirectory: "\(directory)/recording")
+        try remote.start()
+        let subscriber = try await session.attach(VideoRoom.plugin)
+        try await VideoRoom.subscribe(session, handle: subscriber, room: room, feed: JanusID(feed), media: remote, thread: thread)
+        try await Task.sleep(for: .seconds(4))
+        let segments = await thread.perform { remote.finish() }
+        await session.destroy()
+        #expect(remote.errors.isEmpty, "\(remote.errors)")
+        #expect(Set(remote.streams.map(\.media)) == ["video", "audio"], "\(remote.streams)")
+        #expect(segments.map { ($0 as NSString).lastPathComponent } == ["remote-audio.webm", "remote-video.webm"], "\(segments)")
+        for (file, codec) in zip(segments, ["Opus", "VP8"]) {
+            let probe = try await run("/usr/bin/gst-discoverer-1.0", [file])
+            #expect(probe.standardOutput.contains(codec), "\(file): \(probe.standardOutput)")
+            #expect(!probe.standardOutput.contains("Duration: 0:00:00.000000000"), "\(file) has a duration: \(probe.standardOutput)")
+        }
+    }
+}

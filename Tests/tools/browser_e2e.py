@@ -354,6 +354,55 @@ JANUS_SUBSCRIBER = """(async () => {
 })()"""
 
 
+JANUS_PUBLISHER = """(async () => {
+    const base = JANUS, room = ROOM;
+    const post = async (path, body) => (await fetch(base + path, { method: 'POST',
+        body: JSON.stringify({ ...body, transaction: Math.random().toString(36).slice(2) }) })).json();
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: true });
+    const session = (await post('', { janus: 'create' })).data.id;
+    const handle = (await post(`/${session}`, { janus: 'attach', plugin: 'janus.plugin.videoroom' })).data.id;
+    const pc = new RTCPeerConnection();
+    for (const track of stream.getTracks()) pc.addTrack(track, stream);
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise((resolve) => {
+        if (pc.iceGatheringState === 'complete') resolve();
+        pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') resolve(); };
+        setTimeout(resolve, 5000);
+    });
+    await post(`/${session}/${handle}`, { janus: 'message', body: { request: 'joinandconfigure', room, ptype: 'publisher',
+        display: 'remote clerk (chromium)' }, jsep: pc.localDescription });
+    let answer = null, feed = null, failure = null;
+    for (let round = 0; round < 10 && !answer && !failure; round++) {
+        for (const event of [].concat(await (await fetch(`${base}/${session}?maxev=5`)).json())) {
+            if (event.jsep) { answer = event.jsep; feed = event.plugindata?.data?.id; }
+            if (event.plugindata?.data?.error) failure = event.plugindata.data.error;
+        }
+    }
+    if (!answer) return { error: failure ?? 'no answer from Janus' };
+    await pc.setRemoteDescription(answer);
+    window.publisher = { pc, session, post };
+    // Keep the session alive while Tongban subscribes.
+    window.keepalive = setInterval(() => post(`/${session}`, { janus: 'keepalive' }), 10000);
+    return { feed: String(feed) };
+})()"""
+
+
+async def janus_publish_scenario(browser, janus, room, seconds, findings):
+    """The remote clerk's browser publishes Chromium's fake camera and microphone into the room for `seconds`."""
+    await browser.navigate(f"{janus}/info")
+    script = JANUS_PUBLISHER.replace("JANUS", json.dumps(janus)).replace("ROOM", str(room))
+    published = await browser.evaluate(script)
+    if published.get("error"):
+        raise StepFailed(published["error"])
+    findings["feed"] = published["feed"]
+    print(json.dumps({"feed": published["feed"]}), flush=True)
+    await asyncio.sleep(seconds)
+    findings["sent"] = await browser.evaluate("""(async () => {
+        const stats = [...(await publisher.pc.getStats()).values()].filter((s) => s.type === 'outbound-rtp');
+        return stats.map((s) => `${s.kind} ${s.packetsSent}`);
+    })()""")
+
+
 async def janus_scenario(browser, janus, room, feed, findings):
     """The remote clerk's browser subscribes to a feed in a Janus VideoRoom and reports what it decoded."""
     await browser.navigate(f"{janus}/info")  # same origin as Janus's API
@@ -365,7 +414,8 @@ async def janus_scenario(browser, janus, room, feed, findings):
 
 async def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["console", "example", "foreign", "janus"])
+    parser.add_argument("scenario", choices=["console", "example", "foreign", "janus", "janus-publish"])
+    parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--janus")
     parser.add_argument("--room", type=int)
     parser.add_argument("--feed", type=int)
@@ -385,6 +435,8 @@ async def main():
             await console_scenario(browser, arguments.tongban, arguments.case, findings)
         elif arguments.scenario == "example":
             await example_scenario(browser, arguments.page, arguments.case, findings)
+        elif arguments.scenario == "janus-publish":
+            await janus_publish_scenario(browser, arguments.janus, arguments.room, arguments.seconds, findings)
         elif arguments.scenario == "janus":
             await janus_scenario(browser, arguments.janus, arguments.room, arguments.feed, findings)
         else:
