@@ -1,3 +1,4 @@
+import Assist
 import Cameras
 import Delivery
 import Devices
@@ -42,13 +43,16 @@ public struct APIDependencies: Sendable {
     public var prints: PrintService?
     /// Document cameras and webcams.
     public var cameras: CameraService?
+    /// Remote video assistance (nil: no Janus configured).
+    public var assist: AssistService?
 
     public init(configuration: TongbanConfiguration, registry: DeviceRegistry, events: EventBus,
                 metrics: PrometheusCollectorRegistry, token: String?, version: String, startedAt: Date = Date(),
                 idCard: IDCardService? = nil, readerSimulator: SharedReaderSimulator? = nil, store: Store? = nil,
                 intake: AttachmentIntake? = nil, outbox: OutboxSender? = nil, scans: ScanService? = nil,
-                prints: PrintService? = nil, cameras: CameraService? = nil) {
+                prints: PrintService? = nil, cameras: CameraService? = nil, assist: AssistService? = nil) {
         self.cameras = cameras
+        self.assist = assist
         self.scans = scans
         self.prints = prints
         self.intake = intake
@@ -85,6 +89,7 @@ public enum TongbanAPI {
         ScanRoutes.add(to: router, dependencies)
         PrintRoutes.add(to: router, dependencies)
         CameraRoutes.add(to: router, dependencies)
+        AssistRoutes.add(to: router, dependencies)
 
         let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
         addEventStream(to: webSocketRouter, dependencies, policy: policy, logger: logger)

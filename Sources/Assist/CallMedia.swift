@@ -19,9 +19,15 @@ public struct MediaSettings: Sendable, Equatable {
     public var keyframeInterval: Int
     /// Longest recording segment.
     public var segmentSeconds: Int
+    /// `stun://host:port` and `turn://user:password@host:port` for webrtcbin (none on the hall's LAN).
+    public var stunServer: String?
+    public var turnServer: String?
 
     public init(webcam: String? = nil, microphone: String? = nil, width: Int = 1280, height: Int = 720, framesPerSecond: Int = 30,
-                videoBitrate: Int = 1_500_000, encoderSpeed: Int = 8, keyframeInterval: Int = 60, segmentSeconds: Int = 60) {
+                videoBitrate: Int = 1_500_000, encoderSpeed: Int = 8, keyframeInterval: Int = 60, segmentSeconds: Int = 60,
+                stunServer: String? = nil, turnServer: String? = nil) {
+        self.stunServer = stunServer
+        self.turnServer = turnServer
         self.webcam = webcam
         self.microphone = microphone
         self.width = width
@@ -55,8 +61,9 @@ public final class CallMedia: @unchecked Sendable {
             ?? "videotestsrc is-live=true pattern=ball"
         let audio = settings.microphone.map { "pulsesrc device=\"\($0)\"" } ?? "audiotestsrc is-live=true wave=sine freq=440 volume=0.2"
         let caps = "video/x-raw,width=\(settings.width),height=\(settings.height),framerate=\(settings.framesPerSecond)/1"
+        let ice = (settings.stunServer.map { " stun-server=\"\($0)\"" } ?? "") + (settings.turnServer.map { " turn-server=\"\($0)\"" } ?? "")
         return """
-        webrtcbin name=peer bundle-policy=max-bundle \
+        webrtcbin name=peer bundle-policy=max-bundle\(ice) \
         splitmuxsink name=recorder muxer-factory=webmmux location="\(segmentPattern)" max-size-time=\(UInt64(settings.segmentSeconds) * 1_000_000_000) \
         \(video) ! \(caps) ! queue max-size-buffers=2 leaky=downstream ! \
         vp8enc deadline=1 cpu-used=\(settings.encoderSpeed) target-bitrate=\(settings.videoBitrate) keyframe-max-dist=\(settings.keyframeInterval) \

@@ -96,6 +96,10 @@ public struct VideoRoomData: Decodable, Sendable {
     public var participants: [Participant]?
     public var leaving: JanusID?
     public var unpublished: JanusID?
+    /// `notify_joining` rooms: a participant joined (publishing or not).
+    public var joining: Participant?
+    /// Why we left (`kicked`).
+    public var reason: String?
     public var started: String?
     public var configured: String?
     public var exists: Bool?
@@ -114,7 +118,7 @@ public struct VideoRoomData: Decodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case videoroom, room, id, description, publishers, participants, leaving, unpublished, started, configured, exists
+        case videoroom, room, id, description, publishers, participants, leaving, unpublished, joining, reason, started, configured, exists
         case errorCode = "error_code", error
     }
 }

@@ -119,6 +119,7 @@ public final class Store: Sendable {
         }
         registerScanMigrations(&migrator)
         registerPrintMigrations(&migrator)
+        registerAssistMigrations(&migrator)
         return migrator
     }
 

@@ -118,6 +118,36 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var simulatorScenes: String
     }
 
+    /// Remote video assistance (counter-to-counter calls through Janus).
+    public struct Assist: Sendable, Equatable {
+        /// Janus's HTTP API (`http://host:8088/janus`); nil: assistance is off on this counter.
+        public var janusURL: String?
+        /// The office this counter belongs to (named in its calls).
+        public var office: String
+        /// Offices whose calls this counter answers (it is online in their rooms).
+        public var answersFor: [String]
+        /// A call not answered within this is missed.
+        public var ringTimeoutSeconds: Int
+        /// Missed calls of an office in a month above this are flagged for escalation.
+        public var missedCallsPerMonthLimit: Int
+        /// Shared by every counter: lets the answering side decline a call (Janus `kick`).
+        public var roomSecret: String
+        /// `stun://host:port`; empty: none (the hall's LAN).
+        public var stunServer: String
+        /// `turn://user:password@host:port`; empty: none.
+        public var turnServer: String
+        /// V4L2 node of the webcam; empty: a test pattern.
+        public var webcam: String
+        /// PulseAudio source of the headset microphone; empty: a test tone.
+        public var microphone: String
+        public var width: Int
+        public var height: Int
+        public var framesPerSecond: Int
+        public var videoBitrateKbps: Int
+        /// libvpx cpu-used (Benchmarks/results/assist.md).
+        public var encoderSpeed: Int
+    }
+
     public struct CaseCore: Sendable, Equatable {
         /// tus endpoint of the case core; nil means the local archive folder.
         public var url: String?
@@ -149,6 +179,7 @@ public struct TongbanConfiguration: Sendable, Equatable {
     public var scanning: Scanning
     public var printers: Printers
     public var cameras: Cameras
+    public var assist: Assist
     public var caseCore: CaseCore
     public var retention: Retention
     /// The file the configuration was read from, if any.

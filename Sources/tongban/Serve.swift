@@ -1,3 +1,4 @@
+import Assist
 import API
 import ArgumentParser
 import Cameras
@@ -116,10 +117,28 @@ struct Serve: AsyncParsableCommand {
             }
             return (device.model, .v4l2(path: String(id.dropFirst("v4l2:".count))))
         }
+        // Video assistance, when a Janus is configured. Without a webcam/microphone configured it sends a test pattern
+        // and tone (the demo; a counter sets assist.webcam and assist.microphone).
+        let assist = configuration.assist.janusURL.map { janusURL in
+            let settings = configuration.assist
+            return AssistService(settings: AssistSettings(
+                janusURL: janusURL, counterID: configuration.counter.id, office: settings.office, answersFor: settings.answersFor,
+                ringTimeout: .seconds(settings.ringTimeoutSeconds), missedCallsPerMonthLimit: settings.missedCallsPerMonthLimit,
+                roomSecret: settings.roomSecret,
+                media: MediaSettings(webcam: settings.webcam.isEmpty ? nil : settings.webcam,
+                                     microphone: settings.microphone.isEmpty ? nil : settings.microphone,
+                                     width: settings.width, height: settings.height, framesPerSecond: settings.framesPerSecond,
+                                     videoBitrate: settings.videoBitrateKbps * 1000, encoderSpeed: settings.encoderSpeed,
+                                     stunServer: settings.stunServer.isEmpty ? nil : settings.stunServer,
+                                     turnServer: settings.turnServer.isEmpty ? nil : settings.turnServer),
+                recordingsDirectory: "\(configuration.dataDirectory)/recordings"),
+                store: store, intake: intake, events: events, logger: Logger(label: "tongban.assist"))
+        }
         let dependencies = APIDependencies(configuration: configuration, registry: registry, events: events,
                                            metrics: metrics, token: token, version: Tongban.version, startedAt: startedAt,
                                            idCard: idCard, readerSimulator: readerSimulator, store: store,
-                                           intake: intake, outbox: outbox, scans: scans, prints: prints, cameras: cameras)
+                                           intake: intake, outbox: outbox, scans: scans, prints: prints, cameras: cameras,
+                                           assist: assist)
         let application: any Service
         do {
             application = try TongbanAPI.makeApplication(dependencies, logger: Logger(label: "tongban.api")) { port in
@@ -132,7 +151,7 @@ struct Serve: AsyncParsableCommand {
 
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: registry), .init(service: idCard), .init(service: application), .init(service: outbox), .init(service: prints),
-                       .init(service: cameras),
+                       .init(service: cameras)] + (assist.map { [.init(service: $0)] } ?? []) + [
                        .init(service: RetentionService(store: store, policy: retention, logger: Logger(label: "tongban.retention")))]
                 + (usbContext.map { [.init(service: USBReaderAttachment(registry: registry, idCard: idCard, context: $0, interval: .milliseconds(configuration.devices.pollIntervalMilliseconds),
                                                       logger: Logger(label: "tongban.idcard")))] } ?? []),

@@ -115,3 +115,132 @@ extension AssistTests {
         }
     }
 }
+
+/// Two `tongban serve` counters — a caller and an office's answering counter — on one Janus.
+struct CounterPair {
+    static let token = "assist-token-0123456789abcdef"
+    let caller: ChildProcess
+    let answerer: ChildProcess
+    let callerURL: String
+    let answererURL: String
+    let office: String
+    let directory: String
+
+    static func start(janus: String, ringTimeoutSeconds: Int) async throws -> CounterPair {
+        let directory = try makeTemporaryDirectory("assist")
+        let office = "office-\(UUID().uuidString.prefix(8))"
+        func serve(_ counter: String, answers: Bool) throws -> ChildProcess {
+            var environment = ["TONGBAN_API_TOKEN": token, "TONGBAN_COUNTER_ID": counter, "TONGBAN_ASSIST_JANUS_URL": janus,
+                               "TONGBAN_ASSIST_RING_TIMEOUT_SECONDS": "\(ringTimeoutSeconds)", "TONGBAN_ASSIST_WIDTH": "640",
+                               "TONGBAN_ASSIST_HEIGHT": "360", "TONGBAN_ASSIST_FRAMES_PER_SECOND": "15",
+                               "TONGBAN_ASSIST_VIDEO_BITRATE_KBPS": "600", "TONGBAN_DEVICES_SIMULATE": "none"]
+            if answers { environment["TONGBAN_ASSIST_ANSWERS_FOR"] = office }
+            return try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", "\(directory)/\(counter)"], environment: environment)
+        }
+        let answerer = try serve("B-02", answers: true)
+        let caller = try serve("A-01", answers: false)
+        let answererPort = try #require(try await answerer.waitUntilReady(), "answerer: \(answerer.standardError)")
+        let callerPort = try #require(try await caller.waitUntilReady(), "caller: \(caller.standardError)")
+        let pair = CounterPair(caller: caller, answerer: answerer, callerURL: "http://127.0.0.1:\(callerPort)",
+                               answererURL: "http://127.0.0.1:\(answererPort)", office: office, directory: directory)
+        for _ in 0..<100 {
+            if try await pair.overview(pair.answererURL)["online"] as? [String] == [office] { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return pair
+    }
+
+    func stop() {
+        kill(caller.process.processIdentifier, SIGKILL)
+        kill(answerer.process.processIdentifier, SIGKILL)
+    }
+
+    func request(_ method: String, _ url: String, _ body: String? = nil) async throws -> (status: Int, json: [String: Any]) {
+        var arguments = ["-X", method, "-H", "Authorization: Bearer \(Self.token)"]
+        if let body { arguments += ["-H", "Content-Type: application/json", "-d", body] }
+        let answer = try await curl(arguments + [url])
+        return (answer.status, (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) as? [String: Any] ?? ["body": answer.body])
+    }
+
+    func overview(_ base: String) async throws -> [String: Any] { try await request("GET", "\(base)/v1/assists").json }
+
+    /// The newest call on a counter once `accepts` says so (polled; a guard against hanging, not a timing check).
+    func call(at base: String, seconds: Int = 30, where accepts: ([String: Any]) -> Bool) async throws -> [String: Any]? {
+        for _ in 0..<(seconds * 10) {
+            if let call = (try await overview(base)["calls"] as? [[String: Any]])?.first, accepts(call) { return call }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return (try await overview(base)["calls"] as? [[String: Any]])?.first
+    }
+
+    /// The recording attachment of `caseNumber` on a counter, unpacked: its file names and manifest.
+    func recording(at base: String, caseNumber: String) async throws -> (files: [String: String], manifest: [String: Any])? {
+        let list = try await curl(["-H", "Authorization: Bearer \(Self.token)", "\(base)/v1/attachments?case=\(caseNumber)"]).body
+        guard let items = try JSONSerialization.jsonObject(with: Data(list.utf8)) as? [[String: [String: Any]]],
+              let recording = items.first(where: { $0["attachment"]?["kind"] as? String == "recording" }),
+              let id = recording["attachment"]?["attachmentId"] as? String else { return nil }
+        let folder = "\(directory)/unpacked-\(id)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        _ = try await curl(["-H", "Authorization: Bearer \(Self.token)", "-o", "\(folder)/recording.tar", "\(base)/v1/attachments/\(id)/content"])
+        let untar = try await run("/usr/bin/tar", ["-xf", "\(folder)/recording.tar", "-C", folder])
+        #expect(untar.status == 0, "the recording is a tar archive: \(untar.standardError)")
+        var files: [String: String] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder) where name != "recording.tar" { files[name] = "\(folder)/\(name)" }
+        let manifest = try files["manifest.json"].map { try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: $0))) }
+        return (files, manifest as? [String: Any] ?? [:])
+    }
+}
+
+extension AssistTests {
+    /// Ring → accept → talk → hang up between two counters; both keep the call's recording as a case attachment with
+    /// both sides in it; an unanswered call is missed and counted for the office on both counters.
+    @Test(.enabled(if: Rig.available)) func twoCountersCallAnswerHangUpAndMiss() async throws {
+        try #require(!Self.janusURL.isEmpty, "the rig has no Janus: scripts/rig up")
+        let pair = try await CounterPair.start(janus: Self.janusURL, ringTimeoutSeconds: 8)
+        defer { pair.stop() }
+        #expect(try await pair.overview(pair.answererURL)["online"] as? [String] == [pair.office], "the answering counter is online")
+
+        let placed = try await pair.request("POST", "\(pair.callerURL)/v1/assists",
+                                            #"{"office":"\#(pair.office)","caseNumber":"AS2026112200001","material":"营业执照"}"#)
+        #expect(placed.status == 201 && placed.json["state"] as? String == "ringing", "\(placed.json)")
+        let ringing = try #require(try await pair.call(at: pair.answererURL) { $0["state"] as? String == "ringing" })
+        #expect(ringing["caseNumber"] as? String == "AS2026112200001" && ringing["callerCounter"] as? String == "A-01")
+        #expect(ringing["material"] as? String == "营业执照")
+        let id = try #require(ringing["id"] as? String)
+        #expect(id == placed.json["id"] as? String, "both counters know the call by one id")
+        let accepted = try await pair.request("POST", "\(pair.answererURL)/v1/assists/\(id)/accept")
+        #expect(accepted.status == 200 && accepted.json["state"] as? String == "connected", "\(accepted.json)")
+        let connected = try await pair.call(at: pair.callerURL) { $0["state"] as? String == "connected" }
+        #expect(connected?["state"] as? String == "connected" && connected?["answerCounter"] as? String == "B-02", "\(connected ?? [:])")
+        try await Task.sleep(for: .seconds(4))  // the two clerks talk
+        let hungUp = try await pair.request("DELETE", "\(pair.callerURL)/v1/assists/\(id)")
+        #expect(hungUp.json["state"] as? String == "ended" && hungUp.json["endedBy"] as? String == "local", "\(hungUp.json)")
+        let endedThere = try await pair.call(at: pair.answererURL) { $0["state"] as? String == "ended" && $0["attachmentId"] != nil }
+        #expect(endedThere?["endedBy"] as? String == "remote", "the other side sees the hang-up: \(endedThere ?? [:])")
+
+        for (base, counter) in [(pair.callerURL, "A-01"), (pair.answererURL, "B-02")] {
+            let recording = try #require(try await pair.recording(at: base, caseNumber: "AS2026112200001"), "\(counter) keeps a recording")
+            #expect(recording.manifest["callerCounter"] as? String == "A-01" && recording.manifest["answerCounter"] as? String == "B-02")
+            #expect((recording.manifest["durationSeconds"] as? Double ?? 0) >= 3, "\(recording.manifest)")
+            for name in ["own-00000.webm", "remote-video.webm", "remote-audio.webm"] {
+                let file = try #require(recording.files[name], "\(counter): \(name) in \(recording.files.keys.sorted())")
+                let probe = try await run("/usr/bin/gst-discoverer-1.0", [file])
+                #expect(probe.status == 0 && !probe.standardOutput.contains("Duration: 0:00:00.000000000"),
+                        "\(counter) \(name) plays: \(probe.standardOutput)")
+            }
+        }
+
+        // Nobody answers: missed on both sides, and counted for the office this month.
+        let unanswered = try await pair.request("POST", "\(pair.callerURL)/v1/assists",
+                                                #"{"office":"\#(pair.office)","caseNumber":"AS2026112200002"}"#)
+        #expect(unanswered.json["state"] as? String == "ringing", "\(unanswered.json)")
+        let missedHere = try await pair.call(at: pair.callerURL) { $0["state"] as? String == "missed" }
+        let missedThere = try await pair.call(at: pair.answererURL) { $0["state"] as? String == "missed" }
+        #expect(missedHere?["endedBy"] as? String == "timeout" && missedThere?["state"] as? String == "missed",
+                "\(missedHere ?? [:]) \(missedThere ?? [:])")
+        for base in [pair.callerURL, pair.answererURL] {
+            let counts = try await pair.overview(base)["missedThisMonth"] as? [String: Int]
+            #expect(counts?[pair.office] == 1, "\(base): \(counts ?? [:])")
+        }
+    }
+}
