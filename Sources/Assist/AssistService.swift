@@ -45,6 +45,8 @@ public struct AssistOverview: Sendable, Encodable {
     /// Missed calls this month per office, and the offices over the limit (to be escalated).
     public var missedThisMonth: [String: Int]
     public var escalate: [String]
+    /// The Janus the counters meet in (the console's assist view joins it from the browser).
+    public var janusUrl: String
 }
 
 /// Remote video assistance: calls between counters through Janus VideoRoom, each side publishing its webcam and
@@ -56,6 +58,8 @@ public actor AssistService: Service {
     let intake: AttachmentIntake
     let events: EventBus
     let logger: Logger
+    /// Called when a recording was stored (the outbox delivers it now rather than at its next round).
+    let recordingStored: @Sendable () -> Void
     let thread = DedicatedThread(name: "assist-media")
 
     /// One call going on (or ringing) on this counter.
@@ -94,7 +98,9 @@ public actor AssistService: Service {
     var calls: [String: LiveCall] = [:]
     var listeners: [String: Listener] = [:]
 
-    public init(settings: AssistSettings, store: Store, intake: AttachmentIntake, events: EventBus, logger: Logger) {
+    public init(settings: AssistSettings, store: Store, intake: AttachmentIntake, events: EventBus, logger: Logger,
+                recordingStored: @escaping @Sendable () -> Void = {}) {
+        self.recordingStored = recordingStored
         self.settings = settings
         self.store = store
         self.intake = intake
@@ -401,7 +407,8 @@ public actor AssistService: Service {
             throw Problem(code: "store-failed", status: 500, title: "存储出错 Storage error", detail: "\(error)", remedy: "See the service log.")
         }
         return AssistOverview(calls: calls, online: listeners.keys.sorted(), missedThisMonth: missed,
-                              escalate: missed.filter { $0.value > settings.missedCallsPerMonthLimit }.keys.sorted())
+                              escalate: missed.filter { $0.value > settings.missedCallsPerMonthLimit }.keys.sorted(),
+                              janusUrl: settings.janusURL)
     }
 
     // MARK: - Media and endings
@@ -444,23 +451,7 @@ public actor AssistService: Service {
         call.record.endedAt = Date()
         call.record.endedBy = endedBy
         call.record.problem = problem
-        // Leave the room: the caller's whole session goes; the answer side keeps its presence and only unpublishes.
-        if let subscriber = call.subscriber { await call.session.detach(subscriber) }
-        if call.record.role == .caller {
-            await call.session.detach(call.handle)
-            await call.session.destroy()
-        } else if call.media != nil {
-            _ = try? await call.session.message(call.handle, .object(["request": .string("unpublish")]), what: "videoroom unpublish")
-        }
-        let media = call.media, remote = call.remote
-        let files = await thread.perform { (media?.finish() ?? []) + (remote?.finish() ?? []) }
-        if !files.isEmpty {
-            do {
-                call.record.attachmentId = try await storeRecording(call, files: files)
-            } catch {
-                logger.error("assist: recording not stored", metadata: ["call": "\(call.record.id)", "error": "\(error)"])
-            }
-        }
+        // The end is recorded and told first; leaving the room and finishing the recording follow.
         try? store.saveAssistCall(call.record)
         let event = switch state {
         case .missed: "assist.missed"
@@ -469,10 +460,35 @@ public actor AssistService: Service {
         }
         await events.publish(event, call.record)
         logger.info("assist: call ended", metadata: ["call": "\(call.record.id)", "state": "\(state.rawValue)", "by": "\(endedBy)"])
+        // Leave the room — unless Janus is gone: the caller's whole session goes; the answer side keeps its presence
+        // and only unpublishes.
+        if call.session.ended == nil {
+            if let subscriber = call.subscriber { await call.session.detach(subscriber) }
+            if call.record.role == .caller {
+                await call.session.detach(call.handle)
+                await call.session.destroy()
+            } else if call.media != nil {
+                _ = try? await call.session.message(call.handle, .object(["request": .string("unpublish")]), what: "videoroom unpublish")
+            }
+        } else if call.record.role == .caller {
+            await call.session.destroy()
+        }
+        let media = call.media, remote = call.remote
+        let files = await thread.perform { (media?.finish() ?? []) + (remote?.finish() ?? []) }
+        guard !files.isEmpty else { return }
+        do {
+            let manifest = try await storeRecording(call, files: files)
+            call.record.attachmentId = manifest.attachmentId
+            try? store.saveAssistCall(call.record)
+            await events.publish("attachment.stored", manifest)
+            recordingStored()
+        } catch {
+            logger.error("assist: recording not stored", metadata: ["call": "\(call.record.id)", "error": "\(error)"])
+        }
     }
 
     /// The call's segments and a manifest, as one tar attachment of kind `recording`.
-    func storeRecording(_ call: LiveCall, files: [String]) async throws -> String {
+    func storeRecording(_ call: LiveCall, files: [String]) async throws -> AttachmentManifest {
         let manifest = RecordingManifest(call: call.record, files: files.map { ($0 as NSString).lastPathComponent })
         let manifestBytes = Array(try JSONEncoder.tongban.encode(manifest))
         let incoming = try await intake.begin()
@@ -489,7 +505,7 @@ public actor AssistService: Service {
                 kind: .recording, contentType: "application/x-tar", fileName: "assist-\(call.record.id).tar",
                 device: "assist:\(settings.counterID)"))
             try? FileManager.default.removeItem(atPath: call.directory)
-            return stored.attachmentId
+            return stored
         } catch {
             await intake.abandon(incoming)
             throw error

@@ -159,7 +159,9 @@ public final class JanusSession: Sendable {
                 do {
                     var request = HTTPClientRequest(url: "\(url)/\(id)?maxev=10&rid=\(UInt64.random(in: 0...UInt64.max))")
                     request.method = .GET
-                    let response = try await http.execute(request, timeout: .seconds(40))
+                    // Janus holds a long poll ~30 s. After a failure the next try gets only a few seconds: HTTPClient
+                    // keeps retrying a refused connection until the request's deadline, which would hide a dead Janus.
+                    let response = try await http.execute(request, timeout: failures == 0 ? .seconds(40) : .seconds(3))
                     let body = Data(buffer: try await response.body.collect(upTo: 8 << 20))
                     let decoder = JSONDecoder()
                     let messages = (try? decoder.decode([JanusMessage].self, from: body))

@@ -132,7 +132,8 @@ struct Serve: AsyncParsableCommand {
                                      stunServer: settings.stunServer.isEmpty ? nil : settings.stunServer,
                                      turnServer: settings.turnServer.isEmpty ? nil : settings.turnServer),
                 recordingsDirectory: "\(configuration.dataDirectory)/recordings"),
-                store: store, intake: intake, events: events, logger: Logger(label: "tongban.assist"))
+                store: store, intake: intake, events: events, logger: Logger(label: "tongban.assist"),
+                recordingStored: { outbox.wake() })
         }
         let dependencies = APIDependencies(configuration: configuration, registry: registry, events: events,
                                            metrics: metrics, token: token, version: Tongban.version, startedAt: startedAt,

@@ -244,3 +244,73 @@ extension AssistTests {
         }
     }
 }
+
+/// A Janus of the test's own (the rig's configuration on new ports), to be killed mid-call.
+struct PrivateJanus {
+    let child: ChildProcess
+    let url: String
+
+    static func start() async throws -> PrivateJanus {
+        let source = Rig["TONGBAN_RIG_JANUS_DIR"]
+        let directory = try makeTemporaryDirectory("janus")
+        let httpPort = try await freePort(), wsPort = try await freePort()
+        for name in try FileManager.default.contentsOfDirectory(atPath: source) where name.hasSuffix(".jcfg") {
+            var text = try String(contentsOfFile: "\(source)/\(name)", encoding: .utf8)
+            text = text.replacingOccurrences(of: #"configs_folder = ".*""#, with: "configs_folder = \"\(directory)\"", options: .regularExpression)
+                .replacingOccurrences(of: #"(?m)^  port = \d+"#, with: "  port = \(httpPort)", options: .regularExpression)
+                .replacingOccurrences(of: #"(?m)^  ws_port = \d+"#, with: "  ws_port = \(wsPort)", options: .regularExpression)
+            try text.write(toFile: "\(directory)/\(name)", atomically: true, encoding: .utf8)
+        }
+        let child = try ChildProcess("/usr/bin/janus", ["-C", "\(directory)/janus.jcfg", "-F", directory, "-L", "\(directory)/log"])
+        let url = "http://127.0.0.1:\(httpPort)/janus"
+        for _ in 0..<100 {
+            if try await curl(["-sf", "\(url)/info"]).status == 200 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return PrivateJanus(child: child, url: url)
+    }
+
+    static func freePort() async throws -> Int {
+        let result = try await run("/usr/bin/python3", ["-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"])
+        return try #require(Int(result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)))
+    }
+}
+
+extension AssistTests {
+    /// Janus killed mid-call: both counters report `assist.failed` naming the video server, and keep the recording up
+    /// to that moment as the case's attachment.
+    @Test(.enabled(if: Rig.available)) func janusGoingAwayFailsTheCallAndKeepsTheRecording() async throws {
+        try #require(!Rig["TONGBAN_RIG_JANUS_DIR"].isEmpty, "the rig has no Janus: scripts/rig up")
+        let janus = try await PrivateJanus.start()
+        defer { kill(janus.child.process.processIdentifier, SIGKILL) }
+        let pair = try await CounterPair.start(janus: janus.url, ringTimeoutSeconds: 30)
+        defer { pair.stop() }
+        let events = try ChildProcess("/usr/bin/python3", ["\(packageRoot)/Tests/tools/ws_probe.py",
+                                                           pair.callerURL.replacingOccurrences(of: "http", with: "ws") + "/v1/events",
+                                                           "until:assist.failed", "Authorization: Bearer \(CounterPair.token)"])
+        defer { kill(events.process.processIdentifier, SIGKILL) }
+        _ = try await events.waitForLine(containing: "hello")
+        let placed = try await pair.request("POST", "\(pair.callerURL)/v1/assists", #"{"office":"\#(pair.office)","caseNumber":"AS2026112200009"}"#)
+        let id = try #require(placed.json["id"] as? String, "\(placed.json)")
+        _ = try #require(try await pair.call(at: pair.answererURL) { $0["state"] as? String == "ringing" })
+        _ = try await pair.request("POST", "\(pair.answererURL)/v1/assists/\(id)/accept")
+        let connected = try await pair.call(at: pair.callerURL) { $0["state"] as? String == "connected" }
+        #expect(connected?["state"] as? String == "connected")
+        try await Task.sleep(for: .seconds(3))
+
+        kill(janus.child.process.processIdentifier, SIGKILL)
+        for base in [pair.callerURL, pair.answererURL] {
+            let failed = try await pair.call(at: base, seconds: 60) { $0["state"] as? String == "failed" && $0["attachmentId"] != nil }
+            #expect(failed?["state"] as? String == "failed", "\(base): \(failed ?? [:])")
+            let problem = failed?["problem"] as? [String: Any]
+            #expect((problem?["detail"] as? String)?.contains("Janus") == true && problem?["remedy"] != nil, "\(problem ?? [:])")
+            let recording = try #require(try await pair.recording(at: base, caseNumber: "AS2026112200009"), "\(base) keeps the recording")
+            let own = try #require(recording.files["own-00000.webm"], "\(recording.files.keys.sorted())")
+            let probe = try await run("/usr/bin/gst-discoverer-1.0", [own])
+            #expect(probe.status == 0 && !probe.standardOutput.contains("Duration: 0:00:00.000000000"), "\(probe.standardOutput)")
+            #expect(recording.manifest["endedBy"] as? String == "janus")
+        }
+        _ = try await events.waitForLine(containing: "assist.failed")
+        #expect(events.standardOutput.contains("\"type\":\"assist.failed\""), "the page is told: \(events.standardOutput.suffix(500))")
+    }
+}
