@@ -61,8 +61,15 @@ struct ServiceClient {
                 remedy: "Start it (systemctl start tongban, or tongban serve) and try again.")
     }
 
-    /// Prints every event whose type starts with `prefix` until interrupted.
-    func watch(prefix: String) async {
+    /// DELETEs a path and returns the body, or exits with the service's problem.
+    func delete(_ path: String, timeout: TimeInterval) async -> Data {
+        var request = URLRequest(url: URL(string: base + path)!, timeoutInterval: timeout)
+        request.httpMethod = "DELETE"
+        return await send(request)
+    }
+
+    /// Prints every event whose type starts with `prefix` until interrupted, or until `stop` says so of one.
+    func watch(prefix: String, until stop: @escaping @Sendable (JSONValue) -> Bool = { _ in false }) async {
         var headers = HTTPFields()
         headers[.authorization] = "Bearer \(token)"
         let url = base.replacingOccurrences(of: "http://", with: "ws://") + "/v1/events"
@@ -71,10 +78,11 @@ struct ServiceClient {
                                               logger: Logger(label: "tongban.watch")) { inbound, _, _ in
                 for try await message in inbound.messages(maxSize: 1 << 20) {
                     guard case .text(let text) = message,
-                          let type = (try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)))?["type"]?.stringValue,
-                          type.hasPrefix(prefix) else { continue }
+                          let event = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)),
+                          let type = event["type"]?.stringValue, type.hasPrefix(prefix) else { continue }
                     print(text)
                     fflush(nil)
+                    if stop(event) { return }
                 }
             }
         } catch {

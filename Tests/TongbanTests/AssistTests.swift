@@ -290,10 +290,16 @@ extension AssistTests {
                                                            "until:assist.failed", "Authorization: Bearer \(CounterPair.token)"])
         defer { kill(events.process.processIdentifier, SIGKILL) }
         _ = try await events.waitForLine(containing: "hello")
+        // The answering clerk uses the command line: it waits for the ring and answers.
+        let answererPort = String(pair.answererURL.split(separator: ":").last!)
+        let answer = try ChildProcess(tongbanBinary, ["assist", "answer", "--data-dir", "\(pair.directory)/B-02"],
+                                      environment: ["TONGBAN_API_LISTEN": "127.0.0.1:\(answererPort)", "TONGBAN_API_TOKEN": CounterPair.token])
+        defer { kill(answer.process.processIdentifier, SIGKILL) }
+        try await Task.sleep(for: .milliseconds(500))
         let placed = try await pair.request("POST", "\(pair.callerURL)/v1/assists", #"{"office":"\#(pair.office)","caseNumber":"AS2026112200009"}"#)
-        let id = try #require(placed.json["id"] as? String, "\(placed.json)")
-        _ = try #require(try await pair.call(at: pair.answererURL) { $0["state"] as? String == "ringing" })
-        _ = try await pair.request("POST", "\(pair.answererURL)/v1/assists/\(id)/accept")
+        _ = try #require(placed.json["id"] as? String, "\(placed.json)")
+        #expect(try await answer.waitForExit() == 0, "tongban assist answer: \(answer.standardError)")
+        #expect(answer.standardOutput.contains("\"state\" : \"connected\""), "\(answer.standardOutput)")
         let connected = try await pair.call(at: pair.callerURL) { $0["state"] as? String == "connected" }
         #expect(connected?["state"] as? String == "connected")
         try await Task.sleep(for: .seconds(3))

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import TongbanCore
+
+/// `tongban assist call|answer|hangup|list`: video assistance through the running service.
+struct AssistCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "assist", abstract: "Remote video assistance through the running service (calls between counters).",
+        subcommands: [Call.self, Answer.self, HangUp.self, List.self])
+
+    static func printJSON(_ data: Data) {
+        guard let object = try? JSONSerialization.jsonObject(with: data),
+              let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) else {
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print(String(decoding: pretty, as: UTF8.self))
+    }
+
+    static func isFinal(_ state: String?) -> Bool { ["ended", "missed", "declined", "failed"].contains(state ?? "") }
+
+    struct Call: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Call OFFICE's answering counter about a case; prints the call's events until it ends.",
+            discussion: "Hang up from another terminal with tongban assist hangup ID (or from the console).")
+
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: "The competent office (as in its counters' assist.answersFor).") var office: String
+        @Option(name: .customLong("case"), help: "The case number.") var caseNumber: String
+        @Option(help: "The material in question.") var material: String?
+        @Flag(help: "Show the document camera too.") var documentCamera = false
+
+        func run() async throws {
+            let client = ServiceClient(configuration: options.load())
+            var body: [String: Any] = ["office": office, "caseNumber": caseNumber, "withDocumentCamera": documentCamera]
+            if let material { body["material"] = material }
+            let data = await client.post("/v1/assists", json: body, timeout: 30)
+            AssistCommand.printJSON(data)
+            guard let call = try? JSONDecoder().decode(JSONValue.self, from: data), let id = call["id"]?.stringValue,
+                  !AssistCommand.isFinal(call["state"]?.stringValue) else { return }
+            await client.watch(prefix: "assist.") { event in
+                event["data"]?["id"]?.stringValue == id && AssistCommand.isFinal(event["data"]?["state"]?.stringValue)
+            }
+        }
+    }
+
+    struct Answer: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Wait for the next call to ring on this counter and answer it (or decline it).")
+
+        @OptionGroup var options: ConfigurationOptions
+        @Flag(help: "Decline instead of answering.") var decline = false
+
+        func run() async throws {
+            let client = ServiceClient(configuration: options.load())
+            let ringing = RingingCall()
+            await client.watch(prefix: "assist.ringing") { event in
+                guard event["data"]?["role"]?.stringValue == "answerer", let id = event["data"]?["id"]?.stringValue else { return false }
+                ringing.set(id)
+                return true
+            }
+            guard let id = ringing.id else { return }
+            AssistCommand.printJSON(await client.post("/v1/assists/\(id)/\(decline ? "decline" : "accept")", json: [:], timeout: 30))
+        }
+    }
+
+    struct HangUp: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "hangup", abstract: "Hang up a call (its recording is kept).")
+
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: "The call's id.") var id: String
+
+        func run() async throws {
+            AssistCommand.printJSON(await ServiceClient(configuration: options.load()).delete("/v1/assists/\(id)", timeout: 30))
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Calls, the offices answered online, missed calls this month.")
+
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            AssistCommand.printJSON(await ServiceClient(configuration: options.load()).get("/v1/assists", timeout: 10))
+        }
+    }
+}
+
+/// The id the ringing event named, handed out of the event handler.
+final class RingingCall: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: String?
+    var id: String? { lock.withLock { value } }
+    func set(_ id: String) { lock.withLock { value = id } }
+}
