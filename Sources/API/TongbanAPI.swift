@@ -78,7 +78,7 @@ public enum TongbanAPI {
         let policy = BrowserAccessPolicy(allowedOrigins: dependencies.configuration.api.allowedOrigins,
                                          token: dependencies.token,
                                          listenHost: dependencies.configuration.api.listen.host)
-        let staticFiles = try StaticFiles.load()
+        let staticFiles = try StaticFiles.load(connectingTo: dependencies.configuration.assist.janusURL)
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ProblemMiddleware(logger: logger))
         router.add(middleware: BrowserAccessMiddleware(policy: policy))
@@ -187,6 +187,7 @@ public enum TongbanAPI {
         router.get("/console") { _, _ in try staticFiles.response(for: "console/index.html") }
         // The JavaScript SDK a case system imports (CORS-readable from allowed origins) and its declarations.
         router.get("/sdk/:file") { _, context in try staticFiles.response(for: "sdk/" + (try context.parameters.require("file"))) }
+        router.get("/vendor/:file") { _, context in try staticFiles.response(for: "vendor/" + (try context.parameters.require("file"))) }
         router.get("/console/**") { _, context in
             try staticFiles.response(for: "console/" + context.parameters.getCatchAll().joined(separator: "/"))
         }
@@ -258,8 +259,16 @@ public enum TongbanAPI {
 /// resources so no request does file I/O.
 struct StaticFiles: Sendable {
     let files: [String: [UInt8]]
+    /// The pages' CSP `connect-src`.
+    var connectSources = "'self' ws: wss:"
 
-    static func load() throws -> StaticFiles {
+    /// Janus's JavaScript client and the WebRTC adapter it needs, from Debian's libjs-janus-gateway and
+    /// libjs-webrtc-adapter (served at /vendor/ for the console's assist view).
+    static let vendorFiles = ["janus.js": "/usr/share/javascript/janus-gateway/janus.js",
+                              "adapter.js": "/usr/share/javascript/webrtc-adapter/adapter.js"]
+
+    /// Reads the resources; `janusURL`'s origin is added to the pages' `connect-src` (the assist view talks to Janus).
+    static func load(connectingTo janusURL: String? = nil) throws -> StaticFiles {
         let candidates = [Bundle.module.url(forResource: "Resources", withExtension: nil),
                           Bundle.module.bundleURL.appendingPathComponent("Resources")]
         guard let root = candidates.compactMap({ $0 }).first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
@@ -274,7 +283,13 @@ struct StaticFiles: Sendable {
             guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
             files[relative] = Array(try Data(contentsOf: url))
         }
-        return StaticFiles(files: files)
+        for (name, path) in vendorFiles {
+            if let bytes = FileManager.default.contents(atPath: path) { files["vendor/\(name)"] = Array(bytes) }
+        }
+        let janusOrigin = janusURL.flatMap(URL.init(string:)).flatMap { url in
+            url.scheme.flatMap { scheme in url.host.map { "\(scheme)://\($0)\(url.port.map { ":\($0)" } ?? "")" } }
+        }
+        return StaticFiles(files: files, connectSources: "'self' ws: wss:" + (janusOrigin.map { " \($0)" } ?? ""))
     }
 
     static let contentTypes = [
@@ -285,12 +300,16 @@ struct StaticFiles: Sendable {
 
     func response(for path: String) throws -> Response {
         guard let bytes = files[path] else {
+            if path.hasPrefix("vendor/") {
+                throw Problem(code: "not-found", status: 404, title: "Not Found", detail: "no file \(path)",
+                              remedy: "Install Debian's libjs-janus-gateway and libjs-webrtc-adapter on this PC (scripts/setup does).")
+            }
             throw Problem(code: "not-found", status: 404, title: "Not Found", detail: "no file \(path)")
         }
         var headers = HTTPFields()
         headers[.contentType] = Self.contentTypes[(path as NSString).pathExtension] ?? "application/octet-stream"
         headers[.cacheControl] = "no-cache"
-        headers[.contentSecurityPolicy] = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; frame-ancestors 'none'"
+        headers[.contentSecurityPolicy] = "default-src 'self'; connect-src \(connectSources); img-src 'self' data: blob:; media-src 'self' blob:; frame-ancestors 'none'"
         headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }

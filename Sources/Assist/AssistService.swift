@@ -214,6 +214,7 @@ public actor AssistService: Service {
         } catch {
             throw Self.janusProblem(error, url: settings.janusURL)
         }
+        record.room = String(room)
         let call = LiveCall(record: record, session: session, room: room, handle: handle, directory: "\(settings.recordingsDirectory)/\(id)")
         calls[id] = call
         let answering = participants.filter { CallDisplay.parse($0.display)?.role == .answerer }
@@ -273,6 +274,7 @@ public actor AssistService: Service {
     func connectCaller(_ call: LiveCall, answerer: VideoRoomData.Publisher) async {
         call.ringTimer?.cancel()
         call.peerFeed = answerer.id
+        call.record.remoteFeed = answerer.id.text
         call.record.answerCounter = CallDisplay.parse(answerer.display)?.counter
         do {
             try await startMedia(call, publishOn: call.handle, display: CallDisplay(role: .caller, counter: settings.counterID, call: call.record.id))
@@ -323,20 +325,25 @@ public actor AssistService: Service {
             await end(call, state: .ended, endedBy: "answered-elsewhere", problem: nil)
         } else if display.role == .caller && call.record.state == .connected && call.subscriber == nil {
             call.peerFeed = publisher.id
+            call.record.remoteFeed = publisher.id.text
             do {
                 try await subscribe(call, to: publisher.id)
             } catch {
                 await fail(call, "\(error)")
+                return
             }
+            try? store.saveAssistCall(call.record)
+            await events.publish("assist.connected", call.record)
         }
     }
 
     func ring(office: String, participant: JanusID, display text: String?) async {
         guard let display = CallDisplay.parse(text), display.role == .caller, let id = display.call, calls[id] == nil,
               let listener = listeners[office] else { return }
-        let record = AssistCallRecord(id: id, role: .answerer, office: office, caseNumber: display.caseNumber ?? "",
+        var record = AssistCallRecord(id: id, role: .answerer, office: office, caseNumber: display.caseNumber ?? "",
                                       material: display.material, withDocumentCamera: display.withDocumentCamera ?? false,
                                       callerCounter: display.counter, answerCounter: settings.counterID, state: .ringing, startedAt: Date())
+        record.room = String(listener.room)
         let call = LiveCall(record: record, session: listener.session, room: listener.room, handle: listener.handle,
                             directory: "\(settings.recordingsDirectory)/\(id)")
         call.peerParticipant = participant

@@ -48,6 +48,9 @@ public struct AssistCallRecord: Codable, Sendable, Equatable {
     public var problem: Problem?
     /// The recording's attachment (kind `recording`) once the call ended.
     public var attachmentId: String?
+    /// The VideoRoom and the other side's feed in it, for a page that shows the other side (console).
+    public var room: String?
+    public var remoteFeed: String?
 
     public init(id: String, role: AssistRole, office: String, caseNumber: String, material: String?, withDocumentCamera: Bool,
                 callerCounter: String, answerCounter: String?, state: AssistState, startedAt: Date) {

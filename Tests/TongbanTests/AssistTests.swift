@@ -320,3 +320,50 @@ extension AssistTests {
         #expect(events.standardOutput.contains("\"type\":\"assist.failed\""), "the page is told: \(events.standardOutput.suffix(500))")
     }
 }
+
+extension AssistTests {
+    /// A clerk without Tongban answers in Chromium (the console's answer page, Janus's own JavaScript client served
+    /// by Tongban): the calling counter's video and audio are decoded in the browser, and Chromium's camera is
+    /// received and recorded by the calling counter.
+    @Test(.enabled(if: Rig.available)) func aBrowserAnswersACounterCall() async throws {
+        try #require(!Self.janusURL.isEmpty, "the rig has no Janus: scripts/rig up")
+        let directory = try makeTemporaryDirectory()
+        let office = "office-\(UUID().uuidString.prefix(8))"
+        let caller = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", "\(directory)/A-01"], environment: [
+            "TONGBAN_API_TOKEN": CounterPair.token, "TONGBAN_COUNTER_ID": "A-01", "TONGBAN_ASSIST_JANUS_URL": Self.janusURL,
+            "TONGBAN_ASSIST_WIDTH": "640", "TONGBAN_ASSIST_HEIGHT": "360", "TONGBAN_ASSIST_FRAMES_PER_SECOND": "15",
+            "TONGBAN_DEVICES_SIMULATE": "none"])
+        defer { kill(caller.process.processIdentifier, SIGKILL) }
+        let port = try #require(try await caller.waitUntilReady(), "serve: \(caller.standardError)")
+        let base = "http://127.0.0.1:\(port)"
+        let pair = CounterPair(caller: caller, answerer: caller, callerURL: base, answererURL: base, office: office, directory: directory)
+        let browser = try ChildProcess("/usr/bin/python3", ["-u", "\(packageRoot)/Tests/tools/browser_e2e.py", "answer", "--tongban", base,
+                                                            "--office", office, "--artefacts", "\(packageRoot)/.build/artefacts/browser"])
+        defer { kill(browser.process.processIdentifier, SIGKILL) }
+        _ = try #require(try await browser.waitForLine(containing: "\"online\""), "chromium: \(browser.standardOutput)")
+
+        let placed = try await pair.request("POST", "\(base)/v1/assists", #"{"office":"\#(office)","caseNumber":"AS2026112200020","material":"租赁合同"}"#)
+        let id = try #require(placed.json["id"] as? String, "\(placed.json)")
+        #expect(placed.json["state"] as? String == "ringing", "the browser counts as an answering counter: \(placed.json)")
+        let connected = try await pair.call(at: base) { $0["state"] as? String == "connected" }
+        #expect(connected?["answerCounter"] as? String == "browser-1", "\(connected ?? [:])")
+        _ = try #require(try await browser.waitForLine(containing: "\"talking\""), "chromium: \(browser.standardOutput)")
+        _ = try await pair.request("DELETE", "\(base)/v1/assists/\(id)")
+        _ = try await browser.waitForExit()
+        let line = browser.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
+        let findings = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+        #expect(findings["failed"] == nil, "\(findings["failed"] ?? "") \(findings["page"] ?? "")")
+        #expect((findings["ring"] as? String)?.contains("AS2026112200020") == true, "the ring names the case: \(findings["ring"] ?? "")")
+        let received = findings["received"] as? [String: Any] ?? [:]
+        #expect((received["framesDecoded"] as? Int ?? 0) > 0 && received["width"] as? Int == 640, "video in the browser: \(received)")
+        #expect((received["audioPackets"] as? Int ?? 0) > 0, "audio in the browser: \(received)")
+        #expect(findings["acceptToFirstFrameMs"] as? Int != nil, "\(findings)")
+
+        let recording = try #require(try await pair.recording(at: base, caseNumber: "AS2026112200020"), "the calling counter keeps the recording")
+        let chromium = try #require(recording.files["remote-video.webm"], "Chromium's camera recorded: \(recording.files.keys.sorted())")
+        let probe = try await run("/usr/bin/gst-discoverer-1.0", [chromium])
+        #expect(probe.standardOutput.contains("VP8") && !probe.standardOutput.contains("Duration: 0:00:00.000000000"), "\(probe.standardOutput)")
+        #expect(recording.manifest["answerCounter"] as? String == "browser-1")
+        print("accept → first decoded frame at the browser: \(findings["acceptToFirstFrameMs"] ?? "?") ms")
+    }
+}

@@ -403,6 +403,38 @@ async def janus_publish_scenario(browser, janus, room, seconds, findings):
     })()""")
 
 
+async def answer_scenario(browser, tongban, office, findings):
+    """A clerk without Tongban answers in the browser: online for the office, rings, answers with Chromium's fake camera
+    and microphone, sees and hears the caller, and is hung up on by the calling counter."""
+    await browser.navigate(f"{tongban}/console/answer.html?office={office}&counter=browser-1")
+    await browser.click("#online button[type=submit]")
+    await browser.wait_for("document.querySelector('#status').dataset.state === 'online'", "the browser to be online")
+    print(json.dumps({"online": True}), flush=True)
+    findings["ring"] = await browser.wait_for("!document.querySelector('#ring').hidden && document.querySelector('#ring-text').textContent",
+                                              "the call to ring", timeout=60)
+    await browser.screenshot("answer-ringing")
+    await browser.click("#accept")
+    findings["acceptToFirstFrameMs"] = await browser.wait_for("""(async () => {
+        const pc = window.answerer.receiving();
+        if (!pc) return null;
+        const video = [...(await pc.getStats()).values()].find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
+        return video?.framesDecoded > 0 ? Math.round(performance.now() - window.answerer.call.acceptedAt) : null;
+    })()""", "the caller's first decoded frame", timeout=30)
+    await asyncio.sleep(3)
+    findings["received"] = await browser.evaluate("""(async () => {
+        const stats = [...(await window.answerer.receiving().getStats()).values()];
+        const video = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video') ?? {};
+        const audio = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'audio') ?? {};
+        return { framesDecoded: video.framesDecoded ?? 0, width: video.frameWidth, height: video.frameHeight,
+                 audioPackets: audio.packetsReceived ?? 0, audioSamples: audio.totalSamplesReceived ?? 0 };
+    })()""")
+    await browser.screenshot("answer-connected")
+    print(json.dumps({"talking": True}), flush=True)
+    findings["ended"] = await browser.wait_for("document.querySelector('#status').dataset.state === 'ended' && document.querySelector('#status').textContent",
+                                               "the caller to hang up", timeout=60)
+    await browser.screenshot("answer-ended")
+
+
 async def janus_scenario(browser, janus, room, feed, findings):
     """The remote clerk's browser subscribes to a feed in a Janus VideoRoom and reports what it decoded."""
     await browser.navigate(f"{janus}/info")  # same origin as Janus's API
@@ -414,7 +446,8 @@ async def janus_scenario(browser, janus, room, feed, findings):
 
 async def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["console", "example", "foreign", "janus", "janus-publish"])
+    parser.add_argument("scenario", choices=["console", "example", "foreign", "janus", "janus-publish", "answer"])
+    parser.add_argument("--office")
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--janus")
     parser.add_argument("--room", type=int)
@@ -435,6 +468,8 @@ async def main():
             await console_scenario(browser, arguments.tongban, arguments.case, findings)
         elif arguments.scenario == "example":
             await example_scenario(browser, arguments.page, arguments.case, findings)
+        elif arguments.scenario == "answer":
+            await answer_scenario(browser, arguments.tongban, arguments.office, findings)
         elif arguments.scenario == "janus-publish":
             await janus_publish_scenario(browser, arguments.janus, arguments.room, arguments.seconds, findings)
         elif arguments.scenario == "janus":

@@ -1,6 +1,7 @@
 // Tongban console: a complete counter workstation on one page, built on the SDK a case system uses.
 // Plain ES module, no build step. Chinese first; Alt+L switches to English.
 import { Tongban, TongbanError } from '/sdk/tongban.js';
+import { showRemoteFeed } from '/console/assist.js';
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -55,7 +56,12 @@ const texts = {
   sink: ['送往', 'Delivering to'], waiting: ['待发送', 'waiting'], failedCount: ['失败', 'failed'],
   shortcuts: ['快捷键：Alt+K 办件编号 · Alt+S 扫描 · Alt+F 完成扫描 · Alt+C 拍摄 · Alt+P 打印 · Alt+V 显示证件 · Alt+L 中文/English',
     'Shortcuts: Alt+K case number · Alt+S scan · Alt+F finish scan · Alt+C capture · Alt+P print · Alt+V show card · Alt+L 中文/English'],
-  counter: ['柜台', 'Counter'], noPrinter: ['没有打印机', 'no printer'], copyMade: ['已生成身份证复印件：', 'ID-card copy made: '],
+  counter: ['柜台', 'Counter'], assist: ['视频协助', 'Video assistance'], office: ['部门', 'Office'],
+  callOffice: ['呼叫', 'Call'], answer: ['接听', 'Answer'], decline: ['拒绝', 'Decline'], hangUp: ['挂断', 'Hang up'],
+  answerInBrowser: ['在本浏览器接听…', 'Answer in this browser…'], assistOff: ['本窗口未启用视频协助', 'Video assistance is off on this counter'],
+  onlineFor: ['在线接听：', 'Answering for: '], callingOffice: ['正在呼叫', 'Calling'], incoming: ['来电', 'Incoming call'],
+  inCall: ['通话中', 'In a call with'], callEnded: ['通话结束', 'Call ended'], missedCall: ['未接通（已计入未接次数）', 'Not answered (counted as missed)'],
+  declinedCall: ['对方拒绝', 'Declined'], missedThisMonth: ['本月未接：', 'Missed this month: '], noPrinter: ['没有打印机', 'no printer'], copyMade: ['已生成身份证复印件：', 'ID-card copy made: '],
 };
 const classNames = { idcard: ['身份证阅读器', 'ID-card reader'], scanner: ['扫描仪', 'Scanner'], camera: ['高拍仪', 'Camera'], printer: ['打印机', 'Printer'] };
 const availabilityNames = { available: ['可用', 'available'], busy: ['忙', 'busy'], unavailable: ['未连接', 'unavailable'], error: ['故障', 'error'] };
@@ -546,6 +552,61 @@ tongban.on('print.*', (event) => {
 });
 tongban.on('printer.state', () => loadPrinting().catch(() => {}));
 
+// ---- video assistance -----------------------------------------------------------------------------------------
+
+let assistInfo = null;
+let activeCall = null;
+let remoteView = null;
+
+async function loadAssist() {
+  try {
+    assistInfo = await tongban.assists();
+  } catch (error) {
+    assistInfo = null;
+    $('#assist-form').hidden = true;
+    showStatus($('#assist-status'), error.code === 'assist-off' ? t('assistOff') : error.message);
+    return;
+  }
+  const missed = Object.entries(assistInfo.missedThisMonth).map(([office, count]) => `${office} ${count}`).join(', ');
+  showStatus($('#assist-status'), [assistInfo.online.length ? `${t('onlineFor')}${assistInfo.online.join(', ')}` : '',
+    missed ? `${t('missedThisMonth')}${missed}${assistInfo.escalate.length ? ' ⚠' : ''}` : ''].filter(Boolean).join(' · '));
+}
+
+async function showCall(call) {
+  activeCall = call.state === 'ringing' || call.state === 'connected' ? call : null;
+  $('#assist-ring').hidden = !(call.state === 'ringing' && call.role === 'answerer');
+  $('#assist-hangup').hidden = !activeCall;
+  $('#assist-ring-text').textContent = `${t('incoming')}: ${call.caseNumber} · ${call.callerCounter}${call.material ? ` · ${call.material}` : ''}`;
+  const status = $('#assist-status');
+  if (call.state === 'ringing' && call.role === 'caller') showStatus(status, `${t('callingOffice')} ${call.office}…`);
+  if (call.state === 'connected') showStatus(status, `${t('inCall')} ${call.role === 'caller' ? call.answerCounter ?? call.office : call.callerCounter}`);
+  if (call.state === 'connected' && call.remoteFeed && !remoteView && assistInfo) {
+    $('#assist-remote').hidden = false;
+    remoteView = await showRemoteFeed(assistInfo.janusUrl, call.room, call.remoteFeed, $('#assist-remote')).catch((error) => {
+      showProblem(error, status);
+      return null;
+    });
+  }
+  if (!activeCall) {
+    remoteView?.stop();
+    remoteView = null;
+    $('#assist-remote').hidden = true;
+    if (call.problem) showProblem(new TongbanError(call.problem), status);
+    else showStatus(status, call.state === 'missed' ? t('missedCall') : call.state === 'declined' ? t('declinedCall') : t('callEnded'));
+    loadAssist();
+  }
+}
+
+tongban.on('assist.*', (event) => showCall(event.data));
+$('#assist-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  busy($('#assist-call'), $('#assist-status'), async () => showCall(await tongban.callOffice({
+    office: $('#assist-office').value.trim(), caseNumber: requireCase(), material: $('#assist-material').value.trim() || undefined })));
+});
+$('#assist-accept').addEventListener('click', (event) => busy(event.currentTarget, $('#assist-status'), async () => showCall(await tongban.acceptCall(activeCall.id))));
+$('#assist-decline').addEventListener('click', (event) => busy(event.currentTarget, $('#assist-status'), async () => showCall(await tongban.declineCall(activeCall.id))));
+$('#assist-hangup').addEventListener('click', (event) => busy(event.currentTarget, $('#assist-status'), async () => showCall(await tongban.hangUp(activeCall.id))));
+
 // ---- outbox --------------------------------------------------------------------------------------------------
 
 const deliveries = new Map(); // attachmentId → {attachment?, entry}
@@ -672,6 +733,7 @@ async function start() {
     await tongban.openEvents();
     await loadDevices();
     await loadPrinting();
+    await loadAssist();
     // A batch left unfinished (page reloaded, service restarted) is picked up again.
     const open = await tongban.scans({ state: 'scanning,ready,interrupted' });
     if (open.length) {

@@ -339,6 +339,40 @@ export interface PrintOptions {
 
 export type PrintRequest = PrintOptions & ({ template: string; data: Record<string, unknown> } | { receipt: ReceiptRequest });
 
+export type AssistState = 'ringing' | 'connected' | 'ended' | 'missed' | 'declined' | 'failed';
+
+export interface AssistCall {
+  id: string;
+  role: 'caller' | 'answerer';
+  office: string;
+  caseNumber: string;
+  material?: string;
+  withDocumentCamera: boolean;
+  callerCounter: string;
+  answerCounter?: string;
+  state: AssistState;
+  startedAt: string;
+  connectedAt?: string;
+  endedAt?: string;
+  /** local, remote, timeout, offline, answered-elsewhere, janus, shutdown. */
+  endedBy?: string;
+  problem?: Problem;
+  /** The recording (kind `recording`) once the call ended. */
+  attachmentId?: string;
+  /** The VideoRoom and the other side's feed, to show the other side in a page. */
+  room?: string;
+  remoteFeed?: string;
+}
+
+export interface AssistOverview {
+  calls: AssistCall[];
+  online: string[];
+  missedThisMonth: Record<string, number>;
+  /** Offices over the monthly missed-call limit. */
+  escalate: string[];
+  janusUrl: string;
+}
+
 /** One message of the event stream. `data` depends on `type` (see /v1/openapi.yaml). */
 export interface TongbanEvent<Data = any> {
   sequence: number;
@@ -414,6 +448,12 @@ export declare class Tongban {
   printJobs(options?: { state?: string }): Promise<PrintJob[]>;
   printJob(id: string): Promise<PrintJob>;
   cancelPrint(id: string): Promise<PrintJob>;
+
+  assists(): Promise<AssistOverview>;
+  callOffice(request: { office: string; caseNumber: string; material?: string; withDocumentCamera?: boolean }): Promise<AssistCall>;
+  acceptCall(id: string): Promise<AssistCall>;
+  declineCall(id: string): Promise<AssistCall>;
+  hangUp(id: string): Promise<AssistCall>;
 
   attachments(options?: { caseNumber?: string }): Promise<{ attachment: Attachment; delivery?: OutboxEntry }[]>;
   attachment(id: string): Promise<Attachment>;

@@ -194,6 +194,19 @@ export class Tongban {
   printJob(id) { return this.request('GET', `/v1/prints/${segment(id)}`); }
   cancelPrint(id) { return this.request('DELETE', `/v1/prints/${segment(id)}`); }
 
+  // ---- video assistance ----------------------------------------------------------------------------------------
+
+  /** Calls (newest first), the offices this counter answers for online, missed calls this month, the Janus URL. */
+  assists() { return this.request('GET', '/v1/assists'); }
+  /** Calls the competent office's counter about a case; resolves once it rings (or missed when nobody is online). */
+  callOffice({ office, caseNumber, material, withDocumentCamera }) {
+    return this.request('POST', '/v1/assists', { json: { office, caseNumber, material, withDocumentCamera } });
+  }
+  acceptCall(id) { return this.request('POST', `/v1/assists/${segment(id)}/accept`); }
+  declineCall(id) { return this.request('POST', `/v1/assists/${segment(id)}/decline`); }
+  /** Hangs up (or withdraws a call that still rings); the recording is kept. */
+  hangUp(id) { return this.request('DELETE', `/v1/assists/${segment(id)}`); }
+
   // ---- attachments and delivery --------------------------------------------------------------------------------
 
   attachments({ caseNumber } = {}) { return this.request('GET', '/v1/attachments', { query: { case: caseNumber } }); }
