@@ -403,7 +403,7 @@ async def janus_publish_scenario(browser, janus, room, seconds, findings):
     })()""")
 
 
-async def answer_scenario(browser, tongban, office, findings):
+async def answer_scenario(browser, tongban, office, talk, findings):
     """A clerk without Tongban answers in the browser: online for the office, rings, answers with Chromium's fake camera
     and microphone, sees and hears the caller, and is hung up on by the calling counter."""
     await browser.navigate(f"{tongban}/console/answer.html?office={office}&counter=browser-1")
@@ -420,14 +420,19 @@ async def answer_scenario(browser, tongban, office, findings):
         const video = [...(await pc.getStats()).values()].find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
         return video?.framesDecoded > 0 ? Math.round(performance.now() - window.answerer.call.acceptedAt) : null;
     })()""", "the caller's first decoded frame", timeout=30)
-    await asyncio.sleep(3)
-    findings["received"] = await browser.evaluate("""(async () => {
+    print(json.dumps({"firstFrame": findings["acceptToFirstFrameMs"]}), flush=True)
+    received = """(async () => {
         const stats = [...(await window.answerer.receiving().getStats()).values()];
         const video = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'video') ?? {};
         const audio = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'audio') ?? {};
         return { framesDecoded: video.framesDecoded ?? 0, width: video.frameWidth, height: video.frameHeight,
-                 audioPackets: audio.packetsReceived ?? 0, audioSamples: audio.totalSamplesReceived ?? 0 };
-    })()""")
+                 audioPackets: audio.packetsReceived ?? 0, audioSamples: audio.totalSamplesReceived ?? 0, at: performance.now() };
+    })()"""
+    before = await browser.evaluate(received)
+    await asyncio.sleep(talk)
+    findings["received"] = await browser.evaluate(received)
+    elapsed = (findings["received"]["at"] - before["at"]) / 1000
+    findings["decodedFramesPerSecond"] = round((findings["received"]["framesDecoded"] - before["framesDecoded"]) / elapsed, 1)
     await browser.screenshot("answer-connected")
     print(json.dumps({"talking": True}), flush=True)
     findings["ended"] = await browser.wait_for("document.querySelector('#status').dataset.state === 'ended' && document.querySelector('#status').textContent",
@@ -448,6 +453,7 @@ async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("scenario", choices=["console", "example", "foreign", "janus", "janus-publish", "answer"])
     parser.add_argument("--office")
+    parser.add_argument("--talk", type=float, default=3, help="answer: seconds of talk measured")
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--janus")
     parser.add_argument("--room", type=int)
@@ -469,7 +475,7 @@ async def main():
         elif arguments.scenario == "example":
             await example_scenario(browser, arguments.page, arguments.case, findings)
         elif arguments.scenario == "answer":
-            await answer_scenario(browser, arguments.tongban, arguments.office, findings)
+            await answer_scenario(browser, arguments.tongban, arguments.office, arguments.talk, findings)
         elif arguments.scenario == "janus-publish":
             await janus_publish_scenario(browser, arguments.janus, arguments.room, arguments.seconds, findings)
         elif arguments.scenario == "janus":
