@@ -76,6 +76,7 @@ public actor AssistService: Service {
         var peerParticipant: JanusID?
         var peerFeed: JanusID?
         var ringTimer: Task<Void, Never>?
+        var silenceWatch: Task<Void, Never>?
         var ringStarted = ContinuousClock.now
         let directory: String
 
@@ -97,6 +98,8 @@ public actor AssistService: Service {
 
     var calls: [String: LiveCall] = [:]
     var listeners: [String: Listener] = [:]
+    /// How long the other side may send nothing before the call is failed.
+    let peerSilenceLimit: Duration = .seconds(8)
 
     public init(settings: AssistSettings, store: Store, intake: AttachmentIntake, events: EventBus, logger: Logger,
                 recordingStored: @escaping @Sendable () -> Void = {}) {
@@ -157,8 +160,8 @@ public actor AssistService: Service {
                 delay = .seconds(1)
                 logger.info("assist: online for office", metadata: ["office": "\(office)", "room": "\(room)"])
                 for publisher in joined.plugindata?.data.publishers ?? [] { await answerSide(office: office, published: publisher) }
-                for await message in session.events where message.sender == handle {
-                    await answerSide(office: office, message)
+                for await message in session.events {
+                    if message.sender == handle { await answerSide(office: office, message) }
                 }
                 listeners[office] = nil
                 let reason = session.ended ?? "the Janus session ended"
@@ -180,6 +183,29 @@ public actor AssistService: Service {
         _ = try? await session.message(handle, .object([
             "request": .string("edit"), "room": .number(Double(room)), "new_secret": .string(settings.roomSecret),
         ]), what: "videoroom edit")
+    }
+
+    /// Calls the service was in when it stopped without ending them (power loss, kill -9): recorded as failed,
+    /// and what was recorded until then is kept as the case's recording. Call before the API starts.
+    public func recoverInterrupted() async {
+        let open = ((try? store.assistCalls(limit: 1000)) ?? []).filter { !$0.state.isFinal }
+        for var record in open {
+            record.state = .failed
+            record.endedAt = Date()
+            record.endedBy = "restart"
+            record.problem = Problem(code: "assist-interrupted", status: 500, title: "通话被中断 Call interrupted",
+                                     detail: "the service stopped during call \(record.id) with office \(record.office)",
+                                     remedy: "Call again if the question is still open; the recording so far is kept.")
+            let directory = "\(settings.recordingsDirectory)/\(record.id)"
+            let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+                .filter { $0.hasSuffix(".webm") }.sorted().map { "\(directory)/\($0)" }
+            if !files.isEmpty, let manifest = try? await storeRecording(record, directory: directory, files: files) {
+                record.attachmentId = manifest.attachmentId
+                recordingStored()
+            }
+            try? store.saveAssistCall(record)
+            logger.notice("assist: call interrupted by a restart", metadata: ["call": "\(record.id)", "recording": "\(record.attachmentId ?? "-")"])
+        }
     }
 
     // MARK: - Calling
@@ -268,6 +294,21 @@ public actor AssistService: Service {
         }
         if !call.record.state.isFinal {
             await fail(call, call.session.ended ?? "the Janus session ended")
+        }
+    }
+
+    /// Watches a connected call's incoming media: a counter that crashed or lost its network never says goodbye,
+    /// and Janus drops its session only after the session timeout — a call whose other side sent nothing for
+    /// `peerSilenceLimit` is failed (a shorter blip is ridden out).
+    func watchPeer(_ call: LiveCall) {
+        let limit = peerSilenceLimit
+        call.silenceWatch = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                guard let remote = call.remote, let silence = remote.silence, silence > limit else { continue }
+                await self.fail(call, "the other counter sent nothing for \(limit) (its PC or network went away)", endedBy: "remote-lost")
+                return
+            }
         }
     }
 
@@ -440,10 +481,11 @@ public actor AssistService: Service {
         let subscriber = try await call.session.attach(VideoRoom.plugin)
         call.subscriber = subscriber
         try await VideoRoom.subscribe(call.session, handle: subscriber, room: call.room, feed: feed, media: remote, thread: thread)
+        watchPeer(call)
     }
 
-    func fail(_ call: LiveCall, _ reason: String) async {
-        await end(call, state: .failed, endedBy: "janus", problem: Problem(
+    func fail(_ call: LiveCall, _ reason: String, endedBy: String = "janus") async {
+        await end(call, state: .failed, endedBy: endedBy, problem: Problem(
             code: "assist-failed", status: 502, title: "视频通话中断 Video call failed",
             detail: "call \(call.record.id) with office \(call.record.office): \(reason)",
             remedy: "Check that the video server (Janus) runs and the network is up, then call again; the recording so far is kept."))
@@ -454,6 +496,7 @@ public actor AssistService: Service {
     func end(_ call: LiveCall, state: AssistState, endedBy: String, problem: Problem?) async {
         guard !call.record.state.isFinal else { return }
         call.ringTimer?.cancel()
+        call.silenceWatch?.cancel()
         call.record.state = state
         call.record.endedAt = Date()
         call.record.endedBy = endedBy
@@ -484,7 +527,7 @@ public actor AssistService: Service {
         let files = await thread.perform { (media?.finish() ?? []) + (remote?.finish() ?? []) }
         guard !files.isEmpty else { return }
         do {
-            let manifest = try await storeRecording(call, files: files)
+            let manifest = try await storeRecording(call.record, directory: call.directory, files: files)
             call.record.attachmentId = manifest.attachmentId
             try? store.saveAssistCall(call.record)
             await events.publish("attachment.stored", manifest)
@@ -495,8 +538,8 @@ public actor AssistService: Service {
     }
 
     /// The call's segments and a manifest, as one tar attachment of kind `recording`.
-    func storeRecording(_ call: LiveCall, files: [String]) async throws -> AttachmentManifest {
-        let manifest = RecordingManifest(call: call.record, files: files.map { ($0 as NSString).lastPathComponent })
+    func storeRecording(_ record: AssistCallRecord, directory: String, files: [String]) async throws -> AttachmentManifest {
+        let manifest = RecordingManifest(call: record, files: files.map { ($0 as NSString).lastPathComponent })
         let manifestBytes = Array(try JSONEncoder.tongban.encode(manifest))
         let incoming = try await intake.begin()
         do {
@@ -508,10 +551,10 @@ public actor AssistService: Service {
             try await intake.append(TarArchive.header(name: "manifest.json", size: manifestBytes.count, modified: Date())
                                     + manifestBytes + TarArchive.padding(after: manifestBytes.count) + TarArchive.end, to: incoming)
             let stored = try await intake.finish(incoming, AttachmentRequest(
-                caseNumber: call.record.caseNumber, materialName: "视频协助录像 assistance call with \(call.record.office)",
-                kind: .recording, contentType: "application/x-tar", fileName: "assist-\(call.record.id).tar",
+                caseNumber: record.caseNumber, materialName: "视频协助录像 assistance call with \(record.office)",
+                kind: .recording, contentType: "application/x-tar", fileName: "assist-\(record.id).tar",
                 device: "assist:\(settings.counterID)"))
-            try? FileManager.default.removeItem(atPath: call.directory)
+            try? FileManager.default.removeItem(atPath: directory)
             return stored
         } catch {
             await intake.abandon(incoming)

@@ -15,7 +15,8 @@ public struct MediaSettings: Sendable, Equatable {
     public var videoBitrate: Int
     /// libvpx `cpu-used` (0 best … 16 fastest): the speed/quality trade-off measured in Benchmarks/results/assist.md.
     public var encoderSpeed: Int
-    /// Keyframe at least this often (frames): the recording's segments start on keyframes.
+    /// Keyframe at least this often (frames): the recording's segments start on keyframes, and splitmuxsink holds
+    /// back one whole GOP before writing it — what a crash can lose. Default: every 2 seconds.
     public var keyframeInterval: Int
     /// Longest recording segment.
     public var segmentSeconds: Int
@@ -24,7 +25,7 @@ public struct MediaSettings: Sendable, Equatable {
     public var turnServer: String?
 
     public init(webcam: String? = nil, microphone: String? = nil, width: Int = 1280, height: Int = 720, framesPerSecond: Int = 30,
-                videoBitrate: Int = 1_500_000, encoderSpeed: Int = 8, keyframeInterval: Int = 60, segmentSeconds: Int = 60,
+                videoBitrate: Int = 1_500_000, encoderSpeed: Int = 8, keyframeInterval: Int? = nil, segmentSeconds: Int = 60,
                 stunServer: String? = nil, turnServer: String? = nil) {
         self.stunServer = stunServer
         self.turnServer = turnServer
@@ -35,7 +36,7 @@ public struct MediaSettings: Sendable, Equatable {
         self.framesPerSecond = framesPerSecond
         self.videoBitrate = videoBitrate
         self.encoderSpeed = encoderSpeed
-        self.keyframeInterval = keyframeInterval
+        self.keyframeInterval = keyframeInterval ?? 2 * framesPerSecond
         self.segmentSeconds = segmentSeconds
     }
 }
@@ -172,6 +173,9 @@ public final class RemoteMedia: @unchecked Sendable {
 
     /// The remote tracks being recorded.
     public var streams: [IncomingStream] { endpoint.incomingStreams }
+
+    /// Time since the other side's last packet arrived (nil before the first).
+    public var silence: Duration? { endpoint.incomingSilence }
 
     public func start() throws(GStreamerError) { try pipeline.play() }
 

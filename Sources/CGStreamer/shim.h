@@ -114,3 +114,10 @@ static inline void tongban_rtp_pad_kind(GstPad *pad, GstCaps **caps_out, const c
     *media = gst_structure_get_string(structure, "media");
     *encoding = gst_structure_get_string(structure, "encoding-name");
 }
+
+/// Called for every buffer passing a pad (streaming thread); returns GST_PAD_PROBE_OK.
+typedef GstPadProbeReturn (*TongbanBufferProbe)(GstPad *pad, GstPadProbeInfo *info, gpointer context);
+
+static inline gulong tongban_add_buffer_probe(GstPad *pad, TongbanBufferProbe probe, gpointer context) {
+    return gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, probe, context, NULL);
+}

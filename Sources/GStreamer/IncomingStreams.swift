@@ -27,6 +27,8 @@ final class IncomingStreamRouter: @unchecked Sendable {
     private(set) var linked: [IncomingStream] = []
     /// The routes' sink pads (own references), for ending them.
     private var entries: [UnsafeMutablePointer<GstPad>] = []
+    /// When the last remote buffer arrived (any track).
+    private var lastData: ContinuousClock.Instant?
 
     init(pipeline: UnsafeMutablePointer<GstElement>, route: @escaping @Sendable (IncomingStream) -> StreamRoute?,
          onProblem: @escaping @Sendable (String) -> Void) {
@@ -36,6 +38,11 @@ final class IncomingStreamRouter: @unchecked Sendable {
     }
 
     var streams: [IncomingStream] { lock.withLock { linked } }
+
+    /// Time since the last remote buffer; nil before the first.
+    var silence: Duration? { lock.withLock { lastData.map { .now - $0 } } }
+
+    func dataArrived() { lock.withLock { lastData = .now } }
 
     deinit {
         for pad in entries { gst_object_unref(UnsafeMutableRawPointer(pad)) }
@@ -76,9 +83,15 @@ final class IncomingStreamRouter: @unchecked Sendable {
             onProblem("could not link webrtcbin's remote \(stream.media) pad to \(route.bin)")
             return
         }
+        _ = tongban_add_buffer_probe(pad, bufferProbeTrampoline, Unmanaged.passUnretained(self).toOpaque())
         lock.withLock { entries.append(binSink) }
         lock.withLock { linked.append(stream) }
     }
+}
+
+private let bufferProbeTrampoline: TongbanBufferProbe = { _, _, context in
+    if let context { Unmanaged<IncomingStreamRouter>.fromOpaque(context).takeUnretainedValue().dataArrived() }
+    return GST_PAD_PROBE_OK
 }
 
 private let padAddedTrampoline: TongbanPadAddedHandler = { _, pad, context in
@@ -99,6 +112,10 @@ extension WebRTCEndpoint {
 
     /// The remote tracks linked so far.
     public var incomingStreams: [IncomingStream] { routers.flatMap(\.streams) }
+
+    /// How long no remote buffer arrived on any routed track (nil before the first one): the other side fell
+    /// silent — it crashed or lost its network — long before any protocol says so.
+    public var incomingSilence: Duration? { routers.compactMap(\.silence).min() }
 
     /// Ends every routed remote track (end-of-stream through its route, synchronously; see `StreamRoute`).
     public func endIncomingStreams() {

@@ -135,6 +135,7 @@ struct Serve: AsyncParsableCommand {
                 store: store, intake: intake, events: events, logger: Logger(label: "tongban.assist"),
                 recordingStored: { outbox.wake() })
         }
+        await assist?.recoverInterrupted()
         let dependencies = APIDependencies(configuration: configuration, registry: registry, events: events,
                                            metrics: metrics, token: token, version: Tongban.version, startedAt: startedAt,
                                            idCard: idCard, readerSimulator: readerSimulator, store: store,

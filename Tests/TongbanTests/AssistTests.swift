@@ -367,3 +367,38 @@ extension AssistTests {
         print("accept → first decoded frame at the browser: \(findings["acceptToFirstFrameMs"] ?? "?") ms")
     }
 }
+
+extension AssistTests {
+    /// kill -9 of the calling service mid-call: at the next start the call is recorded as failed (interrupted) and
+    /// what was recorded until then is the case's recording.
+    @Test(.enabled(if: Rig.available)) func aCallCutByACrashIsKeptAtRestart() async throws {
+        try #require(!Self.janusURL.isEmpty, "the rig has no Janus: scripts/rig up")
+        let pair = try await CounterPair.start(janus: Self.janusURL, ringTimeoutSeconds: 30)
+        defer { pair.stop() }
+        let placed = try await pair.request("POST", "\(pair.callerURL)/v1/assists", #"{"office":"\#(pair.office)","caseNumber":"AS2026112200030"}"#)
+        let id = try #require(placed.json["id"] as? String, "\(placed.json)")
+        _ = try #require(try await pair.call(at: pair.answererURL) { $0["state"] as? String == "ringing" })
+        _ = try await pair.request("POST", "\(pair.answererURL)/v1/assists/\(id)/accept")
+        _ = try await pair.call(at: pair.callerURL) { $0["state"] as? String == "connected" }
+        try await Task.sleep(for: .seconds(6))  // a few GOPs written (splitmuxsink holds back the one in progress)
+        kill(pair.caller.process.processIdentifier, SIGKILL)
+        _ = try await pair.caller.waitForExit()
+        // The other side notices the caller fell silent, well before Janus drops the dead session.
+        let failedThere = try await pair.call(at: pair.answererURL) { $0["state"] as? String == "failed" }
+        #expect(failedThere?["endedBy"] as? String == "remote-lost", "\(failedThere ?? [:])")
+
+        let restarted = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", "\(pair.directory)/A-01"], environment: [
+            "TONGBAN_API_TOKEN": CounterPair.token, "TONGBAN_COUNTER_ID": "A-01", "TONGBAN_ASSIST_JANUS_URL": Self.janusURL,
+            "TONGBAN_DEVICES_SIMULATE": "none"])
+        defer { kill(restarted.process.processIdentifier, SIGKILL) }
+        let port = try #require(try await restarted.waitUntilReady(), "restart: \(restarted.standardError)")
+        let base = "http://127.0.0.1:\(port)"
+        let call = try await pair.call(at: base) { $0["id"] as? String == id }
+        #expect(call?["state"] as? String == "failed" && call?["endedBy"] as? String == "restart", "\(call ?? [:])")
+        #expect((call?["problem"] as? [String: Any])?["code"] as? String == "assist-interrupted")
+        let recording = try #require(try await pair.recording(at: base, caseNumber: "AS2026112200030"), "the recording so far is kept")
+        let own = try #require(recording.files["own-00000.webm"], "\(recording.files.keys.sorted())")
+        let size = (try FileManager.default.attributesOfItem(atPath: own)[.size] as? Int) ?? 0
+        #expect(size > 10_000, "three seconds of video: \(size) bytes")
+    }
+}
