@@ -462,7 +462,7 @@ public actor AssistService: Service {
     // MARK: - Media and endings
 
     func startMedia(_ call: LiveCall, publishOn handle: UInt64, display: CallDisplay) async throws {
-        let media = try CallMedia(settings.media, recordingDirectory: call.directory)
+        let media = try CallMedia(settings.media, recordingDirectory: call.directory, withDocument: call.record.withDocumentCamera)
         call.media = media
         try media.start()
         let offer = try await thread.perform { () throws(GStreamerError) -> String in try media.endpoint.makeOffer() }

@@ -20,13 +20,17 @@ public struct MediaSettings: Sendable, Equatable {
     public var keyframeInterval: Int
     /// Longest recording segment.
     public var segmentSeconds: Int
+    /// The document camera shown as a second video when a call asks for it: a V4L2 node, `test` for a test pattern
+    /// (the demo), nil for none.
+    public var documentCamera: String?
     /// `stun://host:port` and `turn://user:password@host:port` for webrtcbin (none on the hall's LAN).
     public var stunServer: String?
     public var turnServer: String?
 
     public init(webcam: String? = nil, microphone: String? = nil, width: Int = 1280, height: Int = 720, framesPerSecond: Int = 30,
                 videoBitrate: Int = 1_500_000, encoderSpeed: Int = 8, keyframeInterval: Int? = nil, segmentSeconds: Int = 60,
-                stunServer: String? = nil, turnServer: String? = nil) {
+                stunServer: String? = nil, turnServer: String? = nil, documentCamera: String? = nil) {
+        self.documentCamera = documentCamera
         self.stunServer = stunServer
         self.turnServer = turnServer
         self.webcam = webcam
@@ -50,14 +54,19 @@ public final class CallMedia: @unchecked Sendable {
     public let recordingDirectory: String
     private let lock = NSLock()
     private var fragmentsClosed = 0
+    /// Recorders whose last segment `finish` waits for (the webcam's, and the document camera's when sent).
+    private let recorders: Int
     private var firstError: BusMessage?
     private var busReader: Task<Void, Never>?
 
     /// The launch description (pure; tested without GStreamer running).
     /// The RTP caps name their SSRC so the SDP carries `a=ssrc` lines: Janus routes a publisher's packets by them
     /// (without, it drops them as "unknown SSRC").
-    public static func description(_ settings: MediaSettings, segmentPattern: String,
-                                   videoSSRC: UInt32 = 0x5456_0001, audioSSRC: UInt32 = 0x5441_0001) -> String {
+    /// With `withDocument` (and a document camera configured) the document camera is a second video: encoded once at
+    /// up to 15 fps (paper does not move), sent as a second track, recorded to `own-document-*.webm`.
+    public static func description(_ settings: MediaSettings, segmentPattern: String, withDocument: Bool = false,
+                                   videoSSRC: UInt32 = 0x5456_0001, audioSSRC: UInt32 = 0x5441_0001,
+                                   documentSSRC: UInt32 = 0x5444_0001) -> String {
         let video = settings.webcam.map { "v4l2src device=\"\($0)\" ! videoconvert ! videoscale ! videorate" }
             ?? "videotestsrc is-live=true pattern=ball"
         let audio = settings.microphone.map { "pulsesrc device=\"\($0)\"" } ?? "audiotestsrc is-live=true wave=sine freq=440 volume=0.2"
@@ -76,15 +85,34 @@ public final class CallMedia: @unchecked Sendable {
         audiotee. ! queue ! rtpopuspay pt=111 ssrc=\(audioSSRC) ! \
         application/x-rtp,media=audio,encoding-name=OPUS,payload=111,ssrc=(uint)\(audioSSRC) ! peer. \
         audiotee. ! queue ! recorder.audio_0
+        """ + (withDocument ? documentBranch(settings, segmentPattern: segmentPattern, ssrc: documentSSRC) : "")
+    }
+
+    static func documentBranch(_ settings: MediaSettings, segmentPattern: String, ssrc: UInt32) -> String {
+        guard let camera = settings.documentCamera else { return "" }
+        let source = camera == "test" ? "videotestsrc is-live=true pattern=smpte"
+            : "v4l2src device=\"\(camera)\" ! videoconvert ! videoscale ! videorate"
+        let pattern = segmentPattern.replacingOccurrences(of: "own-", with: "own-document-")
+        return """
+         splitmuxsink name=documentrecorder muxer-factory=webmmux location="\(pattern)" \
+        max-size-time=\(UInt64(settings.segmentSeconds) * 1_000_000_000) \
+        \(source) ! video/x-raw,width=\(settings.width),height=\(settings.height),framerate=\(min(15, settings.framesPerSecond))/1 ! \
+        queue max-size-buffers=2 leaky=downstream ! vp8enc deadline=1 cpu-used=\(settings.encoderSpeed) \
+        target-bitrate=\(settings.videoBitrate * 2 / 3) keyframe-max-dist=30 threads=2 end-usage=cbr ! tee name=documenttee \
+        documenttee. ! queue ! rtpvp8pay pt=96 ssrc=\(ssrc) picture-id-mode=15-bit ! \
+        application/x-rtp,media=video,encoding-name=VP8,payload=96,ssrc=(uint)\(ssrc) ! peer. \
+        documenttee. ! queue ! documentrecorder.video
         """
     }
 
     /// Builds the pipeline; segments go to `recordingDirectory/own-00000.webm`, ….
-    public init(_ settings: MediaSettings, recordingDirectory: String) throws(GStreamerError) {
+    public init(_ settings: MediaSettings, recordingDirectory: String, withDocument: Bool = false) throws(GStreamerError) {
         try? FileManager.default.createDirectory(atPath: recordingDirectory, withIntermediateDirectories: true)
         self.recordingDirectory = recordingDirectory
-        pipeline = try Pipeline(Self.description(settings, segmentPattern: "\(recordingDirectory)/own-%05d.webm",
-                                                 videoSSRC: UInt32.random(in: 1...UInt32.max), audioSSRC: UInt32.random(in: 1...UInt32.max)))
+        recorders = withDocument && settings.documentCamera != nil ? 2 : 1
+        pipeline = try Pipeline(Self.description(settings, segmentPattern: "\(recordingDirectory)/own-%05d.webm", withDocument: withDocument,
+                                                 videoSSRC: UInt32.random(in: 1...UInt32.max), audioSSRC: UInt32.random(in: 1...UInt32.max),
+                                                 documentSSRC: UInt32.random(in: 1...UInt32.max)))
         endpoint = try WebRTCEndpoint(pipeline, name: "peer")
         let messages = pipeline.messages
         busReader = Task { [weak self] in
@@ -120,7 +148,7 @@ public final class CallMedia: @unchecked Sendable {
         let closedBefore = lock.withLock { fragmentsClosed }
         pipeline.sendEndOfStream()
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline, lock.withLock({ fragmentsClosed }) == closedBefore {
+        while ContinuousClock.now < deadline, lock.withLock({ fragmentsClosed }) < closedBefore + recorders {
             Thread.sleep(forTimeInterval: 0.05)
         }
         pipeline.stop()
@@ -138,13 +166,17 @@ public final class RemoteMedia: @unchecked Sendable {
     private let lock = NSLock()
     private var problems: [String] = []
     private var busReader: Task<Void, Never>?
+    private let trackCounts = TrackCounts()
 
-    /// The route of each remote track (pure): depayloaded and muxed as it is.
-    public static func route(_ stream: IncomingStream, directory: String) -> StreamRoute? {
+    /// The route of each remote track (pure): depayloaded and muxed as it is. `index` counts the tracks of the
+    /// same kind (a second video is the other side's document camera: `remote-video-2.webm`).
+    public static func route(_ stream: IncomingStream, index: Int, directory: String) -> StreamRoute? {
+        let suffix = index > 1 ? "-\(index)" : ""
         switch (stream.media, stream.encodingName.uppercased()) {
-        case ("video", "VP8"): StreamRoute(bin: "rtpvp8depay ! webmmux ! filesink location=\"\(directory)/remote-video.webm\"")
-        case ("audio", "OPUS"): StreamRoute(bin: "rtpopusdepay ! opusparse ! webmmux ! filesink location=\"\(directory)/remote-audio.webm\"")
-        default: nil
+        case ("video", "VP8"): return StreamRoute(bin: "rtpvp8depay ! webmmux ! filesink location=\"\(directory)/remote-video\(suffix).webm\"")
+        case ("audio", "OPUS"):
+            return StreamRoute(bin: "rtpopusdepay ! opusparse ! webmmux ! filesink location=\"\(directory)/remote-audio\(suffix).webm\"")
+        default: return nil
         }
     }
 
@@ -156,7 +188,9 @@ public final class RemoteMedia: @unchecked Sendable {
         endpoint = try WebRTCEndpoint(pipeline, name: "remote")
         endpoint.routeIncomingStreams(in: pipeline, onProblem: { [weak self] problem in
             self?.lock.withLock { self?.problems.append(problem) }
-        }) { stream in Self.route(stream, directory: recordingDirectory) }
+        }) { [trackCounts] stream in
+            Self.route(stream, index: trackCounts.next(stream.media), directory: recordingDirectory)
+        }
         let messages = pipeline.messages
         busReader = Task { [weak self] in
             for await message in messages {
@@ -186,5 +220,18 @@ public final class RemoteMedia: @unchecked Sendable {
         pipeline.stop()
         let written = (try? FileManager.default.contentsOfDirectory(atPath: recordingDirectory)) ?? []
         return written.filter { $0.hasPrefix("remote-") && $0.hasSuffix(".webm") }.sorted().map { "\(recordingDirectory)/\($0)" }
+    }
+}
+
+/// Remote tracks seen per kind (pad-added runs on streaming threads).
+final class TrackCounts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [String: Int] = [:]
+
+    func next(_ media: String) -> Int {
+        lock.withLock {
+            counts[media, default: 0] += 1
+            return counts[media]!
+        }
     }
 }

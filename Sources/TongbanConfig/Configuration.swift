@@ -140,6 +140,8 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var webcam: String
         /// PulseAudio source of the headset microphone; empty: a test tone.
         public var microphone: String
+        /// The document camera shown in a call that asks for it (V4L2 node; `test`: a test pattern; empty: none).
+        public var documentCamera: String
         public var width: Int
         public var height: Int
         public var framesPerSecond: Int

@@ -78,6 +78,7 @@ public enum ConfigurationKeys {
         .init(path: "assist.turnServer", kind: .string, defaultValue: ""),
         .init(path: "assist.webcam", kind: .string, defaultValue: ""),
         .init(path: "assist.microphone", kind: .string, defaultValue: ""),
+        .init(path: "assist.documentCamera", kind: .string, defaultValue: ""),
         .init(path: "assist.width", kind: .integer(160...1920), defaultValue: "1280"),
         .init(path: "assist.height", kind: .integer(120...1080), defaultValue: "720"),
         .init(path: "assist.framesPerSecond", kind: .integer(5...60), defaultValue: "30"),

@@ -130,7 +130,8 @@ struct Serve: AsyncParsableCommand {
                                      width: settings.width, height: settings.height, framesPerSecond: settings.framesPerSecond,
                                      videoBitrate: settings.videoBitrateKbps * 1000, encoderSpeed: settings.encoderSpeed,
                                      stunServer: settings.stunServer.isEmpty ? nil : settings.stunServer,
-                                     turnServer: settings.turnServer.isEmpty ? nil : settings.turnServer),
+                                     turnServer: settings.turnServer.isEmpty ? nil : settings.turnServer,
+                                     documentCamera: settings.documentCamera.isEmpty ? nil : settings.documentCamera),
                 recordingsDirectory: "\(configuration.dataDirectory)/recordings"),
                 store: store, intake: intake, events: events, logger: Logger(label: "tongban.assist"),
                 recordingStored: { outbox.wake() })

@@ -133,7 +133,8 @@ struct CounterPair {
             var environment = ["TONGBAN_API_TOKEN": token, "TONGBAN_COUNTER_ID": counter, "TONGBAN_ASSIST_JANUS_URL": janus,
                                "TONGBAN_ASSIST_RING_TIMEOUT_SECONDS": "\(ringTimeoutSeconds)", "TONGBAN_ASSIST_WIDTH": "640",
                                "TONGBAN_ASSIST_HEIGHT": "360", "TONGBAN_ASSIST_FRAMES_PER_SECOND": "15",
-                               "TONGBAN_ASSIST_VIDEO_BITRATE_KBPS": "600", "TONGBAN_DEVICES_SIMULATE": "none"]
+                               "TONGBAN_ASSIST_VIDEO_BITRATE_KBPS": "600", "TONGBAN_DEVICES_SIMULATE": "none",
+                               "TONGBAN_ASSIST_DOCUMENT_CAMERA": "test"]
             if answers { environment["TONGBAN_ASSIST_ANSWERS_FOR"] = office }
             return try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", "\(directory)/\(counter)"], environment: environment)
         }
@@ -201,7 +202,7 @@ extension AssistTests {
         #expect(try await pair.overview(pair.answererURL)["online"] as? [String] == [pair.office], "the answering counter is online")
 
         let placed = try await pair.request("POST", "\(pair.callerURL)/v1/assists",
-                                            #"{"office":"\#(pair.office)","caseNumber":"AS2026112200001","material":"营业执照"}"#)
+                                            #"{"office":"\#(pair.office)","caseNumber":"AS2026112200001","material":"营业执照","withDocumentCamera":true}"#)
         #expect(placed.status == 201 && placed.json["state"] as? String == "ringing", "\(placed.json)")
         let ringing = try #require(try await pair.call(at: pair.answererURL) { $0["state"] as? String == "ringing" })
         #expect(ringing["caseNumber"] as? String == "AS2026112200001" && ringing["callerCounter"] as? String == "A-01")
@@ -222,7 +223,9 @@ extension AssistTests {
             let recording = try #require(try await pair.recording(at: base, caseNumber: "AS2026112200001"), "\(counter) keeps a recording")
             #expect(recording.manifest["callerCounter"] as? String == "A-01" && recording.manifest["answerCounter"] as? String == "B-02")
             #expect((recording.manifest["durationSeconds"] as? Double ?? 0) >= 3, "\(recording.manifest)")
-            for name in ["own-00000.webm", "remote-video.webm", "remote-audio.webm"] {
+            // The caller showed its document camera as a second video: recorded on both sides.
+            let document = counter == "A-01" ? "own-document-00000.webm" : "remote-video-2.webm"
+            for name in ["own-00000.webm", "remote-video.webm", "remote-audio.webm", document] {
                 let file = try #require(recording.files[name], "\(counter): \(name) in \(recording.files.keys.sorted())")
                 let probe = try await run("/usr/bin/gst-discoverer-1.0", [file])
                 #expect(probe.status == 0 && !probe.standardOutput.contains("Duration: 0:00:00.000000000"),
