@@ -116,6 +116,8 @@ public actor AssistService: Service {
     /// Keeps this counter online in the rooms of the offices it answers for (rejoining when Janus comes back)
     /// until shutdown; then ends every call cleanly (recordings kept).
     public func run() async throws {
+        // GStreamer builds its plugin registry on first use (about a second): not while a caller waits for an answer.
+        try? await thread.perform { () throws(GStreamerError) in try GStreamer.initialise() }
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 for office in settings.answersFor {
@@ -525,6 +527,9 @@ public actor AssistService: Service {
         }
         let media = call.media, remote = call.remote
         let files = await thread.perform { (media?.finish() ?? []) + (remote?.finish() ?? []) }
+        // The pipelines are done with: let GStreamer free them (the ended call stays listed by id).
+        call.media = nil
+        call.remote = nil
         guard !files.isEmpty else { return }
         do {
             let manifest = try await storeRecording(call.record, directory: call.directory, files: files)

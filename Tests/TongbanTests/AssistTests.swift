@@ -5,8 +5,9 @@ import GStreamer
 import Testing
 import TongbanCore
 
-/// Video assistance against the rig's private Janus and headless Chromium.
-@Suite struct AssistTests {
+/// Video assistance against the rig's private Janus and headless Chromium. One test at a time: each runs
+/// counters, encoders and a browser, and two cores shared with the other suites are enough for one call.
+@Suite(.serialized) struct AssistTests {
     static var janusURL: String { Rig["TONGBAN_RIG_JANUS_URL"] }
 
     @Test func janusRepliesAndEventsDecode() throws {
@@ -116,6 +117,10 @@ extension AssistTests {
     }
 }
 
+enum AssistTestError: Error {
+    case notOnline(String)
+}
+
 /// Two `tongban serve` counters — a caller and an office's answering counter — on one Janus.
 struct CounterPair {
     static let token = "assist-token-0123456789abcdef"
@@ -144,11 +149,12 @@ struct CounterPair {
         let callerPort = try #require(try await caller.waitUntilReady(), "caller: \(caller.standardError)")
         let pair = CounterPair(caller: caller, answerer: answerer, callerURL: "http://127.0.0.1:\(callerPort)",
                                answererURL: "http://127.0.0.1:\(answererPort)", office: office, directory: directory)
-        for _ in 0..<100 {
-            if try await pair.overview(pair.answererURL)["online"] as? [String] == [office] { break }
+        for _ in 0..<300 {
+            if try await pair.overview(pair.answererURL)["online"] as? [String] == [office] { return pair }
             try await Task.sleep(for: .milliseconds(100))
         }
-        return pair
+        pair.stop()
+        throw AssistTestError.notOnline(answerer.standardError.suffix(2000).description)
     }
 
     func stop() {
@@ -166,7 +172,7 @@ struct CounterPair {
     func overview(_ base: String) async throws -> [String: Any] { try await request("GET", "\(base)/v1/assists").json }
 
     /// The newest call on a counter once `accepts` says so (polled; a guard against hanging, not a timing check).
-    func call(at base: String, seconds: Int = 30, where accepts: ([String: Any]) -> Bool) async throws -> [String: Any]? {
+    func call(at base: String, seconds: Int = 60, where accepts: ([String: Any]) -> Bool) async throws -> [String: Any]? {
         for _ in 0..<(seconds * 10) {
             if let call = (try await overview(base)["calls"] as? [[String: Any]])?.first, accepts(call) { return call }
             try await Task.sleep(for: .milliseconds(100))
@@ -197,7 +203,7 @@ extension AssistTests {
     /// both sides in it; an unanswered call is missed and counted for the office on both counters.
     @Test(.enabled(if: Rig.available)) func twoCountersCallAnswerHangUpAndMiss() async throws {
         try #require(!Self.janusURL.isEmpty, "the rig has no Janus: scripts/rig up")
-        let pair = try await CounterPair.start(janus: Self.janusURL, ringTimeoutSeconds: 8)
+        let pair = try await CounterPair.start(janus: Self.janusURL, ringTimeoutSeconds: 20)
         defer { pair.stop() }
         #expect(try await pair.overview(pair.answererURL)["online"] as? [String] == [pair.office], "the answering counter is online")
 

@@ -12,7 +12,9 @@ import Testing
         let server = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", "\(directory)/data"],
                                             environment: ["TONGBAN_API_TOKEN": Self.token, "TONGBAN_DEVICES_SIMULATE": "missing",
                                                           "TONGBAN_PRINTERS_CUPS_SERVER": Rig["TONGBAN_RIG_CUPS_SERVER"],
-                                                          "SANE_CONFIG_DIR": Rig["SANE_CONFIG_DIR"]])
+                                                          "SANE_CONFIG_DIR": Rig["SANE_CONFIG_DIR"],
+                                                          // Video assistance on the rig's Janus: /v1/assists answers for real.
+                                                          "TONGBAN_ASSIST_JANUS_URL": Rig["TONGBAN_RIG_JANUS_URL"]])
         defer { kill(server.process.processIdentifier, SIGKILL) }
         let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
         // The registry's first round (SANE listing takes seconds) must have found the scanner and the printer,
