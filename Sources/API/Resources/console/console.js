@@ -501,12 +501,19 @@ function noticeData() {
 async function loadPrinting() {
   templates = await tongban.notices();
   $('#notice-template').replaceChildren(...templates.map((template) => make('option', { value: template.id, textContent: `${template.title}` })));
+  await loadPrinters();
+  renderForm();
+}
+
+/** The printer list with each printer's problem; the form being filled and the chosen printer are kept. */
+async function loadPrinters() {
+  const chosen = $('#printer-select').value;
   const printers = await tongban.printers().catch((error) => { showProblem(error, $('#print-status')); return []; });
   const ordered = [...printers].sort((a, b) => Number(b.roles.includes('notices')) - Number(a.roles.includes('notices')));
   $('#printer-select').replaceChildren(...ordered.map((printer) => make('option', { value: printer.name,
     textContent: `${printer.name}${printer.problem ? ` — ${printer.problem.title}` : ''}` })));
   if (!ordered.length) $('#printer-select').append(make('option', { value: '', textContent: t('noPrinter') }));
-  renderForm();
+  if (ordered.some((printer) => printer.name === chosen)) $('#printer-select').value = chosen;
 }
 
 function renderJobs() {
@@ -550,7 +557,7 @@ tongban.on('print.*', (event) => {
   jobs.set(event.data.id, event.data);
   renderJobs();
 });
-tongban.on('printer.state', () => loadPrinting().catch(() => {}));
+tongban.on('printer.state', () => loadPrinters());
 
 // ---- video assistance -----------------------------------------------------------------------------------------
 
