@@ -501,6 +501,8 @@ function noticeData() {
 async function loadPrinting() {
   templates = await tongban.notices();
   $('#notice-template').replaceChildren(...templates.map((template) => make('option', { value: template.id, textContent: `${template.title}` })));
+  // The form of almost every intake first.
+  if (templates.some((template) => template.id === 'receipt-notice')) $('#notice-template').value = 'receipt-notice';
   await loadPrinters();
   renderForm();
 }
