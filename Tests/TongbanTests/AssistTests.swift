@@ -355,7 +355,7 @@ extension AssistTests {
         let id = try #require(placed.json["id"] as? String, "\(placed.json)")
         #expect(placed.json["state"] as? String == "ringing", "the browser counts as an answering counter: \(placed.json)")
         let connected = try await pair.call(at: base) { $0["state"] as? String == "connected" }
-        #expect(connected?["answerCounter"] as? String == "browser-1", "\(connected ?? [:])")
+        #expect(connected?["answerCounter"] as? String == "browser-1", "\(connected ?? [:]) — chromium: \(browser.standardOutput.suffix(1500))")
         _ = try #require(try await browser.waitForLine(containing: "\"talking\""), "chromium: \(browser.standardOutput)")
         _ = try await pair.request("DELETE", "\(base)/v1/assists/\(id)")
         _ = try await browser.waitForExit()

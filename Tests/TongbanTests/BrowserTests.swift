@@ -57,7 +57,8 @@ import Testing
         let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
         let tongban = "http://127.0.0.1:\(port)"
         let authorization = ["-H", "Authorization: Bearer \(Self.token)"]
-        try? FileManager.default.removeItem(atPath: Self.artefacts)
+        // Only this test's own screenshots go (other suites keep theirs in sibling folders, and may be running).
+        for scenario in ["console", "example", "foreign"] { try? FileManager.default.removeItem(atPath: "\(Self.artefacts)/\(scenario)") }
 
         // The console, through its own buttons.
         let console = try await Self.scenario("console", tongban: tongban, caseNumber: "WEB2026112200001")

@@ -141,6 +141,7 @@ class Browser:
     async def screenshot(self, name):
         self.shots += 1
         result = await self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        os.makedirs(self.artefacts, exist_ok=True)
         path = os.path.join(self.artefacts, f"{self.shots:02d}-{name}.png")
         with open(path, "wb") as file:
             file.write(base64.b64decode(result["data"]))

@@ -114,19 +114,36 @@ export class BrowserAnswerer {
 
   message(message, jsep) {
     if (jsep) this.handle.handleRemoteJsep({ jsep });
-    if (message.videoroom === 'joined') this.on('online', { office: this.office });
-    if (message.error) this.on('error', { message: message.error });
-    const caller = message.joining && displayOf(message.joining);
-    if (caller?.role === 'caller' && !this.call) {
-      this.call = { ...caller, id: caller.call, participant: message.joining.id, state: 'ringing', ringingAt: performance.now() };
-      this.on('ringing', this.call);
+    if (message.videoroom === 'joined') {
+      this.on('online', { office: this.office });
+      // A caller already waiting (joined before this page) or whose joining event did not arrive is found by asking.
+      this.poll();
+      this.poller = setInterval(() => this.poll(), 2000);
     }
+    if (message.error) this.on('error', { message: message.error });
+    if (message.joining) this.ring(message.joining);
     for (const publisher of message.publishers ?? []) {
       const display = displayOf(publisher);
       if (display?.role === 'caller' && display.call === this.call?.id && this.call.state === 'connected') this.subscribe(publisher.id);
     }
     const gone = message.leaving ?? message.unpublished;
     if (gone && this.call && (gone === this.call.participant || gone === this.call.feed)) this.finish('remote');
+  }
+
+  ring(participant) {
+    const caller = displayOf(participant);
+    if (caller?.role !== 'caller' || this.call || caller.call === this.lastCall) return;
+    this.call = { ...caller, id: caller.call, participant: participant.id, state: 'ringing', ringingAt: performance.now() };
+    this.on('ringing', this.call);
+  }
+
+  poll() {
+    this.handle.send({ message: { request: 'listparticipants', room: this.room }, success: (result) => {
+      const participants = result?.participants ?? [];
+      for (const participant of participants) this.ring(participant);
+      // A ringing caller that is no longer in the room gave up.
+      if (this.call?.state === 'ringing' && !participants.some((p) => p.id === this.call.participant)) this.finish('remote');
+    } });
   }
 
   accept() {
@@ -172,6 +189,7 @@ export class BrowserAnswerer {
 
   finish(endedBy) {
     if (!this.call) return;
+    this.lastCall = this.call.id;
     const call = { ...this.call, state: endedBy === 'declined' ? 'declined' : 'ended', endedBy };
     this.subscriber?.detach();
     this.subscriber = null;
