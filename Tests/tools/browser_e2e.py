@@ -10,9 +10,11 @@ Uses Debian's python3 with python3-websockets.
 import argparse
 import asyncio
 import base64
+import ctypes
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -20,6 +22,11 @@ import time
 import urllib.request
 
 import websockets
+
+
+def die_with_parent():
+    """Chromium gets SIGKILL when this driver dies, even by SIGKILL (a test that gives up kills the driver)."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 class StepFailed(Exception):
@@ -47,7 +54,7 @@ class Browser:
              "--remote-debugging-port=0", f"--user-data-dir={self.profile}", "--window-size=1400,1000",
              "--disable-features=MediaRouter", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
              "--autoplay-policy=no-user-gesture-required", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
         port_file = os.path.join(self.profile, "DevToolsActivePort")
         for _ in range(300):
             if os.path.exists(port_file) and open(port_file).read().strip():
