@@ -267,7 +267,7 @@ public final class JanusSession: Sendable {
         request.headers.add(name: "Content-Type", value: "application/json")
         let body: ByteBuffer
         do {
-            body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: foundationObject(.object(envelope))))
+            body = ByteBuffer(bytes: try JSONEncoder().encode(JSONValue.object(envelope)))
         } catch {
             throw JanusError(request: what, message: "could not encode the request: \(error)")
         }
@@ -286,19 +286,6 @@ public final class JanusSession: Sendable {
             throw JanusError(request: what, code: message.error?.code, message: message.error?.reason ?? "error")
         }
         return message
-    }
-}
-
-/// A JSON value for JSONSerialization with whole numbers as integers: Janus's ids are integers up to 2^53, which
-/// a Double encoder may write in exponent form.
-func foundationObject(_ value: JSONValue) -> Any {
-    switch value {
-    case .null: NSNull()
-    case .bool(let flag): flag
-    case .number(let number): number.rounded() == number && abs(number) < 9.1e15 ? Int64(number) as Any : number
-    case .string(let text): text
-    case .array(let items): items.map(foundationObject)
-    case .object(let fields): fields.mapValues(foundationObject)
     }
 }
 
