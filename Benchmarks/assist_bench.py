@@ -54,7 +54,7 @@ def one_call(binary, janus, speed):
     directory = tempfile.mkdtemp(prefix="tongban-assist-bench-")
     port = free_port()
     token = "bench-token-0123456789abcdef"
-    env = dict(os.environ, TONGBAN_API_TOKEN=token, TONGBAN_COUNTER_ID="A-01", TONGBAN_ASSIST_JANUS_URL=janus,
+    env = dict(os.environ, TONGBAN_API_TOKEN=token, TONGBAN_COUNTER_ID="A-01", TONGBAN_ASSIST_JANUS_URL=janus, TONGBAN_ASSIST_WEBCAM="test", TONGBAN_ASSIST_MICROPHONE="test",
                TONGBAN_ASSIST_WIDTH="1280", TONGBAN_ASSIST_HEIGHT="720", TONGBAN_ASSIST_FRAMES_PER_SECOND="30",
                TONGBAN_ASSIST_VIDEO_BITRATE_KBPS="1500", TONGBAN_ASSIST_ENCODER_SPEED=str(speed), TONGBAN_DEVICES_SIMULATE="none")
     serve = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", directory], env=env,

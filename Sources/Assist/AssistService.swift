@@ -19,9 +19,14 @@ public struct AssistSettings: Sendable {
     public var media: MediaSettings
     /// Where recordings are written while a call lasts (then they become an attachment).
     public var recordingsDirectory: String
+    /// Settings a call needs but the configuration leaves empty (`assist.webcam`, `assist.microphone`): calls are
+    /// refused naming them — never a test pattern sent in place of a webcam nobody configured.
+    public var unconfigured: [String] = []
 
     public init(janusURL: String, counterID: String, office: String, answersFor: [String], ringTimeout: Duration,
-                missedCallsPerMonthLimit: Int, roomSecret: String, media: MediaSettings, recordingsDirectory: String) {
+                missedCallsPerMonthLimit: Int, roomSecret: String, media: MediaSettings, recordingsDirectory: String,
+                unconfigured: [String] = []) {
+        self.unconfigured = unconfigured
         self.janusURL = janusURL
         self.counterID = counterID
         self.office = office
@@ -199,8 +204,7 @@ public actor AssistService: Service {
                                      detail: "the service stopped during call \(record.id) with office \(record.office)",
                                      remedy: "Call again if the question is still open; the recording so far is kept.")
             let directory = "\(settings.recordingsDirectory)/\(record.id)"
-            let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
-                .filter { $0.hasSuffix(".webm") }.sorted().map { "\(directory)/\($0)" }
+            let files = recordedFiles(in: directory, prefix: "")
             if !files.isEmpty, let manifest = try? await storeRecording(record, directory: directory, files: files) {
                 record.attachmentId = manifest.attachmentId
                 recordingStored()
@@ -215,6 +219,7 @@ public actor AssistService: Service {
     /// Calls `office` about a case: joins the office's room and rings its answering counters. Answers with the
     /// call once it rings (or at once `missed` when nobody of the office is online).
     public func call(office: String, caseNumber: String, material: String?, withDocumentCamera: Bool) async throws(Problem) -> AssistCallRecord {
+        try requireMediaConfigured()
         if let busy = calls.values.first(where: { !$0.record.state.isFinal }) {
             throw Problem(code: "assist-busy", status: 409, title: "正在通话 A call is going on",
                           detail: "call \(busy.record.id) for case \(busy.record.caseNumber) is \(busy.record.state.rawValue)",
@@ -398,6 +403,7 @@ public actor AssistService: Service {
 
     /// Accepts a ringing call: publishes our media into the room with the call's id (the caller connects on it).
     public func accept(_ id: String) async throws(Problem) -> AssistCallRecord {
+        try requireMediaConfigured()
         let call = try live(id)
         guard call.record.role == .answerer, call.record.state == .ringing else {
             throw Problem(code: "assist-not-ringing", status: 409, title: "无法接听 Cannot answer",
@@ -564,6 +570,14 @@ public actor AssistService: Service {
         } catch {
             await intake.abandon(incoming)
             throw error
+        }
+    }
+
+    func requireMediaConfigured() throws(Problem) {
+        guard settings.unconfigured.isEmpty else {
+            throw Problem(code: "assist-not-set-up", status: 503, title: "视频设备未配置 Webcam or microphone not configured",
+                          detail: "this counter has no \(settings.unconfigured.joined(separator: " and ")) for video calls",
+                          remedy: "Set them in tongban.yaml: the webcam's V4L2 node and the headset's PulseAudio source ('test' for a test pattern and tone).")
         }
     }
 

@@ -136,9 +136,9 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var stunServer: String
         /// `turn://user:password@host:port`; empty: none.
         public var turnServer: String
-        /// V4L2 node of the webcam; empty: a test pattern.
+        /// V4L2 node of the webcam; `test`: a test pattern; empty: not configured (calls are refused).
         public var webcam: String
-        /// PulseAudio source of the headset microphone; empty: a test tone.
+        /// PulseAudio source of the headset microphone; `test`: a test tone; empty: not configured.
         public var microphone: String
         /// The document camera shown in a call that asks for it (V4L2 node; `test`: a test pattern; empty: none).
         public var documentCamera: String

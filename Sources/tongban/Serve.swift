@@ -117,22 +117,24 @@ struct Serve: AsyncParsableCommand {
             }
             return (device.model, .v4l2(path: String(id.dropFirst("v4l2:".count))))
         }
-        // Video assistance, when a Janus is configured. Without a webcam/microphone configured it sends a test pattern
-        // and tone (the demo; a counter sets assist.webcam and assist.microphone).
+        // Video assistance, when a Janus is configured: with the configured webcam and microphone, or a test pattern
+        // and tone where they are set to "test" (the demo); calls are refused while they are not configured.
         let assist = configuration.assist.janusURL.map { janusURL in
             let settings = configuration.assist
             return AssistService(settings: AssistSettings(
                 janusURL: janusURL, counterID: configuration.counter.id, office: settings.office, answersFor: settings.answersFor,
                 ringTimeout: .seconds(settings.ringTimeoutSeconds), missedCallsPerMonthLimit: settings.missedCallsPerMonthLimit,
                 roomSecret: settings.roomSecret,
-                media: MediaSettings(webcam: settings.webcam.isEmpty ? nil : settings.webcam,
-                                     microphone: settings.microphone.isEmpty ? nil : settings.microphone,
+                media: MediaSettings(webcam: ["", "test"].contains(settings.webcam) ? nil : settings.webcam,
+                                     microphone: ["", "test"].contains(settings.microphone) ? nil : settings.microphone,
                                      width: settings.width, height: settings.height, framesPerSecond: settings.framesPerSecond,
                                      videoBitrate: settings.videoBitrateKbps * 1000, encoderSpeed: settings.encoderSpeed,
                                      stunServer: settings.stunServer.isEmpty ? nil : settings.stunServer,
                                      turnServer: settings.turnServer.isEmpty ? nil : settings.turnServer,
                                      documentCamera: settings.documentCamera.isEmpty ? nil : settings.documentCamera),
-                recordingsDirectory: "\(configuration.dataDirectory)/recordings"),
+                recordingsDirectory: "\(configuration.dataDirectory)/recordings",
+                unconfigured: [("assist.webcam", settings.webcam), ("assist.microphone", settings.microphone)]
+                    .filter { $0.1.isEmpty }.map(\.0)),
                 store: store, intake: intake, events: events, logger: Logger(label: "tongban.assist"),
                 recordingStored: { outbox.wake() })
         }

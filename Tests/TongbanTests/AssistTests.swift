@@ -10,6 +10,15 @@ import TongbanCore
 @Suite(.serialized) struct AssistTests {
     static var janusURL: String { Rig["TONGBAN_RIG_JANUS_URL"] }
 
+    /// A Janus session with a VideoRoom handle and a room of the test's own.
+    static func freshRoom() async throws -> (session: JanusSession, handle: UInt64, room: UInt64) {
+        let session = try await JanusSession.create(url: janusURL)
+        let handle = try await session.attach(VideoRoom.plugin)
+        let room = VideoRoom.roomNumber(for: "test:\(UUID().uuidString)")
+        try await VideoRoom.ensureRoom(session, handle: handle, room: room, description: "test")
+        return (session, handle, room)
+    }
+
     @Test func janusRepliesAndEventsDecode() throws {
         let joined = """
         {"janus":"event","session_id":8237498237492834,"transaction":"t1","sender":4503599627370495,
@@ -31,6 +40,19 @@ import TongbanCore
         #expect((1_000_000_000..<10_000_000_000).contains(VideoRoom.roomNumber(for: "x")), "ten digits, exact in JavaScript")
     }
 
+    /// A counter whose webcam and microphone are not configured refuses calls naming them, rather than sending a
+    /// test pattern in their place.
+    @Test func callsAreRefusedWithoutAConfiguredWebcamAndMicrophone() async throws {
+        let server = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", "\(try makeTemporaryDirectory())/data"], environment: [
+            "TONGBAN_API_TOKEN": CounterPair.token, "TONGBAN_ASSIST_JANUS_URL": "http://127.0.0.1:9/janus", "TONGBAN_DEVICES_SIMULATE": "none"])
+        defer { kill(server.process.processIdentifier, SIGKILL) }
+        let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
+        let refused = try await curl(["-H", "Authorization: Bearer \(CounterPair.token)", "-H", "Content-Type: application/json",
+                                      "-d", #"{"office":"x","caseNumber":"AS2026112200040"}"#, "http://127.0.0.1:\(port)/v1/assists"])
+        #expect(refused.status == 503 && refused.body.contains("assist-not-set-up"), "\(refused.body)")
+        #expect(refused.body.contains("assist.webcam and assist.microphone"), "\(refused.body)")
+    }
+
     @Test func pipelineDescriptionEncodesOnceForCallAndRecording() {
         let description = CallMedia.description(MediaSettings(), segmentPattern: "/tmp/r/own-%05d.webm")
         #expect(description.components(separatedBy: "vp8enc").count == 2, "one video encoder")
@@ -48,10 +70,7 @@ import TongbanCore
         let directory = try makeTemporaryDirectory()
         let thread = DedicatedThread(name: "assist-test")
         defer { thread.stop() }
-        let session = try await JanusSession.create(url: Self.janusURL)
-        let handle = try await session.attach(VideoRoom.plugin)
-        let room = VideoRoom.roomNumber(for: "test:\(UUID().uuidString)")
-        try await VideoRoom.ensureRoom(session, handle: handle, room: room, description: "test")
+        let (session, handle, room) = try await Self.freshRoom()
         let media = try CallMedia(MediaSettings(width: 640, height: 360, framesPerSecond: 15, videoBitrate: 600_000),
                                   recordingDirectory: "\(directory)/recording")
         try media.start()
@@ -60,8 +79,7 @@ import TongbanCore
         let result = try await run("/usr/bin/python3", ["\(packageRoot)/Tests/tools/browser_e2e.py", "janus", "--janus", Self.janusURL,
                                                         "--room", "\(room)", "--feed", feed.text,
                                                         "--artefacts", "\(packageRoot)/.build/artefacts/browser"])
-        let line = result.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
-        let findings = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+        let findings = driverFindings(result.standardOutput)
         let subscriber = findings["subscriber"] as? [String: Any] ?? [:]
         #expect(result.status == 0, "chromium: \(findings["failed"] ?? result.standardError.suffix(1500))")
         #expect((subscriber["framesDecoded"] as? Int ?? 0) > 0, "video decoded in the browser: \(subscriber)")
@@ -88,10 +106,7 @@ extension AssistTests {
         let directory = try makeTemporaryDirectory()
         let thread = DedicatedThread(name: "assist-test")
         defer { thread.stop() }
-        let session = try await JanusSession.create(url: Self.janusURL)
-        let handle = try await session.attach(VideoRoom.plugin)
-        let room = VideoRoom.roomNumber(for: "test:\(UUID().uuidString)")
-        try await VideoRoom.ensureRoom(session, handle: handle, room: room, description: "test")
+        let (session, _, room) = try await Self.freshRoom()
         let browser = try ChildProcess("/usr/bin/python3", ["-u", "\(packageRoot)/Tests/tools/browser_e2e.py", "janus-publish",
                                                             "--janus", Self.janusURL, "--room", "\(room)", "--seconds", "6",
                                                             "--artefacts", "\(packageRoot)/.build/artefacts/browser"])
@@ -135,7 +150,7 @@ struct CounterPair {
         let directory = try makeTemporaryDirectory("assist")
         let office = "office-\(UUID().uuidString.prefix(8))"
         func serve(_ counter: String, answers: Bool) throws -> ChildProcess {
-            var environment = ["TONGBAN_API_TOKEN": token, "TONGBAN_COUNTER_ID": counter, "TONGBAN_ASSIST_JANUS_URL": janus,
+            var environment = ["TONGBAN_API_TOKEN": token, "TONGBAN_COUNTER_ID": counter, "TONGBAN_ASSIST_WEBCAM": "test", "TONGBAN_ASSIST_MICROPHONE": "test", "TONGBAN_ASSIST_JANUS_URL": janus,
                                "TONGBAN_ASSIST_RING_TIMEOUT_SECONDS": "\(ringTimeoutSeconds)", "TONGBAN_ASSIST_WIDTH": "640",
                                "TONGBAN_ASSIST_HEIGHT": "360", "TONGBAN_ASSIST_FRAMES_PER_SECOND": "15",
                                "TONGBAN_ASSIST_VIDEO_BITRATE_KBPS": "600", "TONGBAN_DEVICES_SIMULATE": "none",
@@ -339,7 +354,7 @@ extension AssistTests {
         let directory = try makeTemporaryDirectory()
         let office = "office-\(UUID().uuidString.prefix(8))"
         let caller = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", "\(directory)/A-01"], environment: [
-            "TONGBAN_API_TOKEN": CounterPair.token, "TONGBAN_COUNTER_ID": "A-01", "TONGBAN_ASSIST_JANUS_URL": Self.janusURL,
+            "TONGBAN_API_TOKEN": CounterPair.token, "TONGBAN_COUNTER_ID": "A-01", "TONGBAN_ASSIST_WEBCAM": "test", "TONGBAN_ASSIST_MICROPHONE": "test", "TONGBAN_ASSIST_JANUS_URL": Self.janusURL,
             "TONGBAN_ASSIST_WIDTH": "640", "TONGBAN_ASSIST_HEIGHT": "360", "TONGBAN_ASSIST_FRAMES_PER_SECOND": "15",
             "TONGBAN_DEVICES_SIMULATE": "none"])
         defer { kill(caller.process.processIdentifier, SIGKILL) }
@@ -359,8 +374,7 @@ extension AssistTests {
         _ = try #require(try await browser.waitForLine(containing: "\"talking\""), "chromium: \(browser.standardOutput)")
         _ = try await pair.request("DELETE", "\(base)/v1/assists/\(id)")
         _ = try await browser.waitForExit()
-        let line = browser.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
-        let findings = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+        let findings = driverFindings(browser.standardOutput)
         #expect(findings["failed"] == nil, "\(findings["failed"] ?? "") \(findings["page"] ?? "")")
         #expect((findings["ring"] as? String)?.contains("AS2026112200020") == true, "the ring names the case: \(findings["ring"] ?? "")")
         let received = findings["received"] as? [String: Any] ?? [:]
@@ -397,7 +411,7 @@ extension AssistTests {
         #expect(failedThere?["endedBy"] as? String == "remote-lost", "\(failedThere ?? [:])")
 
         let restarted = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", "\(pair.directory)/A-01"], environment: [
-            "TONGBAN_API_TOKEN": CounterPair.token, "TONGBAN_COUNTER_ID": "A-01", "TONGBAN_ASSIST_JANUS_URL": Self.janusURL,
+            "TONGBAN_API_TOKEN": CounterPair.token, "TONGBAN_COUNTER_ID": "A-01", "TONGBAN_ASSIST_WEBCAM": "test", "TONGBAN_ASSIST_MICROPHONE": "test", "TONGBAN_ASSIST_JANUS_URL": Self.janusURL,
             "TONGBAN_DEVICES_SIMULATE": "none"])
         defer { kill(restarted.process.processIdentifier, SIGKILL) }
         let port = try #require(try await restarted.waitUntilReady(), "restart: \(restarted.standardError)")

@@ -14,7 +14,8 @@ import Testing
                                                           "TONGBAN_PRINTERS_CUPS_SERVER": Rig["TONGBAN_RIG_CUPS_SERVER"],
                                                           "SANE_CONFIG_DIR": Rig["SANE_CONFIG_DIR"],
                                                           // Video assistance on the rig's Janus: /v1/assists answers for real.
-                                                          "TONGBAN_ASSIST_JANUS_URL": Rig["TONGBAN_RIG_JANUS_URL"]])
+                                                          "TONGBAN_ASSIST_JANUS_URL": Rig["TONGBAN_RIG_JANUS_URL"],
+                                                          "TONGBAN_ASSIST_WEBCAM": "test", "TONGBAN_ASSIST_MICROPHONE": "test"])
         defer { kill(server.process.processIdentifier, SIGKILL) }
         let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
         // The registry's first round (SANE listing takes seconds) must have found the scanner and the printer,
