@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import GStreamer
 import TongbanCore
 
@@ -152,8 +153,7 @@ public final class CallMedia: @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.05)
         }
         pipeline.stop()
-        let written = (try? FileManager.default.contentsOfDirectory(atPath: recordingDirectory)) ?? []
-        return written.filter { $0.hasPrefix("own-") && $0.hasSuffix(".webm") }.sorted().map { "\(recordingDirectory)/\($0)" }
+        return recordedFiles(in: recordingDirectory, prefix: "own-")
     }
 }
 
@@ -166,7 +166,8 @@ public final class RemoteMedia: @unchecked Sendable {
     private let lock = NSLock()
     private var problems: [String] = []
     private var busReader: Task<Void, Never>?
-    private let trackCounts = TrackCounts()
+    /// Remote tracks seen per kind (pad-added runs on streaming threads).
+    private let trackCounts = NIOLockedValueBox<[String: Int]>([:])
 
     /// The route of each remote track (pure): depayloaded and muxed as it is. `index` counts the tracks of the
     /// same kind (a second video is the other side's document camera: `remote-video-2.webm`).
@@ -189,7 +190,11 @@ public final class RemoteMedia: @unchecked Sendable {
         endpoint.routeIncomingStreams(in: pipeline, onProblem: { [weak self] problem in
             self?.lock.withLock { self?.problems.append(problem) }
         }) { [trackCounts] stream in
-            Self.route(stream, index: trackCounts.next(stream.media), directory: recordingDirectory)
+            let index = trackCounts.withLockedValue { counts in
+                counts[stream.media, default: 0] += 1
+                return counts[stream.media]!
+            }
+            return Self.route(stream, index: index, directory: recordingDirectory)
         }
         let messages = pipeline.messages
         busReader = Task { [weak self] in
@@ -218,20 +223,13 @@ public final class RemoteMedia: @unchecked Sendable {
     public func finish() -> [String] {
         endpoint.endIncomingStreams()
         pipeline.stop()
-        let written = (try? FileManager.default.contentsOfDirectory(atPath: recordingDirectory)) ?? []
-        return written.filter { $0.hasPrefix("remote-") && $0.hasSuffix(".webm") }.sorted().map { "\(recordingDirectory)/\($0)" }
+        return recordedFiles(in: recordingDirectory, prefix: "remote-")
     }
 }
 
-/// Remote tracks seen per kind (pad-added runs on streaming threads).
-final class TrackCounts: @unchecked Sendable {
-    private let lock = NSLock()
-    private var counts: [String: Int] = [:]
 
-    func next(_ media: String) -> Int {
-        lock.withLock {
-            counts[media, default: 0] += 1
-            return counts[media]!
-        }
-    }
+/// The WebM files a recorder wrote in `directory` whose names start with `prefix`, in order.
+func recordedFiles(in directory: String, prefix: String) -> [String] {
+    let written = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    return written.filter { $0.hasPrefix(prefix) && $0.hasSuffix(".webm") }.sorted().map { "\(directory)/\($0)" }
 }

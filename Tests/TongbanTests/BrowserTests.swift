@@ -25,8 +25,7 @@ import Testing
                          "--artefacts", artefacts]
         if let page { arguments += ["--page", page] }
         let result = try await run("/usr/bin/python3", arguments)
-        let line = result.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
-        let findings = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+        let findings = driverFindings(result.standardOutput)
         #expect(result.status == 0 && findings["failed"] == nil,
                 "\(name): \(findings["failed"] ?? result.standardError.suffix(2000)) — page: \(findings["page"] ?? "")")
         return findings

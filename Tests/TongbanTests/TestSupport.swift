@@ -203,3 +203,9 @@ struct RawListener {
 
     struct ListenerError: Error { var message: String }
 }
+
+/// The findings `Tests/tools/browser_e2e.py` prints as its last line (empty when it printed none).
+func driverFindings(_ output: String) -> [String: Any] {
+    let line = output.split(separator: "\n").last.map(String.init) ?? ""
+    return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+}
