@@ -19,6 +19,12 @@ struct AssistCommand: AsyncParsableCommand {
 
     static func isFinal(_ state: String?) -> Bool { ["ended", "missed", "declined", "failed"].contains(state ?? "") }
 
+    /// The calls in a `GET /v1/assists` answer, newest first.
+    static func calls(_ overview: Data) -> [JSONValue] {
+        guard case .array(let calls)? = (try? JSONDecoder().decode(JSONValue.self, from: overview))?["calls"] else { return [] }
+        return calls
+    }
+
     struct Call: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Call OFFICE's answering counter about a case; prints the call's events until it ends.",
@@ -38,7 +44,11 @@ struct AssistCommand: AsyncParsableCommand {
             AssistCommand.printJSON(data)
             guard let call = try? JSONDecoder().decode(JSONValue.self, from: data), let id = call["id"]?.stringValue,
                   !AssistCommand.isFinal(call["state"]?.stringValue) else { return }
-            await client.watch(prefix: "assist.") { event in
+            await client.watch(prefix: "assist.", alreadyDone: {
+                AssistCommand.calls(await client.get("/v1/assists", timeout: 10)).contains {
+                    $0["id"]?.stringValue == id && AssistCommand.isFinal($0["state"]?.stringValue)
+                }
+            }) { event in
                 event["data"]?["id"]?.stringValue == id && AssistCommand.isFinal(event["data"]?["state"]?.stringValue)
             }
         }
@@ -54,7 +64,15 @@ struct AssistCommand: AsyncParsableCommand {
         func run() async throws {
             let client = ServiceClient(configuration: options.load())
             let ringing = RingingCall()
-            await client.watch(prefix: "assist.ringing") { event in
+            // A call that rang before this command started is answered too.
+            await client.watch(prefix: "assist.ringing", alreadyDone: {
+                let waiting = AssistCommand.calls(await client.get("/v1/assists", timeout: 10)).first {
+                    $0["role"]?.stringValue == "answerer" && $0["state"]?.stringValue == "ringing"
+                }
+                guard let id = waiting?["id"]?.stringValue else { return false }
+                ringing.set(id)
+                return true
+            }) { event in
                 guard event["data"]?["role"]?.stringValue == "answerer", let id = event["data"]?["id"]?.stringValue else { return false }
                 ringing.set(id)
                 return true

@@ -69,13 +69,17 @@ struct ServiceClient {
     }
 
     /// Prints every event whose type starts with `prefix` until interrupted, or until `stop` says so of one.
-    func watch(prefix: String, until stop: @escaping @Sendable (JSONValue) -> Bool = { _ in false }) async {
+    /// `alreadyDone` runs once the stream is open (events from then on are kept for the loop) and ends the watch
+    /// when what it waits for happened before — so nothing falls between looking and listening.
+    func watch(prefix: String, alreadyDone: @escaping @Sendable () async -> Bool = { false },
+               until stop: @escaping @Sendable (JSONValue) -> Bool = { _ in false }) async {
         var headers = HTTPFields()
         headers[.authorization] = "Bearer \(token)"
         let url = base.replacingOccurrences(of: "http://", with: "ws://") + "/v1/events"
         do {
             try await WebSocketClient.connect(url: url, configuration: .init(additionalHeaders: headers),
                                               logger: Logger(label: "tongban.watch")) { inbound, _, _ in
+                if await alreadyDone() { return }
                 for try await message in inbound.messages(maxSize: 1 << 20) {
                     guard case .text(let text) = message,
                           let event = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)),
