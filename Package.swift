@@ -133,7 +133,7 @@ let package = Package(
         ], resources: [.copy("Resources")]),
         .target(name: "Doctor", dependencies: [
             "TongbanCore", "TongbanConfig", "Store", "Devices", "SANE", "CUPS", "LibUSB", "V4L2", "IDCard",
-            "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer", "Notices",
+            "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer", "Notices", "Assist",
         ]),
         .executableTarget(name: "tongban", dependencies: [
             "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "LibUSB", "Delivery", "Scanning", "Imaging", "ArchivalPDF", "SANE", "Leptonica", "Notices", "Receipts", "Printing", "CUPS", "Cameras", "V4L2", "Assist",

@@ -22,6 +22,22 @@ public struct JanusError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String { "janus \(request) failed\(code.map { " (\($0))" } ?? ""): \(message)" }
 }
 
+/// Janus's answer to `GET /info`, the parts Tongban needs.
+public struct JanusServerInfo: Decodable, Sendable {
+    /// `1.1.2`.
+    public var version: String
+    /// Loaded plugins by package name (`janus.plugin.videoroom`).
+    public var plugins: [String]
+
+    enum CodingKeys: String, CodingKey { case version = "version_string", plugins }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        version = try container.decode(String.self, forKey: .version)
+        plugins = try container.decodeIfPresent([String: JSONValue].self, forKey: .plugins)?.keys.sorted() ?? []
+    }
+}
+
 /// A session description as Janus carries it (`jsep`).
 public struct JSEP: Codable, Sendable, Equatable {
     public var type: String
@@ -257,6 +273,22 @@ public final class JanusSession: Sendable {
     public func destroy() async {
         _ = try? await Self.post("\(url)/\(id)", ["janus": .string("destroy")], what: "destroy session", http: http)
         poller.cancel()
+    }
+
+    /// What the Janus at `url` says of itself (`GET /info`): its version and the plugins it loaded — for
+    /// `tongban doctor`, without opening a session.
+    public static func serverInfo(url: String, http: HTTPClient = .shared) async throws(JanusError) -> JanusServerInfo {
+        var request = HTTPClientRequest(url: "\(url)/info")
+        request.method = .GET
+        do {
+            let response = try await http.execute(request, timeout: .seconds(5))
+            let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
+            return try JSONDecoder().decode(JanusServerInfo.self, from: data)
+        } catch let error as DecodingError {
+            throw JanusError(request: "info", message: "unreadable reply (is this Janus's HTTP API?): \(error)")
+        } catch {
+            throw JanusError(request: "info", message: "\(url): \(error)", unreachable: true)
+        }
     }
 
     static func post(_ url: String, _ envelope: [String: JSONValue], what: String, http: HTTPClient) async throws(JanusError) -> JanusMessage {

@@ -1,3 +1,4 @@
+import Assist
 import CUPS
 import Devices
 import Foundation
@@ -49,6 +50,7 @@ public enum DoctorChecks {
         checks.append(contentsOf: await cupsChecks(configuration))
         checks.append(dataDirectoryCheck(configuration.dataDirectory))
         checks.append(caseCoreCheck(configuration))
+        checks.append(contentsOf: await assistChecks(configuration.assist))
         return checks
     }
 
@@ -219,6 +221,41 @@ public enum DoctorChecks {
             return DoctorCheck("case core", .fail, "\(host):\(port): \(message)",
                                remedy: "Check the network to the case core; captures are kept and delivered when it is back.")
         }
+    }
+
+    /// Video assistance: the Janus server answers and has the VideoRoom plugin; webcam, microphone and document
+    /// camera are set (calls are refused without the first two) and the V4L2 nodes exist.
+    static func assistChecks(_ assist: TongbanConfiguration.Assist) async -> [DoctorCheck] {
+        guard let janus = assist.janusURL else {
+            return [DoctorCheck("video assistance", .ok, "off (assist.janusUrl not set)")]
+        }
+        var checks: [DoctorCheck] = []
+        do {
+            let info = try await JanusSession.serverInfo(url: janus)
+            checks.append(info.plugins.contains(VideoRoom.plugin)
+                ? DoctorCheck("video server", .ok, "Janus \(info.version) at \(janus), VideoRoom loaded")
+                : DoctorCheck("video server", .fail, "Janus \(info.version) at \(janus) has no VideoRoom (plugins: \(info.plugins.joined(separator: ", ")))",
+                              remedy: "Enable janus.plugin.videoroom in the Janus configuration (janus.jcfg, plugins: disable) and restart Janus."))
+        } catch {
+            checks.append(DoctorCheck("video server", .fail, error.description,
+                                      remedy: "Check that Janus runs and that assist.janusUrl is its HTTP API (http://host:8088/janus)."))
+        }
+        let missing = [("assist.webcam", assist.webcam), ("assist.microphone", assist.microphone)].filter { $0.1.isEmpty }.map(\.0)
+        if !missing.isEmpty {
+            checks.append(DoctorCheck("call devices", .warning, "\(missing.joined(separator: " and ")) not set: calls are refused",
+                                      remedy: "Set assist.webcam to the webcam's /dev/video node and assist.microphone to the headset's PulseAudio source (pactl list short sources)."))
+        }
+        for (key, node) in [("assist.webcam", assist.webcam), ("assist.documentCamera", assist.documentCamera)] where node.hasPrefix("/") {
+            if access(node, R_OK | W_OK) != 0 {
+                checks.append(DoctorCheck(key, .fail, "\(node): \(String(cString: strerror(errno)))",
+                                          remedy: "Plug the camera in, or point \(key) at its node (tongban devices), and add the service user to the video group."))
+            }
+        }
+        if missing.isEmpty && !checks.contains(where: { $0.outcome != .ok }) {
+            checks.append(DoctorCheck("call devices", .ok, "webcam \(assist.webcam), microphone \(assist.microphone)"
+                                      + (assist.documentCamera.isEmpty ? "" : ", document camera \(assist.documentCamera)")))
+        }
+        return checks
     }
 
     /// The Chrome enterprise policy that lets the case system's pages reach Tongban on loopback

@@ -40,6 +40,31 @@ import TongbanCore
         #expect((1_000_000_000..<10_000_000_000).contains(VideoRoom.roomNumber(for: "x")), "ten digits, exact in JavaScript")
     }
 
+    /// `tongban doctor` asks the configured Janus what it is and names what a call would lack; a Janus that is not
+    /// there fails the check with a remedy.
+    @Test(.enabled(if: Rig.available)) func doctorChecksTheVideoServerAndTheCallDevices() async throws {
+        try #require(!Self.janusURL.isEmpty, "the rig has no Janus: scripts/rig up")
+        func assistChecks(_ environment: [String: String]) async throws -> [String: [String: Any]] {
+            let result = try await run(tongbanBinary, ["doctor", "--data-dir", try makeTemporaryDirectory(), "--json"], environment: environment)
+            let checks = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]] ?? []
+            return Dictionary(checks.map { ($0["name"] as? String ?? "", $0) }, uniquingKeysWith: { first, _ in first })
+        }
+        let good = try await assistChecks(["TONGBAN_ASSIST_JANUS_URL": Self.janusURL, "TONGBAN_ASSIST_WEBCAM": "test", "TONGBAN_ASSIST_MICROPHONE": "test"])
+        #expect(good["video server"]?["outcome"] as? String == "ok", "\(good["video server"] ?? [:])")
+        #expect((good["video server"]?["detail"] as? String)?.contains("VideoRoom loaded") == true)
+        #expect(good["call devices"]?["outcome"] as? String == "ok", "\(good["call devices"] ?? [:])")
+
+        let bad = try await assistChecks(["TONGBAN_ASSIST_JANUS_URL": "http://127.0.0.1:9/janus", "TONGBAN_ASSIST_WEBCAM": "/dev/video-not-here"])
+        #expect(bad["video server"]?["outcome"] as? String == "fail" && (bad["video server"]?["remedy"] as? String)?.contains("assist.janusUrl") == true,
+                "\(bad["video server"] ?? [:])")
+        #expect(bad["call devices"]?["outcome"] as? String == "warning" && (bad["call devices"]?["detail"] as? String)?.contains("assist.microphone") == true,
+                "\(bad["call devices"] ?? [:])")
+        #expect(bad["assist.webcam"]?["outcome"] as? String == "fail", "\(bad["assist.webcam"] ?? [:])")
+
+        let off = try await assistChecks([:])
+        #expect(off["video assistance"]?["outcome"] as? String == "ok" && off["video server"] == nil)
+    }
+
     /// A counter whose webcam and microphone are not configured refuses calls naming them, rather than sending a
     /// test pattern in their place.
     @Test func callsAreRefusedWithoutAConfiguredWebcamAndMicrophone() async throws {
