@@ -372,8 +372,8 @@ extension AssistTests {
 
 extension AssistTests {
     /// A clerk without Tongban answers in Chromium (the console's answer page, Janus's own JavaScript client served
-    /// by Tongban): the calling counter's video and audio are decoded in the browser, and Chromium's camera is
-    /// received and recorded by the calling counter.
+    /// by Tongban): the calling counter's video, document camera and audio are decoded and shown in the browser, and
+    /// Chromium's camera is received and recorded by the calling counter.
     @Test(.enabled(if: Rig.available)) func aBrowserAnswersACounterCall() async throws {
         try #require(!Self.janusURL.isEmpty, "the rig has no Janus: scripts/rig up")
         let directory = try makeTemporaryDirectory()
@@ -381,7 +381,7 @@ extension AssistTests {
         let caller = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", "\(directory)/A-01"], environment: [
             "TONGBAN_API_TOKEN": CounterPair.token, "TONGBAN_COUNTER_ID": "A-01", "TONGBAN_ASSIST_WEBCAM": "test", "TONGBAN_ASSIST_MICROPHONE": "test", "TONGBAN_ASSIST_JANUS_URL": Self.janusURL,
             "TONGBAN_ASSIST_WIDTH": "640", "TONGBAN_ASSIST_HEIGHT": "360", "TONGBAN_ASSIST_FRAMES_PER_SECOND": "15",
-            "TONGBAN_DEVICES_SIMULATE": "none"])
+            "TONGBAN_ASSIST_DOCUMENT_CAMERA": "test", "TONGBAN_DEVICES_SIMULATE": "none"])
         defer { kill(caller.process.processIdentifier, SIGKILL) }
         let port = try #require(try await caller.waitUntilReady(), "serve: \(caller.standardError)")
         let base = "http://127.0.0.1:\(port)"
@@ -391,7 +391,7 @@ extension AssistTests {
         defer { kill(browser.process.processIdentifier, SIGKILL) }
         _ = try #require(try await browser.waitForLine(containing: "\"online\""), "chromium: \(browser.standardOutput)")
 
-        let placed = try await pair.request("POST", "\(base)/v1/assists", #"{"office":"\#(office)","caseNumber":"AS2026112200020","material":"租赁合同"}"#)
+        let placed = try await pair.request("POST", "\(base)/v1/assists", #"{"office":"\#(office)","caseNumber":"AS2026112200020","material":"租赁合同","withDocumentCamera":true}"#)
         let id = try #require(placed.json["id"] as? String, "\(placed.json)")
         #expect(placed.json["state"] as? String == "ringing", "the browser counts as an answering counter: \(placed.json)")
         let connected = try await pair.call(at: base) { $0["state"] as? String == "connected" }
@@ -405,6 +405,9 @@ extension AssistTests {
         let received = findings["received"] as? [String: Any] ?? [:]
         #expect((received["framesDecoded"] as? Int ?? 0) > 0 && received["width"] as? Int == 640, "video in the browser: \(received)")
         #expect((received["audioPackets"] as? Int ?? 0) > 0, "audio in the browser: \(received)")
+        let shown = findings["videosShown"] as? [String] ?? []
+        #expect(shown.count == 2 && shown.first?.hasPrefix("remote 640x360") == true && shown.last?.hasPrefix("further-video") == true,
+                "the caller's camera and its document camera, each in a video of its own: \(shown)")
         #expect(findings["acceptToFirstFrameMs"] as? Int != nil, "\(findings)")
 
         let recording = try #require(try await pair.recording(at: base, caseNumber: "AS2026112200020"), "the calling counter keeps the recording")

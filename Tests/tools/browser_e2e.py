@@ -441,6 +441,9 @@ async def answer_scenario(browser, tongban, office, talk, findings):
     findings["received"] = await browser.evaluate(received)
     elapsed = (findings["received"]["at"] - before["at"]) / 1000
     findings["decodedFramesPerSecond"] = round((findings["received"]["framesDecoded"] - before["framesDecoded"]) / elapsed, 1)
+    # What the clerk sees: every video of the caller on the page (its camera, and its document camera when shown).
+    findings["videosShown"] = await browser.evaluate("""[...document.querySelectorAll('video:not(#local)')]
+        .filter((video) => video.videoWidth > 0).map((video) => `${video.id || video.className} ${video.videoWidth}x${video.videoHeight}`)""")
     await browser.screenshot("answer-connected")
     print(json.dumps({"talking": True}), flush=True)
     findings["ended"] = await browser.wait_for("document.querySelector('#status').dataset.state === 'ended' && document.querySelector('#status').textContent",

@@ -45,9 +45,31 @@ function attach(janus, callbacks) {
   });
 }
 
-/** Plays a remote track in `video` (video and audio tracks share one MediaStream). */
+/** The `<video>` showing a further video track of the other side (see `play`), if there is one. */
+const furtherView = (video, track) => [...(video.parentElement?.querySelectorAll('video[data-track]') ?? [])]
+  .find((view) => view.dataset.track === track.id) ?? null;
+
+/**
+ * Plays a remote track: audio and the first video share `video`; every further video (the document camera the
+ * other side shows) gets a `<video class="further-video">` of its own after it, removed when its track goes.
+ */
 function play(video, track, on) {
   const stream = video.srcObject instanceof MediaStream ? video.srcObject : new MediaStream();
+  let view = furtherView(video, track);
+  if (view || (on && track.kind === 'video' && stream.getVideoTracks().some((other) => other !== track))) {
+    if (!on) {
+      view.remove();
+      return;
+    }
+    if (!view) {
+      view = Object.assign(document.createElement('video'), { autoplay: true, playsInline: true, muted: true, className: 'further-video' });
+      view.dataset.track = track.id;
+      ([...video.parentElement.querySelectorAll('video.further-video')].pop() ?? video).after(view);
+    }
+    view.srcObject = new MediaStream([track]);
+    view.play?.().catch(() => {});
+    return;
+  }
   if (on) {
     if (!stream.getTracks().includes(track)) stream.addTrack(track);
   } else if (stream.getTracks().includes(track)) {
@@ -55,6 +77,13 @@ function play(video, track, on) {
   }
   if (video.srcObject !== stream) video.srcObject = stream;
   video.play?.().catch(() => {});
+}
+
+/** Empties `video` and removes the further videos shown next to it. */
+export function clearRemoteViews(video) {
+  if (!video) return;
+  video.srcObject = null;
+  for (const view of video.parentElement?.querySelectorAll('video.further-video') ?? []) view.remove();
 }
 
 /** Subscribes `video` to `feed` in `room`; resolves with { stop(), peerConnection() }. */
@@ -72,7 +101,7 @@ export async function showRemoteFeed(server, room, feed, video) {
     onremotetrack: (track, mid, on) => play(video, track, on),
   });
   handle.send({ message: { request: 'join', room: Number(room), ptype: 'subscriber', streams: [{ feed: Number(feed) || feed }] } });
-  return { stop: () => janus.destroy(), peerConnection: () => handle.webrtcStuff?.pc };
+  return { stop: () => { janus.destroy(); clearRemoteViews(video); }, peerConnection: () => handle.webrtcStuff?.pc };
 }
 
 const displayOf = (participant) => {
@@ -193,7 +222,7 @@ export class BrowserAnswerer {
     const call = { ...this.call, state: endedBy === 'declined' ? 'declined' : 'ended', endedBy };
     this.subscriber?.detach();
     this.subscriber = null;
-    if (this.remoteVideo) this.remoteVideo.srcObject = null;
+    clearRemoteViews(this.remoteVideo);
     this.call = null;
     this.on('ended', call);
   }
