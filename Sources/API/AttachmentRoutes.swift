@@ -77,8 +77,11 @@ enum AttachmentRoutes {
             })
         }
 
+        /// The manifest from the store: the file (a call's recording can be hundreds of megabytes) is not read.
         router.get("/v1/attachments/:id") { _, context -> Response in
-            let (manifest, _) = try await contents(dependencies, try context.parameters.require("id"))
+            guard let store = dependencies.store else { throw unavailable() }
+            let id = try context.parameters.require("id")
+            guard let (manifest, _) = try store.attachment(id: id) else { throw notFound(id) }
             return try TongbanAPI.json(manifest)
         }
 
@@ -134,11 +137,13 @@ enum AttachmentRoutes {
 
     static func contents(_ dependencies: APIDependencies, _ id: String) async throws -> (AttachmentManifest, [UInt8]) {
         guard let intake = dependencies.intake else { throw unavailable() }
-        guard let found = try await intake.contents(of: id) else {
-            throw Problem(code: "attachment-not-found", status: 404, title: "没有这个附件 No such attachment",
-                          detail: "no attachment \(id) on this PC (purged after delivery, or never stored)",
-                          remedy: "GET /v1/attachments?case=… lists a case's attachments.")
-        }
+        guard let found = try await intake.contents(of: id) else { throw notFound(id) }
         return found
+    }
+
+    static func notFound(_ id: String) -> Problem {
+        Problem(code: "attachment-not-found", status: 404, title: "没有这个附件 No such attachment",
+                detail: "no attachment \(id) on this PC (purged after delivery, or never stored)",
+                remedy: "GET /v1/attachments?case=… lists a case's attachments.")
     }
 }

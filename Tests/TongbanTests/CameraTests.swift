@@ -192,7 +192,9 @@ import TurboJPEG
         #expect(copy.status == 201, "\(copy.json)")
         let copyID = try #require(copy.json["attachmentId"] as? String)
         let pdf = try await Self.api(service.port, "GET", "/v1/attachments/\(copyID)")
-        #expect(pdf.status == 200)
+        #expect(pdf.status == 200 && pdf.json["attachmentId"] as? String == copyID && pdf.json["contentType"] as? String == "application/pdf", "\(pdf.json)")
+        let unknown = try await Self.api(service.port, "GET", "/v1/attachments/no-such-attachment")
+        #expect(unknown.status == 404 && unknown.json["code"] as? String == "attachment-not-found", "\(unknown.json)")
         // The PDF itself, read back through the service (it is sealed on disk).
         let file = "\(directory)/copy.pdf"
         _ = try await run("/usr/bin/curl", ["-s", "--noproxy", "*", "-H", "Authorization: Bearer \(Self.token)", "-o", file,
