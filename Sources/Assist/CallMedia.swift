@@ -7,7 +7,8 @@ import TongbanCore
 public struct MediaSettings: Sendable, Equatable {
     /// V4L2 node of the webcam; `nil`: a moving test pattern (the demo, tests).
     public var webcam: String?
-    /// PulseAudio source (`default` for the headset); `nil`: a test tone.
+    /// The headset microphone: `alsa:DEVICE` captures from ALSA directly (`alsa:plughw:CARD=Headset` — what a system
+    /// service without a sound server uses), anything else is a PulseAudio/PipeWire source (`default`); `nil`: a test tone.
     public var microphone: String?
     public var width: Int
     public var height: Int
@@ -68,25 +69,63 @@ public final class CallMedia: @unchecked Sendable {
     public static func description(_ settings: MediaSettings, segmentPattern: String, withDocument: Bool = false,
                                    videoSSRC: UInt32 = 0x5456_0001, audioSSRC: UInt32 = 0x5441_0001,
                                    documentSSRC: UInt32 = 0x5444_0001) -> String {
-        let video = settings.webcam.map { "v4l2src device=\"\($0)\" ! videoconvert ! videoscale ! videorate" }
-            ?? "videotestsrc is-live=true pattern=ball"
-        let audio = settings.microphone.map { "pulsesrc device=\"\($0)\"" } ?? "audiotestsrc is-live=true wave=sine freq=440 volume=0.2"
-        let caps = "video/x-raw,width=\(settings.width),height=\(settings.height),framerate=\(settings.framesPerSecond)/1"
         let ice = (settings.stunServer.map { " stun-server=\"\($0)\"" } ?? "") + (settings.turnServer.map { " turn-server=\"\($0)\"" } ?? "")
         return """
         webrtcbin name=peer bundle-policy=max-bundle\(ice) \
         splitmuxsink name=recorder muxer-factory=webmmux location="\(segmentPattern)" max-size-time=\(UInt64(settings.segmentSeconds) * 1_000_000_000) \
-        \(video) ! \(caps) ! queue max-size-buffers=2 leaky=downstream ! \
-        vp8enc deadline=1 cpu-used=\(settings.encoderSpeed) target-bitrate=\(settings.videoBitrate) keyframe-max-dist=\(settings.keyframeInterval) \
-        threads=2 error-resilient=partitions end-usage=cbr ! tee name=videotee \
+        \(encodedVideo(settings)) ! tee name=videotee \
         videotee. ! queue ! rtpvp8pay pt=96 ssrc=\(videoSSRC) picture-id-mode=15-bit ! \
         application/x-rtp,media=video,encoding-name=VP8,payload=96,ssrc=(uint)\(videoSSRC) ! peer. \
         videotee. ! queue ! recorder.video \
-        \(audio) ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1 ! opusenc bitrate=32000 ! tee name=audiotee \
+        \(encodedAudio(settings)) ! tee name=audiotee \
         audiotee. ! queue ! rtpopuspay pt=111 ssrc=\(audioSSRC) ! \
         application/x-rtp,media=audio,encoding-name=OPUS,payload=111,ssrc=(uint)\(audioSSRC) ! peer. \
         audiotee. ! queue ! recorder.audio_0
         """ + (withDocument ? documentBranch(settings, segmentPattern: segmentPattern, ssrc: documentSSRC) : "")
+    }
+
+    /// The webcam (or its test pattern) encoded as in a call: VP8 in real time, keyframes for the segments.
+    static func encodedVideo(_ settings: MediaSettings) -> String {
+        let source = settings.webcam.map { "v4l2src device=\"\($0)\" ! videoconvert ! videoscale ! videorate" }
+            ?? "videotestsrc is-live=true pattern=ball"
+        return """
+        \(source) ! video/x-raw,width=\(settings.width),height=\(settings.height),framerate=\(settings.framesPerSecond)/1 ! \
+        queue max-size-buffers=2 leaky=downstream ! \
+        vp8enc deadline=1 cpu-used=\(settings.encoderSpeed) target-bitrate=\(settings.videoBitrate) keyframe-max-dist=\(settings.keyframeInterval) \
+        threads=2 error-resilient=partitions end-usage=cbr
+        """
+    }
+
+    /// The microphone (or its test tone) encoded as in a call: Opus, 48 kHz mono.
+    static func encodedAudio(_ settings: MediaSettings) -> String {
+        let source = settings.microphone.map(microphoneSource) ?? "audiotestsrc is-live=true wave=sine freq=440 volume=0.2"
+        return "\(source) ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1 ! opusenc bitrate=32000"
+    }
+
+    /// Records `seconds` of the webcam and microphone, encoded as in a call, into one WebM `file` — no call, no
+    /// video server: what `tongban assist check` runs to show an installer that the devices work for the service
+    /// user. Throws the first error an element reported (the webcam missing, the microphone refused).
+    public static func recordCheck(_ settings: MediaSettings, to file: String, seconds: Double) async throws(GStreamerError) {
+        // Unbounded queues before the muxer: a few seconds wait in memory while a slow encoder catches up, instead of
+        // a live source blocking on a full queue.
+        let unbounded = "queue max-size-buffers=0 max-size-bytes=0 max-size-time=0"
+        let pipeline = try Pipeline("""
+            webmmux name=mux ! filesink location="\(file)" \
+            \(encodedVideo(settings)) ! \(unbounded) ! mux. \
+            \(encodedAudio(settings)) ! \(unbounded) ! mux.
+            """)
+        do {
+            try await pipeline.run(for: .milliseconds(Int(seconds * 1000)))
+        } catch {
+            await pipeline.stopped()
+            throw error
+        }
+        await pipeline.stopped()
+    }
+
+    /// The GStreamer source for `assist.microphone` (see `MediaSettings.microphone`).
+    static func microphoneSource(_ microphone: String) -> String {
+        microphone.hasPrefix("alsa:") ? "alsasrc device=\"\(microphone.dropFirst(5))\"" : "pulsesrc device=\"\(microphone)\""
     }
 
     static func documentBranch(_ settings: MediaSettings, segmentPattern: String, ssrc: UInt32) -> String {

@@ -243,7 +243,7 @@ public enum DoctorChecks {
         let missing = [("assist.webcam", assist.webcam), ("assist.microphone", assist.microphone)].filter { $0.1.isEmpty }.map(\.0)
         if !missing.isEmpty {
             checks.append(DoctorCheck("call devices", .warning, "\(missing.joined(separator: " and ")) not set: calls are refused",
-                                      remedy: "Set assist.webcam to the webcam's /dev/video node and assist.microphone to the headset's PulseAudio source (pactl list short sources)."))
+                                      remedy: "Set assist.webcam to the webcam's /dev/video node and assist.microphone to the headset (alsa:plughw:CARD=… from arecord -L, or a PulseAudio source)."))
         }
         for (key, node) in [("assist.webcam", assist.webcam), ("assist.documentCamera", assist.documentCamera)] where node.hasPrefix("/") {
             if access(node, R_OK | W_OK) != 0 {

@@ -88,6 +88,46 @@ public final class Pipeline: @unchecked Sendable {
         _ = gst_element_send_event(pipeline, gst_event_new_eos())
     }
 
+    /// Plays for `duration`, then ends the stream and waits (up to `endOfStreamTimeout`) until every sink has it —
+    /// for pipelines that write a file (the muxer writes its index at end-of-stream). The first error an element
+    /// posts ends the run and is thrown, naming the element. Reads `messages`: use it on a pipeline nobody else reads.
+    public func run(for duration: Duration, endOfStreamTimeout: Duration = .seconds(10)) async throws(GStreamerError) {
+        let verdict = Task { [messages] () -> BusMessage? in
+            for await message in messages {
+                if case .error = message { return message }
+                if message == .endOfStream { return message }
+            }
+            return nil
+        }
+        func awaitVerdict(within limit: Duration) async -> BusMessage? {
+            let deadline = Task {
+                try? await Task.sleep(for: limit)
+                verdict.cancel()
+            }
+            defer { deadline.cancel() }
+            return await verdict.value
+        }
+        func thrown(_ message: BusMessage?) -> GStreamerError? {
+            guard case .error(let source, let text, let debug)? = message else { return nil }
+            return GStreamerError(call: source, message: text + (debug.map { " (\($0))" } ?? ""))
+        }
+        do {
+            try play()
+        } catch {
+            // The element's own error (no such device, permission denied) is on the bus and says more.
+            throw thrown(await awaitVerdict(within: .seconds(2))) ?? error
+        }
+        try? await Task.sleep(for: duration)
+        // A live source takes end-of-stream only once its streaming thread lets go of the pad (it may be waiting on
+        // a full queue): sent from a thread of its own, so the timeout below still holds.
+        Thread.detachNewThread { [self] in sendEndOfStream() }
+        let ending = await awaitVerdict(within: endOfStreamTimeout)
+        if let error = thrown(ending) { throw error }
+        guard ending == .endOfStream else {
+            throw GStreamerError(call: "gst_element_send_event(EOS)", message: "the stream did not end within \(endOfStreamTimeout) of end-of-stream")
+        }
+    }
+
     /// Stops the pipeline (`GST_STATE_NULL`) and its bus thread; idempotent. Blocks briefly: call it from a
     /// thread of its own or where blocking is fine.
     public func stop() {
@@ -98,6 +138,16 @@ public final class Pipeline: @unchecked Sendable {
         guard wasRunning else { return }
         gst_element_set_state(pipeline, GST_STATE_NULL)
         if busThread != nil { busStopped.wait() }
+    }
+
+    /// `stop()` on a thread of its own, for callers on the cooperative pool.
+    public func stopped() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread { [self] in
+                stop()
+                done.resume()
+            }
+        }
     }
 
     func retain(_ object: AnyObject) { lock.withLock { retained.append(object) } }

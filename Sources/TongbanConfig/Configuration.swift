@@ -138,7 +138,8 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var turnServer: String
         /// V4L2 node of the webcam; `test`: a test pattern; empty: not configured (calls are refused).
         public var webcam: String
-        /// PulseAudio source of the headset microphone; `test`: a test tone; empty: not configured.
+        /// The headset microphone: `alsa:DEVICE` (ALSA, for the system service) or a PulseAudio source; `test`: a test
+        /// tone; empty: not configured.
         public var microphone: String
         /// The document camera shown in a call that asks for it (V4L2 node; `test`: a test pattern; empty: none).
         public var documentCamera: String

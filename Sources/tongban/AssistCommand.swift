@@ -1,12 +1,14 @@
 import ArgumentParser
+import Assist
 import Foundation
+import TongbanConfig
 import TongbanCore
 
 /// `tongban assist call|answer|hangup|list`: video assistance through the running service.
 struct AssistCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "assist", abstract: "Remote video assistance through the running service (calls between counters).",
-        subcommands: [Call.self, Answer.self, HangUp.self, List.self])
+        subcommands: [Call.self, Answer.self, HangUp.self, List.self, Check.self])
 
     static func printJSON(_ data: Data) {
         guard let object = try? JSONSerialization.jsonObject(with: data),
@@ -82,6 +84,40 @@ struct AssistCommand: AsyncParsableCommand {
         }
     }
 
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record a few seconds from the configured webcam and microphone, encoded as in a call, into a WebM file.",
+            discussion: """
+                No call and no video server: run it as the service user (sudo -u tongban) to see that the devices work \
+                for the service, then play the file.
+                """)
+
+        @OptionGroup var options: ConfigurationOptions
+        @Option(help: "Seconds to record.") var seconds: Double = 3
+        @Option(help: "The WebM file to write.") var out: String = "assist-check.webm"
+
+        func run() async throws {
+            let assist = options.load().assist
+            let unset = [("assist.webcam", assist.webcam), ("assist.microphone", assist.microphone)].filter { $0.1.isEmpty }.map(\.0)
+            guard unset.isEmpty else {
+                fail(Problem(code: "assist-not-set-up", status: 503, title: "视频设备未配置 Webcam or microphone not configured",
+                             detail: "\(unset.joined(separator: " and ")) not set",
+                             remedy: "Set assist.webcam to the webcam's /dev/video node and assist.microphone to the headset (alsa:plughw:CARD=… from arecord -L, or a PulseAudio source)."))
+            }
+            do {
+                try await CallMedia.recordCheck(MediaSettings(assist), to: out, seconds: seconds)
+            } catch {
+                fail(Problem(code: "assist-devices-failed", status: 500, title: "摄像头或麦克风无法使用 Webcam or microphone failed",
+                             detail: "webcam \(assist.webcam), microphone \(assist.microphone): \(error)",
+                             remedy: "Check the devices are plugged in and that this user may use them (groups video and audio); tongban devices lists the cameras, arecord -L the microphones."))
+            }
+            let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
+            AssistCommand.printJSON(try JSONSerialization.data(withJSONObject: [
+                "file": out, "seconds": seconds, "bytes": size, "webcam": assist.webcam, "microphone": assist.microphone,
+                "size": "\(assist.width)x\(assist.height)@\(assist.framesPerSecond)"]))
+        }
+    }
+
     struct HangUp: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "hangup", abstract: "Hang up a call (its recording is kept).")
 
@@ -110,4 +146,16 @@ final class RingingCall: @unchecked Sendable {
     private var value: String?
     var id: String? { lock.withLock { value } }
     func set(_ id: String) { lock.withLock { value = id } }
+}
+
+extension MediaSettings {
+    /// A call's media from `assist.*`: `test` stands for a test pattern or tone; empty leaves the device out (the
+    /// service refuses calls then, naming the setting).
+    init(_ assist: TongbanConfiguration.Assist) {
+        func device(_ value: String) -> String? { ["", "test"].contains(value) ? nil : value }
+        self.init(webcam: device(assist.webcam), microphone: device(assist.microphone), width: assist.width, height: assist.height,
+                  framesPerSecond: assist.framesPerSecond, videoBitrate: assist.videoBitrateKbps * 1000, encoderSpeed: assist.encoderSpeed,
+                  stunServer: assist.stunServer.isEmpty ? nil : assist.stunServer, turnServer: assist.turnServer.isEmpty ? nil : assist.turnServer,
+                  documentCamera: assist.documentCamera.isEmpty ? nil : assist.documentCamera)
+    }
 }

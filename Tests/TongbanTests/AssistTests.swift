@@ -86,10 +86,13 @@ import TongbanCore
         #expect(description.contains("videotestsrc"), "no webcam configured: the test pattern")
         let webcam = CallMedia.description(MediaSettings(webcam: "/dev/video2", microphone: "default"), segmentPattern: "x")
         #expect(webcam.contains("v4l2src device=\"/dev/video2\"") && webcam.contains("pulsesrc device=\"default\""))
+        let alsa = CallMedia.description(MediaSettings(microphone: "alsa:plughw:CARD=Headset,DEV=0"), segmentPattern: "x")
+        #expect(alsa.contains("alsasrc device=\"plughw:CARD=Headset,DEV=0\"") && !alsa.contains("pulsesrc"), "\(alsa)")
     }
 
     /// Tongban publishes its (test) camera and microphone into a Janus room; Chromium subscribes like the remote
-    /// clerk and decodes video and audio; our side's recording plays with both tracks.
+    /// clerk and decodes video and audio; our side's recording plays with both tracks. (Real webcam and headset
+    /// drivers: GuestTests.webcamAndHeadsetThroughTheAssistCheck.)
     @Test(.enabled(if: Rig.available)) func publishedMediaReachesChromiumAndTheRecordingPlays() async throws {
         try #require(!Self.janusURL.isEmpty, "the rig has no Janus: scripts/rig up")
         let directory = try makeTemporaryDirectory()
