@@ -186,7 +186,9 @@ public final class CallMedia: @unchecked Sendable {
     /// Blocking: call it on a thread of its own.
     public func finish(timeout: Duration = .seconds(5)) -> [String] {
         let closedBefore = lock.withLock { fragmentsClosed }
-        pipeline.sendEndOfStream()
+        // Sent from a thread of its own: a source whose streaming thread waits on a full queue (webrtcbin no longer
+        // taking packets) would hold it, and the timeout below must still hold.
+        Thread.detachNewThread { [pipeline] in pipeline.sendEndOfStream() }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline, lock.withLock({ fragmentsClosed }) < closedBefore + recorders {
             Thread.sleep(forTimeInterval: 0.05)
