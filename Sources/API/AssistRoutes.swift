@@ -20,6 +20,9 @@ enum AssistRoutes {
             let body = try await RequestBody.decode(CallRequest.self, from: request, what: "call request")
             var problems: [String] = []
             if body.office.trimmingCharacters(in: .whitespaces).isEmpty { problems.append("office must name the competent office") }
+            if body.office.count > 64 || AttachmentRequest.hasControlCharacters(body.office) {
+                problems.append("office must be at most 64 characters without control characters (line breaks, NUL, …)")
+            }
             problems += AttachmentRequest.caseProblems(caseNumber: body.caseNumber, materialName: body.material ?? "assistance")
             guard problems.isEmpty else {
                 throw Problem(code: "invalid-call", status: 422, title: "呼叫请求有误 Call request not valid",

@@ -42,11 +42,18 @@ public struct AttachmentRequest: Sendable {
     public static func caseProblems(caseNumber: String, materialName: String) -> [String] {
         var problems: [String] = []
         if caseNumber.trimmingCharacters(in: .whitespaces).isEmpty { problems.append("caseNumber is empty") }
-        if caseNumber.count > 64 || caseNumber.contains(where: { $0 == "/" || $0 == "\\" || $0.isNewline }) {
-            problems.append("caseNumber must be at most 64 characters without slashes or line breaks")
+        if caseNumber.count > 64 || caseNumber.contains(where: { $0 == "/" || $0 == "\\" }) || hasControlCharacters(caseNumber) {
+            problems.append("caseNumber must be at most 64 characters without slashes or control characters (line breaks, NUL, …)")
         }
         if materialName.trimmingCharacters(in: .whitespaces).isEmpty { problems.append("materialName is empty") }
+        if hasControlCharacters(materialName) { problems.append("materialName must not contain control characters (line breaks, NUL, …)") }
         return problems
+    }
+
+    /// Whether `text` holds a C0/C1 control character — which the case core's metadata and the video server's JSON
+    /// (NUL) refuse, and which no case number or material name has.
+    public static func hasControlCharacters(_ text: String) -> Bool {
+        text.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 }
 

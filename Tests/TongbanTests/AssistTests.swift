@@ -76,6 +76,11 @@ import TongbanCore
                                       "-d", #"{"office":"x","caseNumber":"AS2026112200040"}"#, "http://127.0.0.1:\(port)/v1/assists"])
         #expect(refused.status == 503 && refused.body.contains("assist-not-set-up"), "\(refused.body)")
         #expect(refused.body.contains("assist.webcam and assist.microphone"), "\(refused.body)")
+        // A control character (schemathesis sent a NUL) is refused before it reaches the video server, whose JSON
+        // parser would reject it with a 502.
+        let nul = try await curl(["-H", "Authorization: Bearer \(CounterPair.token)", "-H", "Content-Type: application/json",
+                                  "-d", #"{"office":"x\u0000","caseNumber":"AS2026112200041"}"#, "http://127.0.0.1:\(port)/v1/assists"])
+        #expect(nul.status == 422 && nul.body.contains("invalid-call") && nul.body.contains("control characters"), "\(nul.body)")
     }
 
     @Test func pipelineDescriptionEncodesOnceForCallAndRecording() {

@@ -49,5 +49,9 @@ import Store
     @Test func requestProblemsAreListedTogether() {
         let bad = AttachmentRequest(caseNumber: "", materialName: " ", kind: .scan, contentType: "pdf", fileName: "../x", pages: -1)
         #expect(bad.problems.count == 5, "\(bad.problems)")
+        let control = AttachmentRequest(caseNumber: "TB-1\u{0}", materialName: "合同\u{85}", kind: .scan, contentType: "application/pdf", fileName: "a.pdf")
+        #expect(control.problems.count == 2 && control.problems.allSatisfy { $0.contains("control characters") }, "\(control.problems)")
+        let fine = AttachmentRequest(caseNumber: "TB-2026-0001", materialName: "营业执照 (副本)", kind: .scan, contentType: "application/pdf", fileName: "a.pdf")
+        #expect(fine.problems.isEmpty, "\(fine.problems)")
     }
 }
