@@ -128,9 +128,9 @@ import Testing
         #expect(output.contains("Dummy"), "snd-dummy is the sound card: \(output.prefix(600))")
         #expect(output.contains("check exit 0"), "\(output)")
         let probe = try await run("/usr/bin/gst-discoverer-1.0", ["-v", "\(directory)/out/check.webm"])
-        #expect(probe.standardOutput.contains("video #") && probe.standardOutput.contains("VP8"), "the webcam recorded: \(probe.standardOutput)")
-        #expect(probe.standardOutput.contains("Width: 640") && probe.standardOutput.contains("Height: 360"), "\(probe.standardOutput)")
-        #expect(probe.standardOutput.contains("audio #") && probe.standardOutput.contains("Opus"), "the microphone recorded: \(probe.standardOutput)")
+        // The streams' caps (tags such as "VP8 video" are not always written).
+        #expect(probe.standardOutput.contains("video/x-vp8, width=(int)640, height=(int)360"), "the webcam recorded: \(probe.standardOutput)")
+        #expect(probe.standardOutput.contains("audio/x-opus"), "the microphone recorded: \(probe.standardOutput)")
         let duration = probe.standardOutput.components(separatedBy: "Duration: ").dropFirst().first?.prefix(11) ?? ""
         // Three seconds asked for; the emulated guest's first frames come late, so at least one is what is checked.
         #expect(duration >= "0:00:01.000", "seconds of both tracks: \(duration)")
