@@ -574,11 +574,16 @@ public actor AssistService: Service {
     }
 
     func requireMediaConfigured() throws(Problem) {
-        guard settings.unconfigured.isEmpty else {
-            throw Problem(code: "assist-not-set-up", status: 503, title: "视频设备未配置 Webcam or microphone not configured",
-                          detail: "this counter has no \(settings.unconfigured.joined(separator: " and ")) for video calls",
-                          remedy: "Set them in tongban.yaml: the webcam's V4L2 node and the headset's PulseAudio source ('test' for a test pattern and tone).")
-        }
+        guard settings.unconfigured.isEmpty else { throw Self.notSetUp(settings.unconfigured) }
+    }
+
+    /// Calls refused because `unset` (`assist.webcam`, `assist.microphone`) are not configured — for the service,
+    /// `tongban assist check` and `tongban doctor` alike.
+    public static func notSetUp(_ unset: [String]) -> Problem {
+        Problem(code: "assist-not-set-up", status: 503, title: "视频设备未配置 Webcam or microphone not configured",
+                detail: "this counter has no \(unset.joined(separator: " and ")) for video calls",
+                remedy: "Set them in tongban.yaml: assist.webcam to the webcam's /dev/video node, assist.microphone to the headset "
+                    + "(alsa:plughw:CARD=… from arecord -L for the service, or a PulseAudio source); 'test' for a test pattern and tone.")
     }
 
     func live(_ id: String) throws(Problem) -> LiveCall {

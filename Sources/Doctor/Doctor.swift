@@ -240,10 +240,10 @@ public enum DoctorChecks {
             checks.append(DoctorCheck("video server", .fail, error.description,
                                       remedy: "Check that Janus runs and that assist.janusUrl is its HTTP API (http://host:8088/janus)."))
         }
-        let missing = [("assist.webcam", assist.webcam), ("assist.microphone", assist.microphone)].filter { $0.1.isEmpty }.map(\.0)
+        let missing = assist.unsetCallDevices
         if !missing.isEmpty {
             checks.append(DoctorCheck("call devices", .warning, "\(missing.joined(separator: " and ")) not set: calls are refused",
-                                      remedy: "Set assist.webcam to the webcam's /dev/video node and assist.microphone to the headset (alsa:plughw:CARD=… from arecord -L, or a PulseAudio source)."))
+                                      remedy: AssistService.notSetUp(missing).remedy))
         }
         for (key, node) in [("assist.webcam", assist.webcam), ("assist.documentCamera", assist.documentCamera)] where node.hasPrefix("/") {
             if access(node, R_OK | W_OK) != 0 {

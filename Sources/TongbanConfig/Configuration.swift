@@ -149,6 +149,12 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var videoBitrateKbps: Int
         /// libvpx cpu-used (Benchmarks/results/assist.md).
         public var encoderSpeed: Int
+
+        /// The settings a call needs that are left empty (`assist.webcam`, `assist.microphone`): calls are refused
+        /// naming them.
+        public var unsetCallDevices: [String] {
+            [("assist.webcam", webcam), ("assist.microphone", microphone)].filter { $0.1.isEmpty }.map(\.0)
+        }
     }
 
     public struct CaseCore: Sendable, Equatable {

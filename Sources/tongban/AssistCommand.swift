@@ -98,12 +98,7 @@ struct AssistCommand: AsyncParsableCommand {
 
         func run() async throws {
             let assist = options.load().assist
-            let unset = [("assist.webcam", assist.webcam), ("assist.microphone", assist.microphone)].filter { $0.1.isEmpty }.map(\.0)
-            guard unset.isEmpty else {
-                fail(Problem(code: "assist-not-set-up", status: 503, title: "视频设备未配置 Webcam or microphone not configured",
-                             detail: "\(unset.joined(separator: " and ")) not set",
-                             remedy: "Set assist.webcam to the webcam's /dev/video node and assist.microphone to the headset (alsa:plughw:CARD=… from arecord -L, or a PulseAudio source)."))
-            }
+            guard assist.unsetCallDevices.isEmpty else { fail(AssistService.notSetUp(assist.unsetCallDevices)) }
             do {
                 try await CallMedia.recordCheck(MediaSettings(assist), to: out, seconds: seconds)
             } catch {

@@ -127,8 +127,7 @@ struct Serve: AsyncParsableCommand {
                 roomSecret: settings.roomSecret,
                 media: MediaSettings(settings),
                 recordingsDirectory: "\(configuration.dataDirectory)/recordings",
-                unconfigured: [("assist.webcam", settings.webcam), ("assist.microphone", settings.microphone)]
-                    .filter { $0.1.isEmpty }.map(\.0)),
+                unconfigured: settings.unsetCallDevices),
                 store: store, intake: intake, events: events, logger: Logger(label: "tongban.assist"),
                 recordingStored: { outbox.wake() })
         }
