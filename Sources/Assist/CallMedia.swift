@@ -86,12 +86,20 @@ public final class CallMedia: @unchecked Sendable {
 
     /// The webcam (or its test pattern) encoded as in a call: VP8 in real time, keyframes for the segments.
     static func encodedVideo(_ settings: MediaSettings) -> String {
-        let source = settings.webcam.map { "v4l2src device=\"\($0)\" ! videoconvert ! videoscale ! videorate" }
-            ?? "videotestsrc is-live=true pattern=ball"
+        encodedCamera(settings.webcam ?? "test", testPattern: "ball", settings, framesPerSecond: settings.framesPerSecond,
+                      bitrate: settings.videoBitrate, keyframeInterval: settings.keyframeInterval)
+    }
+
+    /// A camera (V4L2 node, or `test` for `testPattern`) scaled to the call's size at `framesPerSecond` and encoded
+    /// VP8 in real time; late frames are dropped before the encoder rather than delaying the call.
+    static func encodedCamera(_ camera: String, testPattern: String, _ settings: MediaSettings, framesPerSecond: Int,
+                              bitrate: Int, keyframeInterval: Int) -> String {
+        let source = camera == "test" ? "videotestsrc is-live=true pattern=\(testPattern)"
+            : "v4l2src device=\"\(camera)\" ! videoconvert ! videoscale ! videorate"
         return """
-        \(source) ! video/x-raw,width=\(settings.width),height=\(settings.height),framerate=\(settings.framesPerSecond)/1 ! \
+        \(source) ! video/x-raw,width=\(settings.width),height=\(settings.height),framerate=\(framesPerSecond)/1 ! \
         queue max-size-buffers=2 leaky=downstream ! \
-        vp8enc deadline=1 cpu-used=\(settings.encoderSpeed) target-bitrate=\(settings.videoBitrate) keyframe-max-dist=\(settings.keyframeInterval) \
+        vp8enc deadline=1 cpu-used=\(settings.encoderSpeed) target-bitrate=\(bitrate) keyframe-max-dist=\(keyframeInterval) \
         threads=2 error-resilient=partitions end-usage=cbr
         """
     }
@@ -130,15 +138,13 @@ public final class CallMedia: @unchecked Sendable {
 
     static func documentBranch(_ settings: MediaSettings, segmentPattern: String, ssrc: UInt32) -> String {
         guard let camera = settings.documentCamera else { return "" }
-        let source = camera == "test" ? "videotestsrc is-live=true pattern=smpte"
-            : "v4l2src device=\"\(camera)\" ! videoconvert ! videoscale ! videorate"
         let pattern = segmentPattern.replacingOccurrences(of: "own-", with: "own-document-")
+        let encoded = encodedCamera(camera, testPattern: "smpte", settings, framesPerSecond: min(15, settings.framesPerSecond),
+                                    bitrate: settings.videoBitrate * 2 / 3, keyframeInterval: 30)
         return """
          splitmuxsink name=documentrecorder muxer-factory=webmmux location="\(pattern)" \
         max-size-time=\(UInt64(settings.segmentSeconds) * 1_000_000_000) \
-        \(source) ! video/x-raw,width=\(settings.width),height=\(settings.height),framerate=\(min(15, settings.framesPerSecond))/1 ! \
-        queue max-size-buffers=2 leaky=downstream ! vp8enc deadline=1 cpu-used=\(settings.encoderSpeed) \
-        target-bitrate=\(settings.videoBitrate * 2 / 3) keyframe-max-dist=30 threads=2 end-usage=cbr ! tee name=documenttee \
+        \(encoded) ! tee name=documenttee \
         documenttee. ! queue ! rtpvp8pay pt=96 ssrc=\(ssrc) picture-id-mode=15-bit ! \
         application/x-rtp,media=video,encoding-name=VP8,payload=96,ssrc=(uint)\(ssrc) ! peer. \
         documenttee. ! queue ! documentrecorder.video
@@ -186,9 +192,7 @@ public final class CallMedia: @unchecked Sendable {
     /// Blocking: call it on a thread of its own.
     public func finish(timeout: Duration = .seconds(5)) -> [String] {
         let closedBefore = lock.withLock { fragmentsClosed }
-        // Sent from a thread of its own: a source whose streaming thread waits on a full queue (webrtcbin no longer
-        // taking packets) would hold it, and the timeout below must still hold.
-        Thread.detachNewThread { [pipeline] in pipeline.sendEndOfStream() }
+        pipeline.sendEndOfStream()
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline, lock.withLock({ fragmentsClosed }) < closedBefore + recorders {
             Thread.sleep(forTimeInterval: 0.05)

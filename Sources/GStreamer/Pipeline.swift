@@ -84,8 +84,10 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     /// Sends end-of-stream into the pipeline: muxers write their trailers, then the bus reports `endOfStream`.
+    /// Returns at once: a live source takes the event only once its streaming thread lets go of the pad (it may be
+    /// waiting on a full queue), so it is sent from a thread of its own and callers' timeouts still hold.
     public func sendEndOfStream() {
-        _ = gst_element_send_event(pipeline, gst_event_new_eos())
+        Thread.detachNewThread { [self] in _ = gst_element_send_event(pipeline, gst_event_new_eos()) }
     }
 
     /// Plays for `duration`, then ends the stream and waits (up to `endOfStreamTimeout`) until every sink has it —
@@ -118,9 +120,7 @@ public final class Pipeline: @unchecked Sendable {
             throw thrown(await awaitVerdict(within: .seconds(2))) ?? error
         }
         try? await Task.sleep(for: duration)
-        // A live source takes end-of-stream only once its streaming thread lets go of the pad (it may be waiting on
-        // a full queue): sent from a thread of its own, so the timeout below still holds.
-        Thread.detachNewThread { [self] in sendEndOfStream() }
+        sendEndOfStream()
         let ending = await awaitVerdict(within: endOfStreamTimeout)
         if let error = thrown(ending) { throw error }
         guard ending == .endOfStream else {
