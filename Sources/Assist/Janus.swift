@@ -280,14 +280,20 @@ public final class JanusSession: Sendable {
     public static func serverInfo(url: String, http: HTTPClient = .shared) async throws(JanusError) -> JanusServerInfo {
         var request = HTTPClientRequest(url: "\(url)/info")
         request.method = .GET
+        return try await exchange(request, as: JanusServerInfo.self, what: "info", timeout: .seconds(5), http: http)
+    }
+
+    /// Sends `request` and decodes the reply; Janus not answering is `unreachable`, an undecodable reply says so.
+    static func exchange<Reply: Decodable>(_ request: HTTPClientRequest, as: Reply.Type, what: String, timeout: TimeAmount,
+                                           http: HTTPClient) async throws(JanusError) -> Reply {
         do {
-            let response = try await http.execute(request, timeout: .seconds(5))
-            let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
-            return try JSONDecoder().decode(JanusServerInfo.self, from: data)
+            let response = try await http.execute(request, timeout: timeout)
+            let data = Data(buffer: try await response.body.collect(upTo: 8 << 20))
+            return try JSONDecoder().decode(Reply.self, from: data)
         } catch let error as DecodingError {
-            throw JanusError(request: "info", message: "unreadable reply (is this Janus's HTTP API?): \(error)")
+            throw JanusError(request: what, message: "unreadable reply (is this Janus's HTTP API?): \(error)")
         } catch {
-            throw JanusError(request: "info", message: "\(url): \(error)", unreachable: true)
+            throw JanusError(request: what, message: "\(request.url): \(error)", unreachable: true)
         }
     }
 
@@ -304,16 +310,7 @@ public final class JanusSession: Sendable {
             throw JanusError(request: what, message: "could not encode the request: \(error)")
         }
         request.body = .bytes(body)
-        let message: JanusMessage
-        do {
-            let response = try await http.execute(request, timeout: .seconds(15))
-            let data = Data(buffer: try await response.body.collect(upTo: 8 << 20))
-            message = try JSONDecoder().decode(JanusMessage.self, from: data)
-        } catch let error as DecodingError {
-            throw JanusError(request: what, message: "unreadable reply: \(error)")
-        } catch {
-            throw JanusError(request: what, message: "\(url): \(error)", unreachable: true)
-        }
+        let message = try await exchange(request, as: JanusMessage.self, what: what, timeout: .seconds(15), http: http)
         if message.janus == "error" {
             throw JanusError(request: what, code: message.error?.code, message: message.error?.reason ?? "error")
         }
