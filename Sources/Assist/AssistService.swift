@@ -518,8 +518,8 @@ public actor AssistService: Service {
         }
         await events.publish(event, call.record)
         logger.info("assist: call ended", metadata: ["call": "\(call.record.id)", "state": "\(state.rawValue)", "by": "\(endedBy)"])
-        // Leave the room — unless Janus is gone: the caller's whole session goes; the answer side keeps its presence
-        // and only unpublishes.
+        // Leave the room — unless Janus is gone (its sessions went with it): the caller's whole session goes; the
+        // answer side keeps its presence and only unpublishes.
         if call.session.ended == nil {
             if let subscriber = call.subscriber { await call.session.detach(subscriber) }
             if call.record.role == .caller {
@@ -528,8 +528,6 @@ public actor AssistService: Service {
             } else if call.media != nil {
                 _ = try? await call.session.message(call.handle, .object(["request": .string("unpublish")]), what: "videoroom unpublish")
             }
-        } else if call.record.role == .caller {
-            await call.session.destroy()
         }
         let media = call.media, remote = call.remote
         let files = await thread.perform { (media?.finish() ?? []) + (remote?.finish() ?? []) }

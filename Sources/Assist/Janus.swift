@@ -152,8 +152,18 @@ public final class JanusSession: Sendable {
     private let state: NIOLockedValueBox<String?>
     private let waiters: Waiters
 
+    /// The HTTP client for Janus: a refused or unanswered connection fails the request within two seconds instead of
+    /// being retried until the request's deadline (the shared client's default) — a video server on the counter's
+    /// network that refuses is gone, and a call must say so while the clerk still looks at it.
+    public static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(2)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     /// Creates a session on the Janus at `url` (e.g. `http://127.0.0.1:8088/janus`).
-    public static func create(url: String, http: HTTPClient = .shared) async throws(JanusError) -> JanusSession {
+    public static func create(url: String, http: HTTPClient = JanusSession.http) async throws(JanusError) -> JanusSession {
         let reply = try await post(url, ["janus": .string("create")], what: "create session", http: http)
         guard let id = reply.data?.id else { throw JanusError(request: "create session", message: "no session id in the reply") }
         return JanusSession(url: url, id: id, http: http)
@@ -175,8 +185,7 @@ public final class JanusSession: Sendable {
                 do {
                     var request = HTTPClientRequest(url: "\(url)/\(id)?maxev=10&rid=\(UInt64.random(in: 0...UInt64.max))")
                     request.method = .GET
-                    // Janus holds a long poll ~30 s. After a failure the next try gets only a few seconds: HTTPClient
-                    // keeps retrying a refused connection until the request's deadline, which would hide a dead Janus.
+                    // Janus holds a long poll ~30 s; after a failure the next try gets only a few seconds.
                     let response = try await http.execute(request, timeout: failures == 0 ? .seconds(40) : .seconds(3))
                     let body = Data(buffer: try await response.body.collect(upTo: 8 << 20))
                     let decoder = JSONDecoder()
@@ -277,7 +286,7 @@ public final class JanusSession: Sendable {
 
     /// What the Janus at `url` says of itself (`GET /info`): its version and the plugins it loaded — for
     /// `tongban doctor`, without opening a session.
-    public static func serverInfo(url: String, http: HTTPClient = .shared) async throws(JanusError) -> JanusServerInfo {
+    public static func serverInfo(url: String, http: HTTPClient = JanusSession.http) async throws(JanusError) -> JanusServerInfo {
         var request = HTTPClientRequest(url: "\(url)/info")
         request.method = .GET
         return try await exchange(request, as: JanusServerInfo.self, what: "info", timeout: .seconds(5), http: http)

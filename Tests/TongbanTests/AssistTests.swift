@@ -344,7 +344,8 @@ extension AssistTests {
         defer { pair.stop() }
         let events = try ChildProcess("/usr/bin/python3", ["\(packageRoot)/Tests/tools/ws_probe.py",
                                                            pair.callerURL.replacingOccurrences(of: "http", with: "ws") + "/v1/events",
-                                                           "until:assist.failed", "Authorization: Bearer \(CounterPair.token)"])
+                                                           "until:assist.failed", "Authorization: Bearer \(CounterPair.token)"],
+                                  environment: ["WS_PROBE_IDLE_SECONDS": "90"])  // quiet from connected until the failure
         defer { kill(events.process.processIdentifier, SIGKILL) }
         _ = try await events.waitForLine(containing: "hello")
         let placed = try await pair.request("POST", "\(pair.callerURL)/v1/assists", #"{"office":"\#(pair.office)","caseNumber":"AS2026112200009"}"#)
@@ -362,8 +363,10 @@ extension AssistTests {
         try await Task.sleep(for: .seconds(3))
 
         kill(janus.child.process.processIdentifier, SIGKILL)
+        let killed = ContinuousClock.now
         for base in [pair.callerURL, pair.answererURL] {
             let failed = try await pair.call(at: base, seconds: 60) { $0["state"] as? String == "failed" && $0["attachmentId"] != nil }
+            print("Janus killed → \(base == pair.callerURL ? "caller" : "answerer") failed with its recording stored: \(ContinuousClock.now - killed)")
             #expect(failed?["state"] as? String == "failed", "\(base): \(failed ?? [:])")
             let problem = failed?["problem"] as? [String: Any]
             #expect((problem?["detail"] as? String)?.contains("Janus") == true && problem?["remedy"] != nil, "\(problem ?? [:])")
