@@ -83,6 +83,25 @@ import TongbanCore
         #expect(nul.status == 422 && nul.body.contains("invalid-call") && nul.body.contains("control characters"), "\(nul.body)")
     }
 
+    /// With the video server down, placing a call is refused at once naming it and the remedy; no call is left
+    /// behind, and the counter goes on serving.
+    @Test func aCallWithTheVideoServerDownIsRefusedNamingIt() async throws {
+        let server = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", "\(try makeTemporaryDirectory())/data"], environment: [
+            "TONGBAN_API_TOKEN": CounterPair.token, "TONGBAN_ASSIST_JANUS_URL": "http://127.0.0.1:9/janus", "TONGBAN_DEVICES_SIMULATE": "none",
+            "TONGBAN_ASSIST_WEBCAM": "test", "TONGBAN_ASSIST_MICROPHONE": "test"])
+        defer { kill(server.process.processIdentifier, SIGKILL) }
+        let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
+        let asked = ContinuousClock.now
+        let refused = try await curl(["-H", "Authorization: Bearer \(CounterPair.token)", "-H", "Content-Type: application/json",
+                                      "-d", #"{"office":"x","caseNumber":"AS2026112200042"}"#, "http://127.0.0.1:\(port)/v1/assists"])
+        print("video server down → the call refused after \(ContinuousClock.now - asked)")
+        #expect(refused.status == 503 && refused.body.contains("janus-unreachable"), "\(refused.body)")
+        #expect(refused.body.contains("http://127.0.0.1:9/janus") && refused.body.contains("systemctl start janus"), "\(refused.body)")
+        let calls = try await curl(["-H", "Authorization: Bearer \(CounterPair.token)", "http://127.0.0.1:\(port)/v1/assists"])
+        #expect(calls.status == 200 && !calls.body.contains("AS2026112200042"), "no call left ringing: \(calls.body)")
+        #expect(server.process.isRunning)
+    }
+
     @Test func pipelineDescriptionEncodesOnceForCallAndRecording() {
         let description = CallMedia.description(MediaSettings(), segmentPattern: "/tmp/r/own-%05d.webm")
         #expect(description.components(separatedBy: "vp8enc").count == 2, "one video encoder")
