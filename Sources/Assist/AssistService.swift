@@ -179,8 +179,10 @@ public actor AssistService: Service {
             } catch {
                 logger.warning("assist: cannot go online", metadata: ["office": "\(office)", "error": "\(error)"])
             }
+            // Back off while the server is down, but not so far that the office stays unreachable for long after
+            // it returns: the office's counter must be online to answer in office hours.
             try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(30))
+            delay = min(delay * 2, .seconds(8))
         }
     }
 

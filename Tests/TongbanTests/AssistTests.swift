@@ -325,6 +325,7 @@ extension AssistTests {
 struct PrivateJanus {
     let child: ChildProcess
     let url: String
+    let directory: String
 
     static func start() async throws -> PrivateJanus {
         let source = Rig["TONGBAN_RIG_JANUS_DIR"]
@@ -337,13 +338,21 @@ struct PrivateJanus {
                 .replacingOccurrences(of: #"(?m)^  ws_port = \d+"#, with: "  ws_port = \(wsPort)", options: .regularExpression)
             try text.write(toFile: "\(directory)/\(name)", atomically: true, encoding: .utf8)
         }
+        return try await launch(directory: directory, url: "http://127.0.0.1:\(httpPort)/janus")
+    }
+
+    /// The same server started again (same configuration and ports), as after `systemctl restart janus`.
+    func restarted() async throws -> PrivateJanus {
+        try await Self.launch(directory: directory, url: url)
+    }
+
+    private static func launch(directory: String, url: String) async throws -> PrivateJanus {
         let child = try ChildProcess("/usr/bin/janus", ["-C", "\(directory)/janus.jcfg", "-F", directory, "-L", "\(directory)/log"])
-        let url = "http://127.0.0.1:\(httpPort)/janus"
         for _ in 0..<100 {
             if try await curl(["-sf", "\(url)/info"]).status == 200 { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        return PrivateJanus(child: child, url: url)
+        return PrivateJanus(child: child, url: url, directory: directory)
     }
 
     static func freePort() async throws -> Int {
@@ -397,6 +406,19 @@ extension AssistTests {
         }
         _ = try await events.waitForLine(containing: "assist.failed")
         #expect(events.standardOutput.contains("\"type\":\"assist.failed\""), "the page is told: \(events.standardOutput.suffix(500))")
+
+        // The answering counter is offline while the server is down, and back online soon after it restarts.
+        #expect(try await pair.overview(pair.answererURL)["online"] as? [String] == [], "offline without Janus")
+        let again = try await janus.restarted()
+        defer { kill(again.child.process.processIdentifier, SIGKILL) }
+        let restarted = ContinuousClock.now
+        var online = false
+        for _ in 0..<600 where !online {
+            online = try await pair.overview(pair.answererURL)["online"] as? [String] == [pair.office]
+            if !online { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        print("Janus restarted → the answering counter online again: \(ContinuousClock.now - restarted)")
+        #expect(online, "the answering counter rejoins its office's room")
     }
 }
 
