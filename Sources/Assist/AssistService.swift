@@ -285,12 +285,17 @@ public actor AssistService: Service {
             remedy: "Try again; the missed call is counted for the office."))
     }
 
-    /// The caller's side of the room: the answer (a publisher with our call id), a decline (kicked), hang-ups.
+    /// The caller's side of the room: the answer (a publisher with our call id), a decline (kicked by a counter, or
+    /// a browser's display naming our call), hang-ups.
     func followCaller(_ call: LiveCall) async {
         for await message in call.session.events where message.sender == call.handle || message.sender == call.subscriber {
             guard !call.record.state.isFinal else { break }
             let data = message.plugindata?.data
             if data?.leaving?.text == "ok", data?.reason == "kicked" {
+                await end(call, state: .declined, endedBy: "remote", problem: nil)
+            } else if call.record.state == .ringing, let display = CallDisplay.parse(data?.display), display.role == .answerer,
+                      display.declined == call.record.id {
+                call.record.answerCounter = display.counter
                 await end(call, state: .declined, endedBy: "remote", problem: nil)
             } else if let publisher = data?.publishers?.first(where: { CallDisplay.parse($0.display)?.call == call.record.id }),
                       call.record.state == .ringing {

@@ -116,6 +116,8 @@ public struct VideoRoomData: Decodable, Sendable {
     public var joining: Participant?
     /// Why we left (`kicked`).
     public var reason: String?
+    /// A participant's new display (a `configure` with `display`), with its `id`.
+    public var display: String?
     public var started: String?
     public var configured: String?
     public var exists: Bool?
@@ -134,7 +136,8 @@ public struct VideoRoomData: Decodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case videoroom, room, id, description, publishers, participants, leaving, unpublished, joining, reason, started, configured, exists
+        case videoroom, room, id, description, publishers, participants, leaving, unpublished, joining, reason, display, started, configured
+        case exists
         case errorCode = "error_code", error
     }
 }

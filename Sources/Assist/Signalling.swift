@@ -14,9 +14,12 @@ public struct CallDisplay: Codable, Sendable, Equatable {
     public var caseNumber: String?
     public var material: String?
     public var withDocumentCamera: Bool?
+    /// The call this answerer declined by changing its display — how a browser declines, having no room secret to
+    /// kick the caller with (counters kick).
+    public var declined: String?
 
     public init(role: AssistRole, counter: String, call: String? = nil, office: String? = nil, caseNumber: String? = nil,
-                material: String? = nil, withDocumentCamera: Bool? = nil) {
+                material: String? = nil, withDocumentCamera: Bool? = nil, declined: String? = nil) {
         self.role = role
         self.counter = counter
         self.call = call
@@ -24,6 +27,7 @@ public struct CallDisplay: Codable, Sendable, Equatable {
         self.caseNumber = caseNumber
         self.material = material
         self.withDocumentCamera = withDocumentCamera
+        self.declined = declined
     }
 
     public var text: String { String(decoding: (try? JSONEncoder().encode(self)) ?? Data(), as: UTF8.self) }

@@ -35,6 +35,12 @@ import TongbanCore
         {"janus":"success","plugindata":{"plugin":"janus.plugin.videoroom","data":{"videoroom":"event","error_code":426,"error":"No such room (42)"}}}
         """.utf8))
         #expect(error.plugindata?.data.errorCode == 426)
+        // A browser declining: its new display (as Janus 1.1 tells the room) names the call.
+        let renamed = try JSONDecoder().decode(JanusMessage.self, from: Data("""
+        {"janus":"event","plugindata":{"plugin":"janus.plugin.videoroom","data":{"videoroom":"event","id":3727135746131633,
+         "display":"{\\"tongban\\":1,\\"role\\":\\"answerer\\",\\"counter\\":\\"browser-1\\",\\"declined\\":\\"c-1\\"}"}}}
+        """.utf8))
+        #expect(CallDisplay.parse(renamed.plugindata?.data.display)?.declined == "c-1")
         #expect(VideoRoom.roomNumber(for: "office:shuiwu") == VideoRoom.roomNumber(for: "office:shuiwu"))
         #expect(VideoRoom.roomNumber(for: "office:shuiwu") != VideoRoom.roomNumber(for: "office:gongan"))
         #expect((1_000_000_000..<10_000_000_000).contains(VideoRoom.roomNumber(for: "x")), "ten digits, exact in JavaScript")
@@ -424,8 +430,9 @@ extension AssistTests {
 
 extension AssistTests {
     /// A clerk without Tongban answers in Chromium (the console's answer page, Janus's own JavaScript client served
-    /// by Tongban): the calling counter's video, document camera and audio are decoded and shown in the browser, and
-    /// Chromium's camera is received and recorded by the calling counter.
+    /// by Tongban): a first call declined there ends declined at the calling counter; on the next, the calling
+    /// counter's video, document camera and audio are decoded and shown in the browser, and Chromium's camera is
+    /// received and recorded by the calling counter.
     @Test(.enabled(if: Rig.available)) func aBrowserAnswersACounterCall() async throws {
         try #require(!Self.janusURL.isEmpty, "the rig has no Janus: scripts/rig up")
         let directory = try makeTemporaryDirectory()
@@ -439,9 +446,17 @@ extension AssistTests {
         let base = "http://127.0.0.1:\(port)"
         let pair = CounterPair(caller: caller, answerer: caller, callerURL: base, answererURL: base, office: office, directory: directory)
         let browser = try ChildProcess("/usr/bin/python3", ["-u", "\(packageRoot)/Tests/tools/browser_e2e.py", "answer", "--tongban", base,
-                                                            "--office", office, "--artefacts", "\(packageRoot)/.build/artefacts/browser"])
+                                                            "--office", office, "--decline-first",
+                                                            "--artefacts", "\(packageRoot)/.build/artefacts/browser"])
         defer { kill(browser.process.processIdentifier, SIGKILL) }
         _ = try #require(try await browser.waitForLine(containing: "\"online\""), "chromium: \(browser.standardOutput)")
+
+        let first = try await pair.request("POST", "\(base)/v1/assists", #"{"office":"\#(office)","caseNumber":"AS2026112200019"}"#)
+        #expect(first.json["state"] as? String == "ringing", "\(first.json)")
+        let declined = try await pair.call(at: base) { $0["caseNumber"] as? String == "AS2026112200019" && $0["state"] as? String != "ringing" }
+        #expect(declined?["state"] as? String == "declined" && declined?["endedBy"] as? String == "remote"
+                && declined?["answerCounter"] as? String == "browser-1", "declined in the browser: \(declined ?? [:])")
+        _ = try #require(try await browser.waitForLine(containing: "\"declined\""), "chromium: \(browser.standardOutput)")
 
         let placed = try await pair.request("POST", "\(base)/v1/assists", #"{"office":"\#(office)","caseNumber":"AS2026112200020","material":"租赁合同","withDocumentCamera":true}"#)
         let id = try #require(placed.json["id"] as? String, "\(placed.json)")
@@ -454,6 +469,8 @@ extension AssistTests {
         let findings = driverFindings(browser.standardOutput)
         #expect(findings["failed"] == nil, "\(findings["failed"] ?? "") \(findings["page"] ?? "")")
         #expect((findings["ring"] as? String)?.contains("AS2026112200020") == true, "the ring names the case: \(findings["ring"] ?? "")")
+        #expect((findings["declinedRing"] as? String)?.contains("AS2026112200019") == true && (findings["afterDecline"] as? String)?.contains("declined") == true,
+                "the page rang for the first call and shows it declined: \(findings["declinedRing"] ?? "") / \(findings["afterDecline"] ?? "")")
         let received = findings["received"] as? [String: Any] ?? [:]
         #expect((received["framesDecoded"] as? Int ?? 0) > 0 && received["width"] as? Int == 640, "video in the browser: \(received)")
         #expect((received["audioPackets"] as? Int ?? 0) > 0, "audio in the browser: \(received)")

@@ -411,13 +411,21 @@ async def janus_publish_scenario(browser, janus, room, seconds, findings):
     })()""")
 
 
-async def answer_scenario(browser, tongban, office, talk, findings):
-    """A clerk without Tongban answers in the browser: online for the office, rings, answers with Chromium's fake camera
-    and microphone, sees and hears the caller, and is hung up on by the calling counter."""
+async def answer_scenario(browser, tongban, office, talk, decline_first, findings):
+    """A clerk without Tongban answers in the browser: online for the office, (declines a first call,) rings, answers
+    with Chromium's fake camera and microphone, sees and hears the caller, and is hung up on by the calling counter."""
     await browser.navigate(f"{tongban}/console/answer.html?office={office}&counter=browser-1")
     await browser.click("#online button[type=submit]")
     await browser.wait_for("document.querySelector('#status').dataset.state === 'online'", "the browser to be online")
     print(json.dumps({"online": True}), flush=True)
+    if decline_first:
+        findings["declinedRing"] = await browser.wait_for(
+            "!document.querySelector('#ring').hidden && document.querySelector('#ring-text').textContent", "the first call to ring", timeout=60)
+        await browser.click("#decline")
+        findings["afterDecline"] = await browser.wait_for(
+            "document.querySelector('#status').dataset.state === 'ended' && document.querySelector('#ring').hidden"
+            " && document.querySelector('#status').textContent", "the page to show the call declined")
+        print(json.dumps({"declined": True}), flush=True)
     findings["ring"] = await browser.wait_for("!document.querySelector('#ring').hidden && document.querySelector('#ring-text').textContent",
                                               "the call to ring", timeout=60)
     await browser.screenshot("answer-ringing")
@@ -465,6 +473,7 @@ async def main():
     parser.add_argument("scenario", choices=["console", "example", "foreign", "janus", "janus-publish", "answer"])
     parser.add_argument("--office")
     parser.add_argument("--talk", type=float, default=3, help="answer: seconds of talk measured")
+    parser.add_argument("--decline-first", action="store_true", help="answer: decline the first call, answer the next")
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--janus")
     parser.add_argument("--room", type=int)
@@ -486,7 +495,7 @@ async def main():
         elif arguments.scenario == "example":
             await example_scenario(browser, arguments.page, arguments.case, findings)
         elif arguments.scenario == "answer":
-            await answer_scenario(browser, arguments.tongban, arguments.office, arguments.talk, findings)
+            await answer_scenario(browser, arguments.tongban, arguments.office, arguments.talk, arguments.decline_first, findings)
         elif arguments.scenario == "janus-publish":
             await janus_publish_scenario(browser, arguments.janus, arguments.room, arguments.seconds, findings)
         elif arguments.scenario == "janus":

@@ -207,7 +207,12 @@ export class BrowserAnswerer {
   receiving() { return this.subscriber?.webrtcStuff?.pc ?? null; }
 
   decline() {
-    // Without the room's secret a browser cannot kick the caller: it lets the ring run out.
+    // Without the room's secret a browser cannot kick the caller (counters do): it names the declined call in its
+    // display, which the calling counter sees and ends the call on.
+    if (this.call?.state === 'ringing') {
+      this.handle.send({ message: { request: 'configure', display: JSON.stringify({
+        tongban: 1, role: 'answerer', counter: this.counter, office: this.office, declined: this.call.id }) } });
+    }
     this.finish('declined');
   }
 
