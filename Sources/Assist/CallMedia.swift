@@ -122,13 +122,17 @@ public final class CallMedia: @unchecked Sendable {
             \(encodedVideo(settings)) ! \(unbounded) ! mux. \
             \(encodedAudio(settings)) ! \(unbounded) ! mux.
             """)
+        var failure: GStreamerError?
         do {
             try await pipeline.run(for: .milliseconds(Int(seconds * 1000)))
         } catch {
-            await pipeline.stopped()
-            throw error
+            failure = error
         }
-        await pipeline.stopped()
+        // Stopping blocks briefly: not on the cooperative pool.
+        let stopper = DedicatedThread(name: "assist-check")
+        await stopper.perform { pipeline.stop() }
+        stopper.stop()
+        if let failure { throw failure }
     }
 
     /// The GStreamer source for `assist.microphone` (see `MediaSettings.microphone`).

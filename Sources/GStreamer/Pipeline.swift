@@ -140,16 +140,6 @@ public final class Pipeline: @unchecked Sendable {
         if busThread != nil { busStopped.wait() }
     }
 
-    /// `stop()` on a thread of its own, for callers on the cooperative pool.
-    public func stopped() async {
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            Thread.detachNewThread { [self] in
-                stop()
-                done.resume()
-            }
-        }
-    }
-
     func retain(_ object: AnyObject) { lock.withLock { retained.append(object) } }
 
     /// An element of the pipeline by its `name=` (a new reference, released by the returned wrapper).
