@@ -245,13 +245,14 @@ public enum DoctorChecks {
             checks.append(DoctorCheck("call devices", .warning, "\(missing.joined(separator: " and ")) not set: calls are refused",
                                       remedy: AssistService.notSetUp(missing).remedy))
         }
-        for (key, node) in [("assist.webcam", assist.webcam), ("assist.documentCamera", assist.documentCamera)] where node.hasPrefix("/") {
-            if access(node, R_OK | W_OK) != 0 {
-                checks.append(DoctorCheck(key, .fail, "\(node): \(String(cString: strerror(errno)))",
-                                          remedy: "Plug the camera in, or point \(key) at its node (tongban devices), and add the service user to the video group."))
-            }
+        var absentCameras: [DoctorCheck] = []
+        for (key, node) in [("assist.webcam", assist.webcam), ("assist.documentCamera", assist.documentCamera)]
+        where node.hasPrefix("/") && access(node, R_OK | W_OK) != 0 {
+            absentCameras.append(DoctorCheck(key, .fail, "\(node): \(String(cString: strerror(errno)))",
+                                             remedy: "Plug the camera in, or point \(key) at its node (tongban devices), and add the service user to the video group."))
         }
-        if missing.isEmpty && !checks.contains(where: { $0.outcome != .ok }) {
+        checks += absentCameras
+        if missing.isEmpty && absentCameras.isEmpty {
             checks.append(DoctorCheck("call devices", .ok, "webcam \(assist.webcam), microphone \(assist.microphone)"
                                       + (assist.documentCamera.isEmpty ? "" : ", document camera \(assist.documentCamera)")))
         }
