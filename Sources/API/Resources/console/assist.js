@@ -55,19 +55,13 @@ const furtherView = (video, track) => [...(video.parentElement?.querySelectorAll
  */
 function play(video, track, on) {
   const stream = video.srcObject instanceof MediaStream ? video.srcObject : new MediaStream();
-  let view = furtherView(video, track);
+  const view = furtherView(video, track);
+  if (view && !on) {
+    view.remove();
+    return;
+  }
   if (view || (on && track.kind === 'video' && stream.getVideoTracks().some((other) => other !== track))) {
-    if (!on) {
-      view.remove();
-      return;
-    }
-    if (!view) {
-      view = Object.assign(document.createElement('video'), { autoplay: true, playsInline: true, muted: true, className: 'further-video' });
-      view.dataset.track = track.id;
-      ([...video.parentElement.querySelectorAll('video.further-video')].pop() ?? video).after(view);
-    }
-    view.srcObject = new MediaStream([track]);
-    view.play?.().catch(() => {});
+    showFurther(video, view, track);
     return;
   }
   if (on) {
@@ -77,6 +71,17 @@ function play(video, track, on) {
   }
   if (video.srcObject !== stream) video.srcObject = stream;
   video.play?.().catch(() => {});
+}
+
+/** Shows `track` in its further video (`view`, or a new one after the last further video of `video`). */
+function showFurther(video, view, track) {
+  if (!view) {
+    view = Object.assign(document.createElement('video'), { autoplay: true, playsInline: true, muted: true, className: 'further-video' });
+    view.dataset.track = track.id;
+    ([...video.parentElement.querySelectorAll('video.further-video')].pop() ?? video).after(view);
+  }
+  view.srcObject = new MediaStream([track]);
+  view.play?.().catch(() => {});
 }
 
 /** Empties `video` and removes the further videos shown next to it. */
