@@ -62,11 +62,14 @@ let package = Package(
 
         // MARK: The product.
         .target(name: "TongbanCore", dependencies: [.product(name: "Logging", package: "swift-log")]),
-        .target(name: "TongbanConfig", dependencies: ["TongbanCore", "Yams"]),
+        // Resources/devices.yaml: the device quirk data built in (a hall's own file can replace it: devices.quirks).
+        .target(name: "TongbanConfig", dependencies: ["TongbanCore", "Yams"], resources: [.copy("Resources/devices.yaml")]),
         .target(name: "Store", dependencies: [
             "TongbanCore",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
+            // scrypt for the clerks' PINs.
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SAMProtocol", dependencies: ["TongbanCore"]),
@@ -130,6 +133,8 @@ let package = Package(
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
+            // ES256 case-system assertions.
+            .product(name: "Crypto", package: "swift-crypto"),
         ], resources: [.copy("Resources")]),
         .target(name: "Doctor", dependencies: [
             "TongbanCore", "TongbanConfig", "Store", "Devices", "SANE", "CUPS", "LibUSB", "V4L2", "IDCard",

@@ -99,7 +99,7 @@ extension Store {
                     ON CONFLICT(id) DO UPDATE SET state = excluded.state, record = excluded.record
                     """, arguments: [call.id, call.office, call.role.rawValue, call.state.rawValue, call.startedAt, json])
                 if previous == nil || (previous != call.state.rawValue && call.state.isFinal) {
-                    try Self.appendAudit(db, actor: call.callerCounter, action: "assist.\(call.state.rawValue)", subject: call.id,
+                    try self.appendAudit(db, actor: call.callerCounter, action: "assist.\(call.state.rawValue)", subject: call.id,
                                          detail: "\(call.role.rawValue) · office \(call.office) · case \(call.caseNumber)",
                                          at: Date())
                 }

@@ -45,6 +45,12 @@ public struct AttachmentManifest: Codable, Sendable, Equatable {
     public var capturedAt: Date
     public var retentionClass: String
     public var fileName: String
+    /// The audit log's anchored head when the attachment was delivered (`<sequence>:<mac>`): the case core keeps
+    /// proof of how far this counter's log reached, so a log cut or re-chained later shows.
+    public var auditHead: String?
+    /// Set in the local archive's manifest when the file there is sealed (identity kinds): it opens only with this
+    /// counter's key, through `tongban archive export`.
+    public var sealed: Bool?
 
     public init(attachmentId: String, caseNumber: String, materialName: String, kind: AttachmentKind, contentType: String,
                 sha256: String, size: Int, pages: Int?, device: String?, counterId: String, operator: String?,
@@ -64,6 +70,12 @@ public struct AttachmentManifest: Codable, Sendable, Equatable {
         self.retentionClass = retentionClass
         self.fileName = fileName
     }
+}
+
+/// What a new attachment completes, recorded in the same transaction as the attachment itself.
+public enum AttachmentCompletion: Sendable, Equatable {
+    /// The scan batch whose PDF the attachment is: finished with it, exactly once.
+    case scanBatch(id: String)
 }
 
 /// Where an attachment stands on its way to the case core.
@@ -97,25 +109,60 @@ public struct OutboxEntry: Codable, Sendable, Equatable {
 
 extension Store {
     /// Records an attachment whose file is already durable at `path`, and queues it for delivery — one transaction,
-    /// with its audit record. Only after this returns may the capture be acknowledged.
-    public func addAttachment(_ manifest: AttachmentManifest, file: AttachmentFile, actor: String, at time: Date = Date()) throws(StoreError) {
+    /// with its audit record and what the attachment completes. Only after this returns may the capture be
+    /// acknowledged. Throws `StoreError.conflict` (and records nothing) when `completion` no longer applies — a batch
+    /// another request finished first.
+    public func addAttachment(_ manifest: AttachmentManifest, file: AttachmentFile, actor: String, at time: Date = Date(),
+                              completing completion: AttachmentCompletion? = nil) throws(StoreError) {
         do {
             try database.write { db in
                 try db.execute(sql: """
                     INSERT INTO attachment (id, caseNumber, materialName, kind, contentType, sha256, size, pages, device,
-                      counterId, operator, capturedAt, retentionClass, path, encrypted)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      counterId, operator, capturedAt, retentionClass, path, encrypted, fileName)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [manifest.attachmentId, manifest.caseNumber, manifest.materialName, manifest.kind.rawValue,
                                      manifest.contentType, manifest.sha256, manifest.size, manifest.pages, manifest.device,
                                      manifest.counterId, manifest.operator, manifest.capturedAt, manifest.retentionClass,
-                                     file.path, file.encrypted])
+                                     file.path, file.encrypted, manifest.fileName])
                 try db.execute(sql: "INSERT INTO outbox (attachmentId, state, createdAt) VALUES (?, 'pending', ?)",
                                arguments: [manifest.attachmentId, time])
-                try Self.appendAudit(db, actor: actor, action: "capture", subject: manifest.attachmentId,
+                try self.appendAudit(db, actor: actor, action: "capture", subject: manifest.attachmentId,
                                      detail: "case \(manifest.caseNumber) \(manifest.kind.rawValue) \(manifest.size) bytes sha256 \(manifest.sha256)",
                                      at: time)
+                switch completion {
+                case nil: break
+                case .scanBatch(let scanId):
+                    // Only a batch that is still open can be finished: a second finish, however it raced, changes nothing.
+                    try db.execute(sql: """
+                        UPDATE scan SET state = 'finished', attachmentId = ?, problem = NULL, updatedAt = ?
+                        WHERE id = ? AND state IN ('ready', 'interrupted')
+                        """, arguments: [manifest.attachmentId, time, scanId])
+                    guard db.changesCount == 1 else { throw CompletionRefused(what: "scan batch \(scanId) is no longer open") }
+                    try self.appendAudit(db, actor: actor, action: "scan-finish", subject: scanId,
+                                         detail: "attachment \(manifest.attachmentId)", at: time)
+                }
             }
+        } catch let refused as CompletionRefused {
+            throw .conflict(refused.what)
         } catch { throw .database("record attachment \(manifest.attachmentId)", "\(error)") }
+    }
+
+    private struct CompletionRefused: Error { var what: String }
+
+    /// Of `ids`, those that name an attachment on record and not purged (the sweep at start removes the folders of
+    /// the others: they were never acknowledged, or are past their retention).
+    public func liveAttachmentIDs(among ids: Set<String>) throws(StoreError) -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        do {
+            return try database.read { db in
+                var live: Set<String> = []
+                for id in ids where try Bool.fetchOne(db, sql: "SELECT 1 FROM attachment WHERE id = ? AND purgedAt IS NULL",
+                                                      arguments: [id]) == true {
+                    live.insert(id)
+                }
+                return live
+            }
+        } catch { throw .database("read attachment ids", "\(error)") }
     }
 
     /// One attachment's manifest and file.
@@ -208,7 +255,7 @@ extension Store {
                       offset = (SELECT size FROM attachment WHERE id = ?)
                     WHERE attachmentId = ?
                     """, arguments: [time, attachmentId, attachmentId])
-                try Self.appendAudit(db, actor: "tongban", action: "deliver", subject: attachmentId, detail: receipt, at: time)
+                try self.appendAudit(db, actor: "tongban", action: "deliver", subject: attachmentId, detail: receipt, at: time)
             }
         } catch { throw .database("mark \(attachmentId) delivered", "\(error)") }
     }
@@ -233,7 +280,7 @@ extension Store {
                     UPDATE outbox SET state = 'pending', nextAttemptAt = NULL WHERE attachmentId = ? AND state != 'delivered'
                     """, arguments: [attachmentId])
                 guard db.changesCount > 0 else { return false }
-                try Self.appendAudit(db, actor: actor, action: "retry-delivery", subject: attachmentId, detail: "", at: Date())
+                try self.appendAudit(db, actor: actor, action: "retry-delivery", subject: attachmentId, detail: "", at: Date())
                 return true
             }
         } catch { throw .database("retry \(attachmentId)", "\(error)") }
@@ -256,7 +303,7 @@ extension Store {
                     for row in rows {
                         let id: String = row["id"]
                         try db.execute(sql: "UPDATE attachment SET purgedAt = ? WHERE id = ?", arguments: [time, id])
-                        try Self.appendAudit(db, actor: "tongban", action: "purge", subject: id,
+                        try self.appendAudit(db, actor: "tongban", action: "purge", subject: id,
                                              detail: "\(kind.rawValue) of case \(row["caseNumber"] as String) past retention", at: time)
                         paths.append(row["path"])
                     }
@@ -275,7 +322,7 @@ extension Store {
             try database.write { db in
                 try db.execute(sql: "UPDATE outbox SET state = 'cancelled', nextAttemptAt = NULL WHERE attachmentId = ?",
                                arguments: [attachmentId])
-                try Self.appendAudit(db, actor: actor, action: "cancel-delivery", subject: attachmentId, detail: "", at: Date())
+                try self.appendAudit(db, actor: actor, action: "cancel-delivery", subject: attachmentId, detail: "", at: Date())
             }
         } catch { throw .database("cancel \(attachmentId)", "\(error)") }
         return entry
@@ -311,11 +358,13 @@ extension Store {
         if (row["encrypted"] as Bool?) == true, path.hasSuffix(AttachmentFile.sealedSuffix) {
             path.removeLast(AttachmentFile.sealedSuffix.count)
         }
+        // Since v6 the clerk's file name is a column of its own (the file is stored as `content`); before, it was the path's last part.
+        let fileName: String = (row["fileName"] as String?) ?? (path as NSString).lastPathComponent
         return AttachmentManifest(
             attachmentId: row["id"], caseNumber: row["caseNumber"], materialName: row["materialName"],
             kind: AttachmentKind(rawValue: row["kind"]) ?? .other, contentType: row["contentType"], sha256: row["sha256"],
             size: row["size"], pages: row["pages"], device: row["device"], counterId: row["counterId"],
             operator: row["operator"], capturedAt: row["capturedAt"], retentionClass: row["retentionClass"],
-            fileName: (path as NSString).lastPathComponent)
+            fileName: fileName)
     }
 }

@@ -54,7 +54,8 @@ public enum DurableFile {
     public static func write(to path: String, permissions: mode_t = 0o600,
                              _ fill: (_ append: ([UInt8]) throws(StorageError) -> Void) throws -> Void) throws {
         let directory = (path as NSString).deletingLastPathComponent
-        let temporary = "\(directory)/.\((path as NSString).lastPathComponent).\(UUID().uuidString).tmp"
+        // The temporary name does not repeat the file name: a name near the 255-byte limit must still fit.
+        let temporary = "\(directory)/.\(UUID().uuidString).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, permissions)
         guard fd >= 0 else { throw StorageError(call: "open", path: temporary, errno: Glibc.errno) }
         var succeeded = false

@@ -16,20 +16,7 @@ public final class IdentityVault: Sendable {
     /// Opens the vault, creating the key file (`<dataDir>/keys/identity.key`, 0600) on first use.
     public init(store: Store) throws(StoreError) {
         self.store = store
-        let keyDirectory = "\(store.directory)/keys"
-        let keyPath = "\(keyDirectory)/identity.key"
-        do {
-            try DurableFile.prepareDirectory(keyDirectory)
-            if let existing = FileManager.default.contents(atPath: keyPath), existing.count == 32 {
-                keyBytes = existing
-            } else {
-                let fresh = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
-                try DurableFile.write(Array(fresh), to: keyPath, permissions: 0o600)
-                keyBytes = fresh
-            }
-        } catch {
-            throw .storage(error)
-        }
+        do { keyBytes = try KeyFile.loadOrCreate("\(store.directory)/keys/identity.key") } catch { throw .storage(error) }
     }
 
     /// Seals and stores one record (its JSON, photo included). Durable when this returns.
@@ -46,16 +33,26 @@ public final class IdentityVault: Sendable {
         } catch { throw .database("save identity record", "\(error)") }
     }
 
-    /// Seals bytes (an identity attachment's file) under the vault's key, bound to `context` (the attachment id).
+    /// Seals bytes (an identity attachment's file) under the vault's key, bound to `context` (the attachment id),
+    /// in the streaming format `SealingStream` writes.
     public func seal(_ bytes: [UInt8], context: String) throws(StoreError) -> [UInt8] {
-        do { return Array(try AES.GCM.seal(bytes, using: SymmetricKey(data: keyBytes), authenticating: Data(context.utf8)).combined!) } catch {
-            throw .database("seal \(context)", "\(error)")
-        }
+        var stream = sealingStream(context: context)
+        var sealed = try stream.append(bytes)
+        sealed += try stream.finish()
+        return sealed
     }
 
-    /// Opens bytes sealed by `seal(_:context:)`.
+    /// A sealer for bytes that arrive in pieces: nothing of them is ever written in clear.
+    public func sealingStream(context: String) -> SealingStream {
+        SealingStream(key: SymmetricKey(data: keyBytes), context: context)
+    }
+
+    /// Opens bytes sealed by `seal(_:context:)` or a `SealingStream` (or by the first wave's single AES-GCM box).
     public func open(_ sealed: [UInt8], context: String) throws(StoreError) -> [UInt8] {
         do {
+            if sealed.starts(with: SealingStream.magic) {
+                return try SealingStream.open(sealed, key: SymmetricKey(data: keyBytes), context: context)
+            }
             return Array(try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: SymmetricKey(data: keyBytes), authenticating: Data(context.utf8)))
         } catch { throw .database("open \(context)", "it does not decrypt with this counter's key (\(error))") }
     }
@@ -84,5 +81,101 @@ public final class IdentityVault: Sendable {
     public func count() throws(StoreError) -> Int {
         do { return try store.database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM identity") ?? 0 } }
         catch { throw .database("count identity records", "\(error)") }
+    }
+}
+
+/// Seals a file as it streams in (an ID-card picture uploaded, a card copy written), so no byte of it reaches the
+/// disk in clear — not even in a temporary file that a crash leaves behind.
+///
+/// Format: `TBSEAL2\0`, an 8-byte random nonce prefix, then records of a 4-byte big-endian length and an AES-GCM
+/// ciphertext with its tag, each sealing up to `chunkSize` plain bytes. Record *n* uses the nonce prefix + *n*
+/// (big-endian) and authenticates the context, *n* and whether it is the last record: records cannot be reordered,
+/// moved to another attachment, or cut off at the end without `open` failing.
+public struct SealingStream: Sendable {
+    static let magic: [UInt8] = Array("TBSEAL2".utf8) + [0]
+    /// Plain bytes per record.
+    public static let chunkSize = 256 * 1024
+    private let keyBytes: Data
+    private let context: String
+    private let noncePrefix: [UInt8]
+    private var pending: [UInt8] = []
+    private var index: UInt32 = 0
+    private var headerWritten = false
+
+    init(key: SymmetricKey, context: String) {
+        self.keyBytes = key.withUnsafeBytes { Data($0) }
+        self.context = context
+        var generator = SystemRandomNumberGenerator()
+        self.noncePrefix = (0..<8).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+
+    /// Takes plain bytes; returns the sealed bytes ready to be written (whole records only, the rest is kept).
+    public mutating func append(_ bytes: [UInt8]) throws(StoreError) -> [UInt8] {
+        pending += bytes
+        var output = header()
+        while pending.count > Self.chunkSize {
+            output += try record(Array(pending.prefix(Self.chunkSize)), last: false)
+            pending.removeFirst(Self.chunkSize)
+        }
+        return output
+    }
+
+    /// Seals what is left as the last record.
+    public mutating func finish() throws(StoreError) -> [UInt8] {
+        let output = header() + (try record(pending, last: true))
+        pending = []
+        return output
+    }
+
+    private mutating func header() -> [UInt8] {
+        guard !headerWritten else { return [] }
+        headerWritten = true
+        return Self.magic + noncePrefix
+    }
+
+    private mutating func record(_ plain: [UInt8], last: Bool) throws(StoreError) -> [UInt8] {
+        defer { index += 1 }
+        do {
+            let nonce = try AES.GCM.Nonce(data: noncePrefix + Self.bigEndian(index))
+            let box = try AES.GCM.seal(plain, using: SymmetricKey(data: keyBytes), nonce: nonce,
+                                       authenticating: Self.associatedData(context, index: index, last: last))
+            let body = Array(box.ciphertext) + Array(box.tag)
+            return Self.bigEndian(UInt32(body.count)) + body
+        } catch { throw .database("seal \(context)", "\(error)") }
+    }
+
+    static func bigEndian(_ value: UInt32) -> [UInt8] {
+        [UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff)]
+    }
+
+    static func associatedData(_ context: String, index: UInt32, last: Bool) -> Data {
+        Data(context.utf8) + Data(bigEndian(index)) + Data([last ? 1 : 0])
+    }
+
+    /// A sealed stream that does not open: cut short, altered, or sealed for another attachment or key.
+    struct Damaged: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func open(_ sealed: [UInt8], key: SymmetricKey, context: String) throws -> [UInt8] {
+        guard sealed.count >= magic.count + 8 else { throw Damaged(description: "shorter than its header") }
+        let prefix = Array(sealed[magic.count..<magic.count + 8])
+        var offset = magic.count + 8
+        var index: UInt32 = 0
+        var plain: [UInt8] = []
+        while true {
+            guard offset + 4 <= sealed.count else { throw Damaged(description: "cut off before its last record") }
+            let length = sealed[offset..<offset + 4].reduce(0) { ($0 << 8) | Int($1) }
+            offset += 4
+            guard length >= 16, offset + length <= sealed.count else { throw Damaged(description: "record \(index) is cut off") }
+            let body = sealed[offset..<offset + length]
+            offset += length
+            let last = offset == sealed.count
+            let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: prefix + bigEndian(index)),
+                                            ciphertext: body.dropLast(16), tag: body.suffix(16))
+            plain += try AES.GCM.open(box, using: key, authenticating: associatedData(context, index: index, last: last))
+            if last { return plain }
+            index += 1
+        }
     }
 }

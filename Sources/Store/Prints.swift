@@ -97,7 +97,7 @@ extension Store {
                     ON CONFLICT(id) DO UPDATE SET state = excluded.state, updatedAt = excluded.updatedAt, record = excluded.record
                     """, arguments: [job.id, job.state.rawValue, job.createdAt, job.updatedAt, json])
                 if !exists {
-                    try Self.appendAudit(db, actor: job.operator ?? "counter", action: "print", subject: job.id,
+                    try self.appendAudit(db, actor: job.operator ?? "counter", action: "print", subject: job.id,
                                          detail: "\(job.document) on \(job.printer)\(job.caseNumber.map { " for case \($0)" } ?? "")",
                                          at: job.createdAt)
                 }

@@ -151,7 +151,7 @@ extension Store {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [scan.id, scan.device, scan.caseNumber, scan.materialName, scan.operator, scan.settings,
                                      scan.state.rawValue, scan.createdAt, scan.updatedAt])
-                try Self.appendAudit(db, actor: scan.operator ?? "counter", action: "scan-start", subject: scan.id,
+                try self.appendAudit(db, actor: scan.operator ?? "counter", action: "scan-start", subject: scan.id,
                                      detail: "case \(scan.caseNumber) on \(scan.device)", at: scan.createdAt)
             }
         } catch { throw .database("record scan \(scan.id)", "\(error)") }
@@ -261,7 +261,7 @@ extension Store {
                 let ids = try String.fetchAll(db, sql: "SELECT id FROM scan WHERE state = 'scanning'")
                 try db.execute(sql: "UPDATE scan SET state = 'interrupted', updatedAt = ? WHERE state = 'scanning'", arguments: [time])
                 for id in ids {
-                    try Self.appendAudit(db, actor: "service", action: "scan-interrupted", subject: id, detail: "", at: time)
+                    try self.appendAudit(db, actor: "service", action: "scan-interrupted", subject: id, detail: "", at: time)
                 }
                 return ids
             }
@@ -313,7 +313,7 @@ extension Store {
             try database.write { db in
                 try db.execute(sql: "UPDATE scan SET state = 'finished', attachmentId = ?, problem = NULL, updatedAt = ? WHERE id = ?",
                                arguments: [attachmentId, time, id])
-                try Self.appendAudit(db, actor: actor, action: "scan-finish", subject: id, detail: "attachment \(attachmentId)", at: time)
+                try self.appendAudit(db, actor: actor, action: "scan-finish", subject: id, detail: "attachment \(attachmentId)", at: time)
             }
         } catch { throw .database("finish scan \(id)", "\(error)") }
     }
@@ -324,7 +324,7 @@ extension Store {
             try database.write { db in
                 try db.execute(sql: "DELETE FROM scanPage WHERE scanId = ?", arguments: [id])
                 try db.execute(sql: "UPDATE scan SET state = 'discarded', updatedAt = ? WHERE id = ?", arguments: [time, id])
-                try Self.appendAudit(db, actor: actor, action: "scan-discard", subject: id, detail: "", at: time)
+                try self.appendAudit(db, actor: actor, action: "scan-discard", subject: id, detail: "", at: time)
             }
         } catch { throw .database("discard scan \(id)", "\(error)") }
     }
@@ -341,7 +341,7 @@ extension Store {
                     """)
                 for id in ids {
                     try db.execute(sql: "DELETE FROM scanPage WHERE scanId = ?", arguments: [id])
-                    try Self.appendAudit(db, actor: "retention", action: "scan-pages-purge", subject: id, detail: "", at: time)
+                    try self.appendAudit(db, actor: "retention", action: "scan-pages-purge", subject: id, detail: "", at: time)
                 }
                 return ids
             }

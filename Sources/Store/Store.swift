@@ -13,6 +13,8 @@ public final class Store: Sendable {
     /// Where attachment files live (`<dataDir>/files`).
     public let filesDirectory: String
     let database: DatabasePool
+    /// The audit chain's HMAC key (`<dataDir>/keys/audit.key`, 0600, beside the identity vault's key).
+    let auditKey: Data
 
     /// Opens (creating and migrating) the store in `directory`.
     public init(directory: String) throws(StoreError) {
@@ -29,11 +31,26 @@ public final class Store: Sendable {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         do {
+            auditKey = try KeyFile.loadOrCreate("\(directory)/keys/audit.key")
+        } catch {
+            throw StoreError.storage(error)
+        }
+        do {
             database = try DatabasePool(path: "\(directory)/tongban.sqlite", configuration: configuration)
-            try Self.migrator.migrate(database)
         } catch {
             throw StoreError.database("open \(directory)/tongban.sqlite", "\(error)")
         }
+        let anchor = AuditAnchorWriter(path: "\(directory)/\(AuditAnchor.fileName)", key: auditKey)
+        do {
+            let keyedBefore = try database.read { try Self.migrator.appliedIdentifiers($0) }.contains("v6-seams")
+            try Self.migrator.migrate(database)
+            // The first time the keyed chain begins, the head of the first wave's log is anchored too: from then on
+            // an anchor must exist whenever there are records.
+            if !keyedBefore { try database.write { db in anchor.anchorHead(db) } }
+        } catch {
+            throw StoreError.database("migrate \(directory)/tongban.sqlite", "\(error)")
+        }
+        database.add(transactionObserver: anchor, extent: .databaseLifetime)
     }
 
     static var migrator: DatabaseMigrator {
@@ -120,6 +137,7 @@ public final class Store: Sendable {
         registerScanMigrations(&migrator)
         registerPrintMigrations(&migrator)
         registerAssistMigrations(&migrator)
+        registerSeamMigrations(&migrator)
         return migrator
     }
 
@@ -167,63 +185,101 @@ public final class Store: Sendable {
 
     // MARK: Audit log
 
-    /// Appends an audit record chained to the previous one: `hash = SHA-256(previousHash | fields)`.
-    /// `detail` must already be masked (it is kept for years).
+    /// Appends an audit record chained to the previous one: `hash = HMAC-SHA-256(key, previousHash | fields)`, the
+    /// key held beside the identity vault's. After the transaction commits, the chain's head is anchored outside the
+    /// database (`audit.anchor`), so a cut tail or a re-chained log is caught. `detail` must already be masked (it
+    /// is kept for years).
     @discardableResult
     public func appendAudit(actor: String, action: String, subject: String, detail: String = "",
                             at time: Date = Date()) throws(StoreError) -> AuditRecord {
         do {
             return try database.write { db in
-                try Self.appendAudit(db, actor: actor, action: action, subject: subject, detail: detail, at: time)
+                try self.appendAudit(db, actor: actor, action: action, subject: subject, detail: detail, at: time)
             }
         } catch { throw .database("append audit record", "\(error)") }
     }
 
     /// Appends an audit record inside a transaction the caller holds (so the record and what it records commit together).
     @discardableResult
-    static func appendAudit(_ db: Database, actor: String, action: String, subject: String, detail: String,
-                            at time: Date) throws -> AuditRecord {
+    func appendAudit(_ db: Database, actor: String, action: String, subject: String, detail: String,
+                     at time: Date) throws -> AuditRecord {
         let previous = try String.fetchOne(db, sql: "SELECT hash FROM audit ORDER BY sequence DESC LIMIT 1")
             ?? AuditRecord.genesisHash
         let sequence = (try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM audit") ?? 0) + 1
         var record = AuditRecord(sequence: sequence, time: time, actor: actor, action: action, subject: subject,
-                                 detail: PersonalData.maskIDNumbers(inText: detail), previousHash: previous, hash: "")
-        record.hash = record.computedHash()
+                                 detail: PersonalData.maskIDNumbers(inText: detail), previousHash: previous, hash: "", keyed: true)
+        record.hash = record.computedHash(key: auditKey)
         try db.execute(sql: """
-            INSERT INTO audit (sequence, time, actor, action, subject, detail, previousHash, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO audit (sequence, time, actor, action, subject, detail, previousHash, hash, keyed)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)
             """, arguments: [record.sequence, AuditRecord.timeText(record.time), record.actor, record.action,
                              record.subject, record.detail, record.previousHash, record.hash])
         return record
     }
 
-    /// Re-computes the chain. Any edited, inserted or removed record breaks it at that point.
+    /// Re-computes the chain and checks its head against the anchor. Any edited, inserted or removed record breaks
+    /// it at that point; so does a chain re-computed without the key, records cut from its end, or an anchor that is
+    /// missing or forged.
     public func verifyAudit() throws(StoreError) -> AuditVerification {
+        let anchor: AuditAnchor?
+        do { anchor = try AuditAnchor.read(from: "\(directory)/\(AuditAnchor.fileName)") } catch {
+            return .broken(at: 0, reason: "the audit anchor \(directory)/\(AuditAnchor.fileName) is unreadable (\(error))")
+        }
         do {
             return try database.read { db in
                 var previous = AuditRecord.genesisHash
                 var expectedSequence: Int64 = 1
                 var count = 0
+                var keyedSeen = false
+                var hashes: [Int64: String] = [:]
                 for row in try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY sequence") {
                     let record = AuditRecord(sequence: row["sequence"], time: AuditRecord.time(fromText: row["time"]),
                                              actor: row["actor"], action: row["action"], subject: row["subject"],
-                                             detail: row["detail"], previousHash: row["previousHash"], hash: row["hash"])
+                                             detail: row["detail"], previousHash: row["previousHash"], hash: row["hash"],
+                                             keyed: row["keyed"] ?? false)
                     if record.sequence != expectedSequence {
                         return .broken(at: expectedSequence, reason: "record \(expectedSequence) is missing")
                     }
                     if record.previousHash != previous {
                         return .broken(at: record.sequence, reason: "record \(record.sequence) does not follow record \(record.sequence - 1)")
                     }
-                    if record.computedHash() != record.hash {
+                    if (keyedSeen || anchor != nil) && !record.keyed && record.sequence > (anchor?.sequence ?? 0) {
+                        return .broken(at: record.sequence, reason: "record \(record.sequence) is not keyed (re-chained)")
+                    }
+                    if keyedSeen && !record.keyed {
+                        return .broken(at: record.sequence, reason: "record \(record.sequence) is not keyed although records before it are (re-chained)")
+                    }
+                    keyedSeen = keyedSeen || record.keyed
+                    if record.computedHash(key: auditKey) != record.hash {
                         return .broken(at: record.sequence, reason: "record \(record.sequence) was altered")
                     }
+                    if anchor?.sequence == record.sequence { hashes[record.sequence] = record.hash }
                     previous = record.hash
                     expectedSequence += 1
                     count += 1
                 }
+                guard let anchor else {
+                    return count > 0 ? .broken(at: expectedSequence - 1, reason: "the audit anchor is missing (the log cannot be checked against its last known head)")
+                        : .intact(records: count)
+                }
+                guard anchor.isAuthentic(key: auditKey) else {
+                    return .broken(at: anchor.sequence, reason: "the audit anchor was not written by this counter (its MAC does not match)")
+                }
+                if anchor.sequence >= expectedSequence {
+                    return .broken(at: expectedSequence, reason: "records \(expectedSequence)…\(anchor.sequence) were cut from the end (the anchor names record \(anchor.sequence))")
+                }
+                if anchor.sequence > 0 && hashes[anchor.sequence] != anchor.hash {
+                    return .broken(at: anchor.sequence, reason: "record \(anchor.sequence) is not the one anchored (the log was re-chained)")
+                }
                 return .intact(records: count)
             }
         } catch { throw .database("verify audit log", "\(error)") }
+    }
+
+    /// The anchored head of the audit chain, as delivered manifests carry it (`<sequence>:<mac>`); nil before the
+    /// first record.
+    public func auditHead() -> String? {
+        (try? AuditAnchor.read(from: "\(directory)/\(AuditAnchor.fileName)"))??.summary
     }
 }
 
@@ -237,6 +293,9 @@ public struct AuditRecord: Sendable, Equatable, Codable {
     public var detail: String
     public var previousHash: String
     public var hash: String
+    /// Whether `hash` is an HMAC under the counter's audit key (every record since the keyed chain began); the first
+    /// wave's records are plain SHA-256.
+    public var keyed: Bool
 
     static let genesisHash = String(repeating: "0", count: 64)
 
@@ -248,11 +307,14 @@ public struct AuditRecord: Sendable, Equatable, Codable {
         Date(timeIntervalSince1970: Double(text) ?? 0)
     }
 
-    func computedHash() -> String {
+    func computedHash(key: Data) -> String {
         let fields = [String(sequence), Self.timeText(time), actor, action, subject, detail, previousHash]
         // Length-prefixed so no field boundary can be shifted without changing the hash.
-        let canonical = fields.map { "\($0.utf8.count):\($0)" }.joined(separator: "|")
-        return SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+        let canonical = Data(fields.map { "\($0.utf8.count):\($0)" }.joined(separator: "|").utf8)
+        if keyed {
+            return Data(HMAC<SHA256>.authenticationCode(for: canonical, using: SymmetricKey(data: key))).hexString
+        }
+        return SHA256.hash(data: canonical).map { String(format: "%02x", $0) }.joined()
     }
 }
 
@@ -266,11 +328,14 @@ public enum AuditVerification: Sendable, Equatable {
 public enum StoreError: Error, Sendable, CustomStringConvertible {
     case storage(StorageError)
     case database(String, String)
+    /// The change no longer applies: another request changed the same thing first (nothing was recorded).
+    case conflict(String)
 
     public var description: String {
         switch self {
         case .storage(let error): error.description
         case .database(let operation, let message): "\(operation): \(message)"
+        case .conflict(let what): what
         }
     }
 }
@@ -279,6 +344,9 @@ extension StoreError: ProblemConvertible {
     public var problem: Problem {
         switch self {
         case .storage(let error): return error.problem
+        case .conflict(let what):
+            return Problem(code: "conflict", status: 409, title: "已被处理 Already done", detail: what,
+                           remedy: "刷新后查看当前状态。Refresh to see where it stands now.")
         case .database(let operation, let message):
             if message.contains("SQLITE_FULL") || message.contains("database or disk is full") {
                 return Problem(code: "disk-full", status: 507, title: "磁盘已满 Disk full", detail: "\(operation): \(message)",

@@ -14,6 +14,8 @@ public struct Problem: Error, Codable, Sendable, Equatable, CustomStringConverti
     public var remedy: String?
     /// The device concerned, if any.
     public var device: String?
+    /// When to try again (the `Retry-After` header of the answer; not part of the JSON).
+    public var retryAfterSeconds: Int?
 
     public init(code: String, status: Int, title: String, detail: String, remedy: String? = nil, device: String? = nil) {
         self.code = code

@@ -1,0 +1,215 @@
+import Crypto
+import Foundation
+import GRDB
+import Glibc
+import TongbanCore
+
+extension Store {
+    /// Wave 2's store changes: the clerk's file name as a column (files are stored as `content`), keyed audit
+    /// records, and the idempotency keys of state-changing requests.
+    static func registerSeamMigrations(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v6-seams") { db in
+            try db.execute(sql: "ALTER TABLE attachment ADD COLUMN fileName TEXT")
+            try db.execute(sql: "ALTER TABLE audit ADD COLUMN keyed BOOLEAN NOT NULL DEFAULT 0")
+            try db.create(table: "idempotency") { t in
+                // Who asked and what for (credential, method, path), then the client's key.
+                t.column("scope", .text).notNull()
+                t.column("key", .text).notNull()
+                t.column("fingerprint", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("status", .integer)
+                t.column("contentType", .text)
+                t.column("location", .text)
+                t.column("body", .blob)
+                t.column("createdAt", .datetime).notNull()
+                t.primaryKey(["scope", "key"])
+            }
+            try db.create(index: "idempotency_createdAt", on: "idempotency", columns: ["createdAt"])
+        }
+    }
+}
+
+// MARK: Keys
+
+/// A 256-bit key kept in a 0600 file, made on first use.
+public enum KeyFile {
+    /// The key at `path`, creating it (and its 0700 folder) when there is none.
+    public static func loadOrCreate(_ path: String) throws(StorageError) -> Data {
+        if let existing = FileManager.default.contents(atPath: path), existing.count == 32 { return existing }
+        try DurableFile.prepareDirectory((path as NSString).deletingLastPathComponent)
+        let fresh = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
+        try DurableFile.write(Array(fresh), to: path, permissions: 0o600)
+        return fresh
+    }
+}
+
+extension Data {
+    /// Lower-case hex.
+    var hexString: String { map { String(format: "%02x", $0) }.joined() }
+}
+
+// MARK: Audit anchor
+
+/// The audit chain's head, kept outside the database: `<dataDir>/audit.anchor` holds the newest record's sequence
+/// and hash with an HMAC over both under the audit key. Whoever can edit the database but not read the key cannot
+/// cut records from the end or re-chain the log without `verifyAudit` noticing.
+struct AuditAnchor: Codable, Equatable {
+    static let fileName = "audit.anchor"
+    var sequence: Int64
+    var hash: String
+    var mac: String
+
+    static func make(sequence: Int64, hash: String, key: Data) -> AuditAnchor {
+        AuditAnchor(sequence: sequence, hash: hash, mac: macText(sequence: sequence, hash: hash, key: key))
+    }
+
+    static func macText(sequence: Int64, hash: String, key: Data) -> String {
+        Data(HMAC<SHA256>.authenticationCode(for: Data("tongban-audit-anchor|\(sequence)|\(hash)".utf8),
+                                             using: SymmetricKey(data: key))).hexString
+    }
+
+    func isAuthentic(key: Data) -> Bool {
+        Self.macText(sequence: sequence, hash: hash, key: key) == mac
+    }
+
+    /// What a delivered manifest carries: `<sequence>:<mac>`.
+    var summary: String { "\(sequence):\(mac)" }
+
+    /// The anchor at `path`; nil when there is none.
+    static func read(from path: String) throws -> AuditAnchor? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else { throw StorageError(call: "open", path: path, errno: errno) }
+        return try JSONDecoder().decode(AuditAnchor.self, from: data)
+    }
+}
+
+/// Writes the anchor after every transaction that appended audit records, once it has committed (GRDB calls the
+/// observer on the writer's queue, so anchors are written in commit order). A crash between the commit and the
+/// anchor leaves the anchor one transaction behind, which verification accepts: the anchored record is still there
+/// with the anchored hash, and what follows chains onto it under the key.
+final class AuditAnchorWriter: TransactionObserver, @unchecked Sendable {
+    let path: String
+    let key: Data
+    private var appended = false
+
+    init(path: String, key: Data) {
+        self.path = path
+        self.key = key
+    }
+
+    func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool {
+        if case .insert(let table) = eventKind { return table == "audit" }
+        return false
+    }
+
+    func databaseDidChange(with event: DatabaseEvent) {
+        appended = true
+    }
+
+    func databaseDidCommit(_ db: Database) {
+        guard appended else { return }
+        appended = false
+        anchorHead(db)
+    }
+
+    /// Writes the anchor for the chain's newest record (none while the log is empty).
+    func anchorHead(_ db: Database) {
+        guard let row = try? Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit ORDER BY sequence DESC LIMIT 1") else { return }
+        let anchor = AuditAnchor.make(sequence: row["sequence"], hash: row["hash"], key: key)
+        guard let json = try? JSONEncoder().encode(anchor) else { return }
+        // A failed anchor write (disk full) is caught by the next verification as a lagging anchor, never as a pass.
+        try? DurableFile.write(Array(json), to: path, permissions: 0o600)
+    }
+
+    func databaseDidRollback(_ db: Database) {
+        appended = false
+    }
+}
+
+// MARK: Idempotency keys
+
+/// A response kept for an `Idempotency-Key`, answered again to a retry of the same request.
+public struct IdempotentResponse: Sendable, Equatable {
+    public var status: Int
+    public var contentType: String?
+    public var location: String?
+    public var body: [UInt8]
+
+    public init(status: Int, contentType: String?, location: String?, body: [UInt8]) {
+        self.status = status
+        self.contentType = contentType
+        self.location = location
+        self.body = body
+    }
+}
+
+/// What the store says when a request with an `Idempotency-Key` arrives.
+public enum IdempotencyClaim: Sendable, Equatable {
+    /// The key is new: go ahead, then `completeIdempotent` or `releaseIdempotent`.
+    case claimed
+    /// The same request was answered before: answer this again.
+    case answered(IdempotentResponse)
+    /// The same key is being served right now.
+    case inProgress
+    /// The key was used for a different request.
+    case mismatch
+}
+
+extension Store {
+    /// Claims `key` for a request (`fingerprint`: a digest of what the request asks) within `scope` (who asks, and
+    /// which route), atomically: of two requests with the same key at the same moment exactly one is `claimed`.
+    public func claimIdempotencyKey(scope: String, key: String, fingerprint: String, at time: Date = Date()) throws(StoreError) -> IdempotencyClaim {
+        do {
+            return try database.write { db in
+                if let row = try Row.fetchOne(db, sql: "SELECT * FROM idempotency WHERE scope = ? AND key = ?", arguments: [scope, key]) {
+                    guard (row["fingerprint"] as String) == fingerprint else { return .mismatch }
+                    guard (row["state"] as String) == "answered" else { return .inProgress }
+                    return .answered(IdempotentResponse(status: row["status"], contentType: row["contentType"],
+                                                        location: row["location"], body: Array((row["body"] as Data?) ?? Data())))
+                }
+                try db.execute(sql: """
+                    INSERT INTO idempotency (scope, key, fingerprint, state, createdAt) VALUES (?, ?, ?, 'running', ?)
+                    """, arguments: [scope, key, fingerprint, time])
+                return .claimed
+            }
+        } catch { throw .database("claim idempotency key", "\(error)") }
+    }
+
+    /// Keeps the response to a claimed key, for its retries.
+    public func completeIdempotencyKey(scope: String, key: String, response: IdempotentResponse) throws(StoreError) {
+        do {
+            try database.write { db in
+                try db.execute(sql: """
+                    UPDATE idempotency SET state = 'answered', status = ?, contentType = ?, location = ?, body = ?
+                    WHERE scope = ? AND key = ?
+                    """, arguments: [response.status, response.contentType, response.location, Data(response.body), scope, key])
+            }
+        } catch { throw .database("keep idempotent response", "\(error)") }
+    }
+
+    /// Gives a claimed key back (the request failed and changed nothing): a retry with it runs again.
+    public func releaseIdempotencyKey(scope: String, key: String) throws(StoreError) {
+        do {
+            try database.write { db in
+                try db.execute(sql: "DELETE FROM idempotency WHERE scope = ? AND key = ? AND state = 'running'", arguments: [scope, key])
+            }
+        } catch { throw .database("release idempotency key", "\(error)") }
+    }
+
+    /// Forgets answered keys older than `cutoff` and — at start — claims left running by a process that died
+    /// (`includingRunning`); returns how many.
+    @discardableResult
+    public func purgeIdempotencyKeys(before cutoff: Date, includingRunning: Bool = false) throws(StoreError) -> Int {
+        do {
+            return try database.write { db in
+                try db.execute(sql: "DELETE FROM idempotency WHERE createdAt < ?", arguments: [cutoff])
+                var count = db.changesCount
+                if includingRunning {
+                    try db.execute(sql: "DELETE FROM idempotency WHERE state = 'running'")
+                    count += db.changesCount
+                }
+                return count
+            }
+        } catch { throw .database("purge idempotency keys", "\(error)") }
+    }
+}
