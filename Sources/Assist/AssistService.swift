@@ -64,7 +64,6 @@ public actor AssistService: Service {
     let events: EventBus
     let logger: Logger
     /// Called when a recording was stored (the outbox delivers it now rather than at its next round).
-    let recordingStored: @Sendable () -> Void
     let thread = DedicatedThread(name: "assist-media")
 
     /// One call going on (or ringing) on this counter.
@@ -106,9 +105,7 @@ public actor AssistService: Service {
     /// How long the other side may send nothing before the call is failed.
     let peerSilenceLimit: Duration = .seconds(8)
 
-    public init(settings: AssistSettings, store: Store, intake: AttachmentIntake, events: EventBus, logger: Logger,
-                recordingStored: @escaping @Sendable () -> Void = {}) {
-        self.recordingStored = recordingStored
+    public init(settings: AssistSettings, store: Store, intake: AttachmentIntake, events: EventBus, logger: Logger) {
         self.settings = settings
         self.store = store
         self.intake = intake
@@ -209,7 +206,6 @@ public actor AssistService: Service {
             let files = recordedFiles(in: directory, prefix: "")
             if !files.isEmpty, let manifest = try? await storeRecording(record, directory: directory, files: files) {
                 record.attachmentId = manifest.attachmentId
-                recordingStored()
             }
             try? store.saveAssistCall(record)
             logger.notice("assist: call interrupted by a restart", metadata: ["call": "\(record.id)", "recording": "\(record.attachmentId ?? "-")"])
@@ -546,8 +542,6 @@ public actor AssistService: Service {
             let manifest = try await storeRecording(call.record, directory: call.directory, files: files)
             call.record.attachmentId = manifest.attachmentId
             try? store.saveAssistCall(call.record)
-            await events.publish("attachment.stored", manifest)
-            recordingStored()
         } catch {
             logger.error("assist: recording not stored", metadata: ["call": "\(call.record.id)", "error": "\(error)"])
         }
@@ -557,7 +551,7 @@ public actor AssistService: Service {
     func storeRecording(_ record: AssistCallRecord, directory: String, files: [String]) async throws -> AttachmentManifest {
         let manifest = RecordingManifest(call: record, files: files.map { ($0 as NSString).lastPathComponent })
         let manifestBytes = Array(try JSONEncoder.tongban.encode(manifest))
-        let incoming = try await intake.begin()
+        let incoming = try await intake.begin(kind: .recording)
         do {
             for file in files {
                 let bytes = try await thread.perform { () throws -> [UInt8] in Array(try Data(contentsOf: URL(fileURLWithPath: file))) }

@@ -27,33 +27,77 @@ public struct AttachmentRequest: Sendable {
         self.operator = `operator`
     }
 
+    /// The longest file name, in UTF-8 bytes: the archive stores it as `<attachmentId>-<fileName>.sealed`, one path
+    /// component of at most 255 bytes (36 + 1 + 200 + 7 = 244).
+    public static let maximumFileNameBytes = 200
+    /// The longest case number, in UTF-8 bytes: a folder of the archive.
+    public static let maximumCaseNumberBytes = 128
+    /// The longest material name, in UTF-8 bytes (it travels in every manifest and tus header).
+    public static let maximumMaterialNameBytes = 256
+
     /// Every problem with the request at once (empty: fine).
     public var problems: [String] {
         var problems = Self.caseProblems(caseNumber: caseNumber, materialName: materialName)
-        if fileName.isEmpty || fileName.hasPrefix(".") || fileName.contains("/") || fileName.count > 128 {
-            problems.append("fileName must be a plain file name (no folders, not starting with a dot, at most 128 characters)")
+        if let problem = Self.nameProblem(fileName, field: "fileName", maximumBytes: Self.maximumFileNameBytes) {
+            problems.append(problem)
+        } else if fileName.hasPrefix(".") {
+            problems.append("fileName must not start with a dot")
         }
-        if !contentType.contains("/") { problems.append("contentType '\(contentType)' is not a media type") }
+        if !contentType.contains("/") || Self.hasControlCharacters(contentType) { problems.append("contentType '\(contentType)' is not a media type") }
         if let pages, pages < 0 { problems.append("pages is negative") }
+        for (field, value) in [("device", device), ("operator", `operator`)] {
+            if let value, Self.hasControlCharacters(value) || value.utf8.count > 256 {
+                problems.append("\(field) must be at most 256 bytes without control or direction characters")
+            }
+        }
         return problems
+    }
+
+    /// A file name made from a material's name (a scan's PDF): slashes, backslashes and control characters become
+    /// `_`, leading dots go, and it is cut at a character boundary so that it, with `.ext`, fits the byte limit.
+    public static func fileName(from material: String, extension ext: String) -> String {
+        var name = String(material.map { $0 == "/" || $0 == "\\" || TextChecks.hasControlCharacters(String($0)) ? "_" : $0 })
+        while name.hasPrefix(".") { name.removeFirst() }
+        let room = maximumFileNameBytes - ext.utf8.count - 1
+        while name.utf8.count > room { name.removeLast() }
+        return (name.isEmpty ? "document" : name) + "." + ext
     }
 
     /// What is wrong with a case number and material name, for every request that makes an attachment.
     public static func caseProblems(caseNumber: String, materialName: String) -> [String] {
         var problems: [String] = []
-        if caseNumber.trimmingCharacters(in: .whitespaces).isEmpty { problems.append("caseNumber is empty") }
-        if caseNumber.count > 64 || caseNumber.contains(where: { $0 == "/" || $0 == "\\" }) || hasControlCharacters(caseNumber) {
-            problems.append("caseNumber must be at most 64 characters without slashes or control characters (line breaks, NUL, …)")
+        if caseNumber.trimmingCharacters(in: .whitespaces).isEmpty {
+            problems.append("caseNumber is empty")
+        } else if let problem = nameProblem(caseNumber, field: "caseNumber", maximumBytes: maximumCaseNumberBytes) {
+            problems.append(problem)
         }
-        if materialName.trimmingCharacters(in: .whitespaces).isEmpty { problems.append("materialName is empty") }
-        if hasControlCharacters(materialName) { problems.append("materialName must not contain control characters (line breaks, NUL, …)") }
+        if materialName.trimmingCharacters(in: .whitespaces).isEmpty {
+            problems.append("materialName is empty")
+        } else if hasControlCharacters(materialName) || materialName.utf8.count > maximumMaterialNameBytes {
+            problems.append("materialName must be at most \(maximumMaterialNameBytes) bytes (UTF-8) without control or direction characters (line breaks, NUL, bidi marks, …)")
+        }
         return problems
     }
 
-    /// Whether `text` holds a C0/C1 control character — which the case core's metadata and the video server's JSON
-    /// (NUL) refuse, and which no case number or material name has.
+    /// What is wrong with a name that becomes a path component (a file name, a case number's folder): empty, `.` or
+    /// `..`, a slash or backslash, a control or direction character, or more than `maximumBytes` UTF-8 bytes — limits
+    /// in bytes, since that is what the file system counts (a Chinese character is three).
+    public static func nameProblem(_ name: String, field: String, maximumBytes: Int) -> String? {
+        if name.isEmpty { return "\(field) is empty" }
+        if name == "." || name == ".." { return "\(field) must not be '.' or '..'" }
+        if name.contains(where: { $0 == "/" || $0 == "\\" }) { return "\(field) must not contain a slash or backslash" }
+        if hasControlCharacters(name) {
+            return "\(field) must not contain control or direction characters (line breaks, NUL, bidi marks, …)"
+        }
+        if name.utf8.count > maximumBytes {
+            return "\(field) has \(name.utf8.count) bytes in UTF-8; at most \(maximumBytes) (a Chinese character takes 3)"
+        }
+        return nil
+    }
+
+    /// Whether `text` holds a control, separator or invisible format character (see `TextChecks`).
     public static func hasControlCharacters(_ text: String) -> Bool {
-        text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+        TextChecks.hasControlCharacters(text)
     }
 }
 
@@ -61,135 +105,200 @@ public struct AttachmentRequest: Sendable {
 /// them and records them in the store with their delivery queued — and only then answers. File I/O runs on a thread
 /// of its own, never on the cooperative pool.
 ///
-/// Layout: `<dataDir>/files/<yyyy-MM-dd>/<attachmentId>/<fileName>` and `manifest.json` next to it. Identity items
-/// (kinds `idcard` and `photo`) are sealed with the identity vault's key instead: `<fileName>.sealed`.
+/// This is the one hand-off every device class uses (scanning, cameras, printing, assist, uploads): the attachment,
+/// its outbox entry, its audit record and what it completes (a scan batch finished) commit in one transaction; then
+/// `stored` runs once (the outbox is woken and `attachment.stored` published).
+///
+/// Layout: `<dataDir>/files/<yyyy-MM-dd>/<attachmentId>/content` with `manifest.json` next to it — the clerk's file
+/// name lives only in the manifest, so no name can collide with the manifest or exceed a path limit. Identity items
+/// (kinds `idcard` and `photo`) are sealed with the identity vault's key as they stream in (`content.sealed`):
+/// no byte of them reaches the disk in clear, not even in `files/.incoming`.
 public final class AttachmentIntake: Sendable {
     private let store: Store
     private let vault: IdentityVault
     private let counterID: String
     private let thread = DedicatedThread(name: "attachment intake")
     private let retentionClass: @Sendable (AttachmentKind) -> String
+    private let stored: @Sendable (AttachmentManifest) async -> Void
 
+    /// - Parameter stored: runs once for every attachment recorded, after its transaction committed (the service
+    ///   wakes the outbox and publishes `attachment.stored`).
     public init(store: Store, vault: IdentityVault, counterID: String,
-                retentionClass: @escaping @Sendable (AttachmentKind) -> String = { $0.rawValue }) {
+                retentionClass: @escaping @Sendable (AttachmentKind) -> String = { $0.rawValue },
+                stored: @escaping @Sendable (AttachmentManifest) async -> Void = { _ in }) {
         self.store = store
         self.vault = vault
         self.counterID = counterID
         self.retentionClass = retentionClass
+        self.stored = stored
     }
 
     deinit { thread.stop() }
+
+    /// The name of the stored file inside its attachment's folder.
+    static let contentName = "content"
+
+    /// Where half-received attachments are written: swept at every start.
+    var incomingDirectory: String { "\(store.filesDirectory)/.incoming" }
 
     /// An attachment being received. Append its bytes, then `finish`; `abandon` removes a half-received one.
     public final class Incoming: @unchecked Sendable {
         let id: String
         let temporaryPath: String
         let descriptor: Int32
+        /// Set for identity items: the bytes are sealed before they are written.
+        var sealer: SealingStream?
         var hasher = SHA256()
         var size = 0
+        private var open = true
 
-        init(id: String, temporaryPath: String, descriptor: Int32) {
+        /// Closes the temporary file's descriptor once (finish and abandon may both get there).
+        func close() {
+            guard open else { return }
+            open = false
+            _ = Glibc.close(descriptor)
+        }
+
+        init(id: String, temporaryPath: String, descriptor: Int32, sealer: SealingStream?) {
             self.id = id
             self.temporaryPath = temporaryPath
             self.descriptor = descriptor
+            self.sealer = sealer
         }
     }
 
-    /// Starts receiving a new attachment (a temporary file in `files/.incoming`).
-    public func begin() async throws(StorageError) -> Incoming {
-        let directory = "\(store.filesDirectory)/.incoming"
+    /// Starts receiving a new attachment (a temporary file in `files/.incoming`), sealed as it streams in when it is
+    /// of an identity kind.
+    public func begin(kind: AttachmentKind) async throws(StorageError) -> Incoming {
+        let directory = incomingDirectory, vault = vault
         return try await thread.perform { () throws(StorageError) -> Incoming in
             try DurableFile.prepareDirectory(directory)
             let id = UUID().uuidString.lowercased()
             let path = "\(directory)/\(id)"
             let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else { throw StorageError(call: "open", path: path, errno: errno) }
-            return Incoming(id: id, temporaryPath: path, descriptor: descriptor)
+            return Incoming(id: id, temporaryPath: path, descriptor: descriptor,
+                            sealer: kind.holdsIdentity ? vault.sealingStream(context: id) : nil)
         }
     }
 
     /// Appends bytes to the attachment being received.
-    public func append(_ bytes: [UInt8], to incoming: Incoming) async throws(StorageError) {
-        try await thread.perform { () throws(StorageError) in
+    public func append(_ bytes: [UInt8], to incoming: Incoming) async throws(StoreError) {
+        try await thread.perform { () throws(StoreError) in
             incoming.hasher.update(data: bytes)
             incoming.size += bytes.count
-            try DurableFile.writeAll(bytes, to: incoming.descriptor, path: incoming.temporaryPath)
+            let written = try incoming.sealer?.append(bytes) ?? bytes
+            do throws(StorageError) { try DurableFile.writeAll(written, to: incoming.descriptor, path: incoming.temporaryPath) } catch { throw .storage(error) }
         }
     }
 
     /// Makes the file durable, moves it into place, writes the manifest and records the attachment with its delivery
-    /// queued. When this returns the attachment survives a crash or power loss; on error nothing is recorded.
-    public func finish(_ incoming: Incoming, _ request: AttachmentRequest, capturedAt: Date = Date()) async throws(StoreError) -> AttachmentManifest {
-        let store = self.store, vault = self.vault, counterID = self.counterID, retention = retentionClass(request.kind)
-        return try await thread.perform { () throws(StoreError) -> AttachmentManifest in
-            defer { close(incoming.descriptor) }
+    /// queued — together with `completing`, in one transaction. When this returns the attachment survives a crash or
+    /// power loss; on error nothing is recorded and nothing is left on disk.
+    public func finish(_ incoming: Incoming, _ request: AttachmentRequest, capturedAt: Date = Date(),
+                       completing completion: AttachmentCompletion? = nil) async throws(StoreError) -> AttachmentManifest {
+        let store = self.store, counterID = self.counterID, retention = retentionClass(request.kind)
+        // The audit log names who asked, as their credential proved it; the manifest's operator (经办人) is who the
+        // request names, or else the signed-in person.
+        let caller = Caller.current
+        let auditActor = caller.hasCredential ? caller.auditName : (request.operator ?? counterID)
+        let operatorName = request.operator ?? caller.personName
+        let manifest = try await thread.perform { () throws(StoreError) -> AttachmentManifest in
+            defer { incoming.close() }
             let digest = incoming.hasher.finalize().map { String(format: "%02x", $0) }.joined()
             let manifest = AttachmentManifest(
                 attachmentId: incoming.id, caseNumber: request.caseNumber, materialName: request.materialName, kind: request.kind,
                 contentType: request.contentType, sha256: digest, size: incoming.size, pages: request.pages, device: request.device,
-                counterId: counterID, operator: request.operator, capturedAt: capturedAt, retentionClass: retention,
+                counterId: counterID, operator: operatorName, capturedAt: capturedAt, retentionClass: retention,
                 fileName: request.fileName)
-            let day = Self.day(capturedAt)
-            let directory = "\(store.filesDirectory)/\(day)/\(incoming.id)"
-            let sealed = request.kind.holdsIdentity
-            let file = AttachmentFile(path: "\(directory)/\(request.fileName)" + (sealed ? AttachmentFile.sealedSuffix : ""), encrypted: sealed)
-            do {
-                try DurableFile.prepareDirectory("\(store.filesDirectory)/\(day)")
-                try DurableFile.prepareDirectory(directory)
-                try DurableFile.syncDirectory("\(store.filesDirectory)/\(day)")
-                if sealed {
-                    // Identity items never reach the disk in clear beyond the temporary file, which goes now.
-                    guard let plain = FileManager.default.contents(atPath: incoming.temporaryPath) else {
-                        throw StorageError(call: "read", path: incoming.temporaryPath, errno: errno)
-                    }
-                    unlink(incoming.temporaryPath)
-                    try DurableFile.write(try vault.seal(Array(plain), context: incoming.id), to: file.path)
-                } else {
+            let day = "\(store.filesDirectory)/\(Self.day(capturedAt))"
+            let directory = "\(day)/\(incoming.id)"
+            let sealed = incoming.sealer != nil
+            let file = AttachmentFile(path: "\(directory)/\(Self.contentName)" + (sealed ? AttachmentFile.sealedSuffix : ""), encrypted: sealed)
+            do throws(StoreError) {
+                if let tail = try incoming.sealer?.finish() {
+                    do throws(StorageError) { try DurableFile.writeAll(tail, to: incoming.descriptor, path: incoming.temporaryPath) } catch { throw .storage(error) }
+                }
+                do throws(StorageError) {
+                    try DurableFile.prepareDirectory(day)
+                    try DurableFile.prepareDirectory(directory)
+                    try DurableFile.syncDirectory(day)
                     guard fsync(incoming.descriptor) == 0 else { throw StorageError(call: "fsync", path: incoming.temporaryPath, errno: errno) }
                     guard rename(incoming.temporaryPath, file.path) == 0 else { throw StorageError(call: "rename", path: file.path, errno: errno) }
-                }
-                try DurableFile.syncDirectory(directory)
-                try DurableFile.syncDirectory("\(store.filesDirectory)/.incoming")
-                try DurableFile.write(Array(try JSONEncoder.tongban.encode(manifest)), to: "\(directory)/manifest.json")
-            } catch let error as StorageError {
-                unlink(incoming.temporaryPath)
-                Self.removeTree(directory)
-                throw .storage(error)
-            } catch let error as StoreError {
-                unlink(incoming.temporaryPath)
-                Self.removeTree(directory)
-                throw error
+                    try DurableFile.syncDirectory(directory)
+                    try DurableFile.syncDirectory(self.incomingDirectory)
+                } catch { throw .storage(error) }
+                CrashPoint.reach("attachment.file-in-place")
+                let manifestJSON: Data
+                do { manifestJSON = try JSONEncoder.tongban.encode(manifest) } catch { throw .database("encode manifest", "\(error)") }
+                do throws(StorageError) { try DurableFile.write(Array(manifestJSON), to: "\(directory)/manifest.json") } catch { throw .storage(error) }
+                CrashPoint.reach("attachment.manifest-written")
+                try store.addAttachment(manifest, file: file, actor: auditActor, at: capturedAt, completing: completion)
             } catch {
                 unlink(incoming.temporaryPath)
-                Self.removeTree(directory)
-                throw .database("encode manifest", "\(error)")
-            }
-            do throws(StoreError) {
-                try store.addAttachment(manifest, file: file, actor: request.operator ?? counterID, at: capturedAt)
-            } catch {
                 Self.removeTree(directory)
                 throw error
             }
             return manifest
         }
+        CrashPoint.reach("attachment.recorded")
+        await stored(manifest)
+        return manifest
     }
 
     /// Throws away an attachment that was not received whole.
     public func abandon(_ incoming: Incoming) async {
         await thread.perform {
-            close(incoming.descriptor)
+            incoming.close()
             unlink(incoming.temporaryPath)
         }
     }
 
     /// Stores a whole attachment from memory (forms, photos, small captures).
-    public func store(_ bytes: [UInt8], _ request: AttachmentRequest, capturedAt: Date = Date()) async throws(StoreError) -> AttachmentManifest {
+    public func store(_ bytes: [UInt8], _ request: AttachmentRequest, capturedAt: Date = Date(),
+                      completing completion: AttachmentCompletion? = nil) async throws(StoreError) -> AttachmentManifest {
         let incoming: Incoming
-        do {
-            incoming = try await begin()
-            try await append(bytes, to: incoming)
-        } catch { throw .storage(error) }
-        return try await finish(incoming, request, capturedAt: capturedAt)
+        do throws(StorageError) { incoming = try await begin(kind: request.kind) } catch { throw .storage(error) }
+        do { try await append(bytes, to: incoming) } catch {
+            await abandon(incoming)
+            throw error
+        }
+        return try await finish(incoming, request, capturedAt: capturedAt, completing: completion)
+    }
+
+    /// Removes what a crash left of attachments that were never acknowledged: everything in `files/.incoming`, and
+    /// every attachment folder the store has no record of (its transaction never committed), with the half-written
+    /// temporaries of durable writes. Run once at start, before anything is taken in. Returns what was removed.
+    @discardableResult
+    public func sweepUnacknowledged() async throws(StoreError) -> [String] {
+        let store = store, incomingDirectory = incomingDirectory
+        return try await thread.perform { () throws(StoreError) -> [String] in
+            let files = FileManager.default
+            var removed: [String] = []
+            for name in (try? files.contentsOfDirectory(atPath: incomingDirectory)) ?? [] {
+                unlink("\(incomingDirectory)/\(name)")
+                removed.append("\(incomingDirectory)/\(name)")
+            }
+            var folders: [String: String] = [:]
+            for day in (try? files.contentsOfDirectory(atPath: store.filesDirectory)) ?? [] where !day.hasPrefix(".") {
+                for id in (try? files.contentsOfDirectory(atPath: "\(store.filesDirectory)/\(day)")) ?? [] {
+                    folders[id] = "\(store.filesDirectory)/\(day)/\(id)"
+                }
+            }
+            let recorded = try store.liveAttachmentIDs(among: Set(folders.keys))
+            for (id, folder) in folders {
+                if recorded.contains(id) {
+                    for name in (try? files.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+                        unlink("\(folder)/\(name)")
+                        removed.append("\(folder)/\(name)")
+                    }
+                } else {
+                    Self.removeTree(folder)
+                    removed.append(folder)
+                }
+            }
+            return removed
+        }
     }
 
     /// An attachment's bytes as captured (identity items unsealed) with its manifest; nil if there is no such attachment.

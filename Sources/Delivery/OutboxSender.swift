@@ -152,10 +152,14 @@ public actor OutboxSender: Service {
     }
 
     private func attempt(_ entry: OutboxEntry) async {
-        guard let (manifest, file) = try? store.attachment(id: entry.attachmentId) else {
+        guard let (recorded, file) = try? store.attachment(id: entry.attachmentId) else {
             _ = try? store.recordFailure(attachmentId: entry.attachmentId, error: "attachment record missing", nextAttempt: nil, permanent: true)
             return
         }
+        // Each delivered manifest carries the audit log's anchored head as it stands now.
+        var delivered = recorded
+        delivered.auditHead = store.auditHead()
+        let manifest = delivered
         let store = self.store, events = self.events, id = entry.attachmentId
         let progress = DeliveryProgress(
             uploadCreated: { url throws(StoreError) in try store.recordUpload(attachmentId: id, url: url, offset: 0) },

@@ -90,6 +90,25 @@ final class ChunkReader: @unchecked Sendable {
         }
     }
 
+    /// Copies a sealed attachment durably to `target` as it is sealed, after checking that it opens with the vault's
+    /// key and that its plain bytes match their SHA-256.
+    func copySealed(_ content: AttachmentContent, sha256: String, to target: String) async throws(DeliveryError) {
+        try await thread.perform { () throws(DeliveryError) in
+            let path = content.file.path
+            guard let sealed = FileManager.default.contents(atPath: path) else {
+                throw .localFile("open(\(path)) failed: \(String(cString: strerror(errno)))")
+            }
+            let plain = try self.openSealed(content)
+            let digest = SHA256.hash(data: plain).map { String(format: "%02x", $0) }.joined()
+            guard digest == sha256 else {
+                throw .localFile("\(path) no longer matches its SHA-256 (\(digest) ≠ \(sha256))")
+            }
+            do { try DurableFile.write(Array(sealed), to: target, permissions: 0o640) } catch {
+                throw .transient("archive: \(error)", retryAfter: nil)
+            }
+        }
+    }
+
     private func readHere(_ content: AttachmentContent, offset: Int, count: Int) throws(DeliveryError) -> [UInt8] {
         let path = content.file.path
         if content.file.encrypted {
@@ -252,12 +271,16 @@ public struct TusSink: DeliverySink {
         if let pages = manifest.pages { pairs.append(("pages", "\(pages)")) }
         if let device = manifest.device { pairs.append(("device", device)) }
         if let person = manifest.operator { pairs.append(("operator", person)) }
+        if let head = manifest.auditHead { pairs.append(("auditHead", head)) }
         return pairs
     }
 }
 
 /// The embedded default without a case core: copies each attachment to `<archive>/<yyyy-MM-dd>/<case>/` as
 /// `<attachmentId>-<fileName>` with `<attachmentId>.json` (the manifest), durably. Delivering twice finds the copy.
+/// Identity kinds stay sealed there (`<attachmentId>-<fileName>.sealed`, `"sealed": true` in the manifest): the
+/// archive folder is often a share, and an ID-card picture must not lie in it in clear; `tongban archive export`
+/// opens one, audited, for the rare hall that needs the plain file.
 public struct LocalArchiveSink: DeliverySink {
     public let directory: String
     private let reader = ChunkReader()
@@ -271,17 +294,24 @@ public struct LocalArchiveSink: DeliverySink {
     public func deliver(_ entry: OutboxEntry, manifest: AttachmentManifest, file: AttachmentContent, progress: DeliveryProgress) async throws(DeliveryError) -> String {
         let day = "\(directory)/\(AttachmentIntake.day(manifest.capturedAt))"
         let folder = "\(day)/\(manifest.caseNumber)"
-        let target = "\(folder)/\(manifest.attachmentId)-\(manifest.fileName)"
+        let sealed = file.file.encrypted
+        let target = "\(folder)/\(manifest.attachmentId)-\(manifest.fileName)" + (sealed ? AttachmentFile.sealedSuffix : "")
+        var archived = manifest
+        archived.sealed = sealed ? true : nil
         let manifestJSON: [UInt8]
-        do { manifestJSON = Array(try JSONEncoder.tongban.encode(manifest)) } catch { throw .localFile("manifest: \(error)") }
+        do { manifestJSON = Array(try JSONEncoder.tongban.encode(archived)) } catch { throw .localFile("manifest: \(error)") }
         let directory = self.directory
         try await reader.perform { () throws(DeliveryError) in
             do {
                 for folder in [directory, day, folder] { try DurableFile.prepareDirectory(folder) }
             } catch { throw .transient("archive: \(error)", retryAfter: nil) }
         }
-        // Copied in chunks, hash checked before the copy takes its name.
-        try await reader.copy(file, size: manifest.size, sha256: manifest.sha256, to: target)
+        // Copied in chunks (sealed files as they are, once they open and match), hash checked before the copy takes its name.
+        if sealed {
+            try await reader.copySealed(file, sha256: manifest.sha256, to: target)
+        } else {
+            try await reader.copy(file, size: manifest.size, sha256: manifest.sha256, to: target)
+        }
         try await reader.perform { () throws(DeliveryError) in
             do { try DurableFile.write(manifestJSON, to: "\(folder)/\(manifest.attachmentId).json", permissions: 0o640) } catch {
                 throw .transient("archive: \(error)", retryAfter: nil)

@@ -79,6 +79,8 @@ public actor ScanService {
     private var running: [String: Running] = [:]
     private var busyScanners: [String: String] = [:]
     private var idleWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    /// Finishes under way, by batch: a second finish of the same batch waits for the first and answers its attachment.
+    private var finishing: [String: Task<Result<AttachmentManifest, Problem>, Never>] = [:]
 
     /// A batch being scanned now.
     private final class Running: @unchecked Sendable {
@@ -357,9 +359,33 @@ public actor ScanService {
 
     /// Writes the batch as one PDF/A-2b attachment of its case (blank pages left out unless `includeBlank`) and
     /// queues its delivery. Page images stay beside it in the scan's folder.
+    ///
+    /// Exactly one attachment per batch, however it is asked for: a finish while one is under way waits for it and
+    /// answers the same attachment (a double click, a client's retry); a batch already finished answers its
+    /// attachment; and the attachment and the batch's change commit in one transaction, so a crash between any two
+    /// steps leaves either an open batch and no attachment or a finished batch with exactly one.
     public func finish(_ scanId: String, includeBlank: Bool = false, operator actor: String?) async throws(Problem) -> AttachmentManifest {
+        if let underWay = finishing[scanId] { return try await underWay.value.get() }
         let record = try record(scanId)
+        if record.state == .finished, let attachmentId = record.attachmentId,
+           let (manifest, _) = try Self.storeCall({ try store.attachment(id: attachmentId) }) {
+            return manifest
+        }
         guard [.ready, .interrupted].contains(record.state) else { throw Self.wrongState(record, "finish") }
+        let making = Task { () async -> Result<AttachmentManifest, Problem> in
+            do throws(Problem) {
+                return .success(try await self.makeAttachment(of: record, includeBlank: includeBlank, operator: actor))
+            } catch { return .failure(error) }
+        }
+        finishing[scanId] = making
+        let result = await making.value
+        finishing[scanId] = nil
+        return try result.get()
+    }
+
+    /// The PDF of a batch, stored as an attachment that finishes the batch in the same transaction.
+    private func makeAttachment(of record: ScanRecord, includeBlank: Bool, operator actor: String?) async throws(Problem) -> AttachmentManifest {
+        let scanId = record.id
         let pages = try Self.storeCall { try store.scanPages(scanId: scanId) }.filter { includeBlank || !$0.blank }
         guard !pages.isEmpty else {
             throw Problem(code: "scan-has-no-pages", status: 409, title: "没有可用页面 No pages to keep",
@@ -367,7 +393,7 @@ public actor ScanService {
                           remedy: "扫描页面后再完成，或包含空白页。Scan pages first, or include blank pages.")
         }
         let incoming: AttachmentIntake.Incoming
-        do throws(StorageError) { incoming = try await intake.begin() } catch { throw error.problem }
+        do throws(StorageError) { incoming = try await intake.begin(kind: .scan) } catch { throw error.problem }
         do {
             var writer = ArchivalPDFWriter()
             try await intake.append(writer.begin(), to: incoming)
@@ -388,8 +414,9 @@ public actor ScanService {
                                         contentType: "application/pdf", fileName: Self.fileName(record.materialName),
                                         pages: pages.count, device: record.device, operator: actor ?? record.operator)
         let manifest: AttachmentManifest
-        do throws(StoreError) { manifest = try await intake.finish(incoming, request) } catch { throw error.problem }
-        try Self.storeCall { try store.finishScan(id: scanId, attachmentId: manifest.attachmentId, actor: actor ?? "counter") }
+        do throws(StoreError) {
+            manifest = try await intake.finish(incoming, request, completing: .scanBatch(id: scanId))
+        } catch { throw error.problem }
         await events.publish("scan.attached", ["scanId": scanId, "attachmentId": manifest.attachmentId, "pages": "\(pages.count)"])
         return manifest
     }
@@ -511,9 +538,7 @@ public actor ScanService {
     }
 
     static func fileName(_ material: String) -> String {
-        var name = String(material.map { "/\\:\n\r\t".contains($0) ? "_" : $0 }.prefix(100))
-        while name.hasPrefix(".") { name.removeFirst() }
-        return (name.isEmpty ? "scan" : name) + ".pdf"
+        AttachmentRequest.fileName(from: material, extension: "pdf")
     }
 
     static func invalid(_ problems: [String]) -> Problem {
