@@ -21,10 +21,14 @@ public struct ScanAcquisition: Sendable {
     public var pool: ImagingPool
     /// A page that gets no bytes for this long is stopped (`sane_cancel`) and the batch fails as stalled.
     public var stallSeconds: Double
+    /// The same for the batch's first page, which may wait on the lamp warming up and the feeder picking the
+    /// first sheet (at least `stallSeconds`).
+    public var firstPageStallSeconds: Double
 
-    public init(pool: ImagingPool, stallSeconds: Double = 60) {
+    public init(pool: ImagingPool, stallSeconds: Double = 60, firstPageStallSeconds: Double? = nil) {
         self.pool = pool
         self.stallSeconds = stallSeconds
+        self.firstPageStallSeconds = max(stallSeconds, firstPageStallSeconds ?? stallSeconds)
     }
 
     /// Scans until the feeder is empty, `maxPages` pages are in, the scan is cancelled or the scanner fails.
@@ -59,15 +63,16 @@ public struct ScanAcquisition: Sendable {
         // The watchdog: a scanner that stops sending mid-page (a USB stall, a hung backend) is cancelled, so the
         // batch ends with its pages kept instead of waiting forever.
         let stalled = StallFlag()
-        let stallLimit = stallSeconds
+        let stallLimit = stallSeconds, firstPageStallLimit = firstPageStallSeconds
         let watchdog = Task {
             var last: (bytes: Int, since: ContinuousClock.Instant)?
             let interval = Duration.milliseconds(Int(min(250, stallLimit * 500)))
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 guard let bytes = device.readProgress.snapshot else { last = nil; continue }
+                let limit = stalled.pagesStarted <= 1 ? firstPageStallLimit : stallLimit
                 if let previous = last, previous.bytes == bytes {
-                    if ContinuousClock.now - previous.since > .seconds(stallLimit) {
+                    if ContinuousClock.now - previous.since > .seconds(limit) {
                         stalled.set(bytes)
                         device.cancel()
                         last = nil
@@ -89,6 +94,7 @@ public struct ScanAcquisition: Sendable {
             }
             do throws(SANEError) {
                 try await beforePage?(read + 1, device)
+                stalled.pageStarted(read + 1)
                 guard let page = try await device.scanPage() else {
                     await slots.release()
                     if read == 0 && expectsFeeder {
@@ -105,7 +111,7 @@ public struct ScanAcquisition: Sendable {
                 if let bytes = stalled.value {
                     end = .failed(Problem(
                         code: "scanner-stalled", status: 504, title: "扫描仪无响应 Scanner stopped sending",
-                        detail: "\(device.name): no data for \(stallLimit) s after \(bytes) bytes of page \(read + 1); the page was dropped",
+                        detail: "\(device.name): no data for \(read == 0 ? firstPageStallLimit : stallLimit) s after \(bytes) bytes of page \(read + 1); the page was dropped",
                         remedy: "检查扫描仪是否卡纸或断开，重新放纸后继续扫描；已扫描的页面已保留。Check the scanner for a jam or a loose cable, reload and scan the rest; pages already scanned are kept.",
                         device: device.name))
                 } else {
@@ -129,12 +135,16 @@ public struct ScanAcquisition: Sendable {
     }
 }
 
-/// Set by the watchdog when it stopped a stalled page (with the bytes the page had got).
+/// Set by the watchdog when it stopped a stalled page (with the bytes the page had got); tells the watchdog which
+/// page is being read.
 final class StallFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var bytes: Int?
+    private var started = 0
     func set(_ count: Int) { lock.withLock { bytes = count } }
     var value: Int? { lock.withLock { bytes } }
+    func pageStarted(_ number: Int) { lock.withLock { started = number } }
+    var pagesStarted: Int { lock.withLock { started } }
 }
 
 /// A counting semaphore for tasks.

@@ -69,7 +69,11 @@ struct IDCardCommand: AsyncParsableCommand {
             let bytes = FrameInput.bytes(from: Array(input))
             let record: IdentityRecord
             do {
-                record = try FrameInput.decodeBaseInfoFrame(bytes, today: IdentityParser.today())
+                let decoded = try FrameInput.decodeBaseInfoReply(bytes, today: IdentityParser.today())
+                record = decoded.record
+                if decoded.skippedBytes > 0 {
+                    FileHandle.standardError.write(Data("tongban: skipped \(decoded.skippedBytes) byte(s) of line noise around the frame\n".utf8))
+                }
             } catch {
                 fail(Problem(code: "bad-frame", status: 400, title: "不是有效的身份证信息帧 Not a valid base-info reply",
                              detail: error.description, remedy: "Capture the whole reply to the 0x30 0x01 read command."),

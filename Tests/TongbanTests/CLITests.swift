@@ -182,6 +182,21 @@ import Testing
         #expect(revealed.standardOutput.contains("\"cardType\" : \"resident\""))
     }
 
+    /// Finding (wave 2): a captured reply with line noise before the frame was refused, although the codec
+    /// resynchronises on the wire; now it decodes and says how many bytes were skipped.
+    @Test func lineNoiseAroundTheFrameIsSkippedAndCounted() async throws {
+        let frame = SpecimenCards.resident.reply().frame
+        // Noise with a false start: a preamble whose length field is out of range, then bytes after the frame.
+        let noise: [UInt8] = [0x00, 0xFF, 0x13, 0xAA, 0xAA, 0xAA, 0x96, 0x69, 0xFF, 0xFF, 0x37]
+        let bytes = noise + frame + [0x0D, 0x0A]
+        let path = try makeTemporaryDirectory() + "/noisy.bin"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let result = try await run(tongbanBinary, ["idcard", "decode", path])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.contains("\"idNumber\" : \"110105********002X\""))
+        #expect(result.standardError.contains("skipped \(noise.count + 2) byte(s)"), "\(result.standardError)")
+    }
+
     @Test(arguments: [
         ("AAAAAA9669000400004145", "0x41 read failed"),
         ("AAAAAA9669000400008085", "checksum"),
