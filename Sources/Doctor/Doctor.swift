@@ -112,13 +112,15 @@ public enum DoctorChecks {
     }
 
     static func quirksCheck(_ configuration: TongbanConfiguration) -> DoctorCheck {
-        let path = DeviceQuirks.resolvePath(configuration.devices.quirksFile, configFile: configuration.sourceFile)
+        let path = DeviceQuirks.resolveQuirksFile(configuration.devices.quirksFile, configFile: configuration.sourceFile)
         do {
             let quirks = try DeviceQuirks.load(from: path)
             return DoctorCheck("device quirk data", .ok, "\(path): \(quirks.idReaders.usb.count) USB reader ids")
         } catch {
             return DoctorCheck("device quirk data", .fail, error.description,
-                               remedy: "Set devices.quirks to the devices.yaml shipped in Config/")
+                               remedy: configuration.devices.quirksFile.isEmpty
+                                   ? "Reinstall Tongban with the Tongban_TongbanConfig.resources folder beside the executable."
+                                   : "Correct devices.quirks, or clear it to use the built-in list.")
         }
     }
 

@@ -63,6 +63,9 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var allowedOrigins: [String]
         /// Bearer token for non-browser clients; when nil, `serve` keeps one in `<dataDir>/api-token`.
         public var token: String?
+        /// PEM files of the case systems' ES256 public keys, with which their operators' assertions are checked
+        /// (relative paths against the configuration file's folder).
+        public var caseSystemKeys: [String] = []
     }
 
     public struct Devices: Sendable, Equatable {
@@ -199,6 +202,11 @@ extension TongbanConfiguration {
     /// The simulated camera's scenes folder, `cameras.simulatorScenes` resolved against the configuration file's folder.
     public var cameraScenesDirectory: String {
         DeviceQuirks.resolvePath(cameras.simulatorScenes, configFile: sourceFile)
+    }
+
+    /// The case systems' public key files, resolved against the configuration file's folder.
+    public var caseSystemKeyFiles: [String] {
+        api.caseSystemKeys.map { DeviceQuirks.resolvePath($0, configFile: sourceFile) }
     }
 
     /// The notice templates folder, `printers.templates` resolved against the configuration file's folder.

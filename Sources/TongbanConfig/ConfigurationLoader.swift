@@ -270,7 +270,8 @@ public enum ConfigurationLoader {
             return TongbanConfiguration(
                 counter: .init(id: counterID, hall: try requiredString("counter.hall"), region: region,
                                city: try requiredString("counter.city")),
-                api: .init(listen: try listen("api.listen"), allowedOrigins: try origins("api.allowedOrigins"), token: token),
+                api: .init(listen: try listen("api.listen"), allowedOrigins: try origins("api.allowedOrigins"), token: token,
+                           caseSystemKeys: try list("api.caseSystemKeys")),
                 dataDirectory: dataDirectory,
                 logLevel: try choice("log.level"),
                 devices: .init(

@@ -1,7 +1,9 @@
 import Foundation
 import Yams
 
-/// Device facts kept as data (`Config/devices.yaml`), so a hall can add a reader model without a new build.
+/// Device facts kept as data, so a hall can add a reader model without a new build: the list built into Tongban
+/// (`Sources/TongbanConfig/Resources/devices.yaml`, installed beside the binary), or a file of the hall's own named
+/// by `devices.quirks`.
 public struct DeviceQuirks: Sendable, Equatable, Codable {
     /// How a USB ID-card reader moves SAM frames.
     public enum EndpointLayout: String, Sendable, Codable {
@@ -47,6 +49,21 @@ public struct DeviceQuirks: Sendable, Equatable, Codable {
         if path.hasPrefix("/") { return path }
         if let configFile { return ((configFile as NSString).deletingLastPathComponent as NSString).appendingPathComponent(path) }
         return FileManager.default.currentDirectoryPath + "/Config/" + path
+    }
+
+    /// The quirk data file to read: the one `devices.quirks` names (relative to the configuration file's folder),
+    /// or — when it names none — the list built into Tongban. A file the configuration names is never replaced:
+    /// if it cannot be read, that is the error.
+    public static func resolveQuirksFile(_ path: String, configFile: String?) -> String {
+        path.isEmpty ? builtInFile : resolvePath(path, configFile: configFile)
+    }
+
+    /// The built-in list: `Tongban_TongbanConfig.resources/devices.yaml` beside the executable (SwiftPM's resource
+    /// bundle, which the installation copies along).
+    public static var builtInFile: String {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return ((executable as NSString).deletingLastPathComponent as NSString)
+            .appendingPathComponent("Tongban_TongbanConfig.resources/devices.yaml")
     }
 
     /// Reads and validates a quirks file.

@@ -46,7 +46,7 @@ func makeDiscoverers(_ configuration: TongbanConfiguration, usbContext: USBConte
     let devices = configuration.devices
     var discoverers: [any DeviceDiscoverer] = []
     if devices.simulate != .all {
-        let quirks = try DeviceQuirks.load(from: DeviceQuirks.resolvePath(devices.quirksFile, configFile: configuration.sourceFile))
+        let quirks = try DeviceQuirks.load(from: DeviceQuirks.resolveQuirksFile(devices.quirksFile, configFile: configuration.sourceFile))
         discoverers += [
             SANEDiscoverer(refreshInterval: .milliseconds(devices.scannerRefreshMilliseconds),
                            timeout: .milliseconds(devices.scannerListTimeoutMilliseconds)),

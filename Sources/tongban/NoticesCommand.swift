@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Notices
 import TongbanConfig
 import TongbanCore
@@ -69,6 +70,13 @@ struct NoticesCommand: AsyncParsableCommand {
 /// The renderer over the configured template folder, or exit with the broken file named.
 func makeNoticeRenderer(_ configuration: TongbanConfiguration) -> NoticeRenderer {
     let folder = configuration.noticeTemplatesDirectory
+    // Started with no configuration file at all (the defaults, anywhere): without the forms folder the service still
+    // runs, says so, and refuses to print a form naming the folder — a configured folder that is broken stops it.
+    if configuration.sourceFile == nil && !FileManager.default.fileExists(atPath: folder) {
+        Logger(label: "tongban.print").warning("no notice templates: forms cannot be printed until printers.templates names the folder (Config/notices)",
+                                               metadata: ["looked in": "\(folder)"])
+        return NoticeRenderer(library: NoticeLibrary(templates: []), settings: noticeSettings(configuration))
+    }
     do {
         return NoticeRenderer(library: try NoticeLibrary.load(directory: folder), settings: noticeSettings(configuration))
     } catch {

@@ -27,7 +27,7 @@ import Testing
             let leaf = String(key.path.split(separator: ".").last!)
             #expect(text.contains("\(leaf):"), "Config/tongban.yaml does not document \(key.path)")
         }
-        let quirks = try DeviceQuirks.load(from: DeviceQuirks.resolvePath(configuration.devices.quirksFile, configFile: path))
+        let quirks = try DeviceQuirks.load(from: DeviceQuirks.resolveQuirksFile(configuration.devices.quirksFile, configFile: path))
         #expect(quirks.usbReader(id: "0400:C35A")?.endpoints == .split)
     }
 
