@@ -46,7 +46,7 @@ enum AttachmentRoutes {
                               remedy: "Give case, material, kind and fileName in the query and the file as the body.")
             }
             // Store and storage errors (disk full → 507, …) become problems in ProblemMiddleware.
-            let incoming = try await intake.begin()
+            let incoming = try await intake.begin(kind: attachment.kind)
             do {
                 var received = 0
                 for try await buffer in request.body {
@@ -64,8 +64,6 @@ enum AttachmentRoutes {
                               remedy: "Send the file again; nothing was kept.")
             }
             let manifest = try await intake.finish(incoming, attachment)
-            dependencies.outbox?.wake()
-            await dependencies.events.publish("attachment.stored", manifest)
             return try TongbanAPI.json(manifest, status: .created)
         }
 
@@ -90,7 +88,7 @@ enum AttachmentRoutes {
         router.get("/v1/attachments/:id/content") { request, context -> Response in
             let (manifest, bytes) = try await contents(dependencies, try context.parameters.require("id"))
             if manifest.kind.holdsIdentity {
-                try dependencies.store?.appendAudit(actor: request.browserOrigin ?? "api-token", action: "attachment.view",
+                try dependencies.store?.appendAudit(actor: Caller.current.auditName, action: "attachment.view",
                                                     subject: manifest.attachmentId, detail: "kind \(manifest.kind.rawValue)")
             }
             var headers = HTTPFields()
@@ -111,7 +109,7 @@ enum AttachmentRoutes {
         router.delete("/v1/outbox/:id") { _, context -> Response in
             guard let outbox = dependencies.outbox else { throw unavailable() }
             let id = try context.parameters.require("id")
-            guard try await outbox.cancel(attachmentId: id, actor: "api") else {
+            guard try await outbox.cancel(attachmentId: id, actor: Caller.current.auditName) else {
                 throw Problem(code: "outbox-entry-not-found", status: 404, title: "没有待发送的附件 Nothing to cancel",
                               detail: "'\(id)' is not waiting for delivery (delivered, cancelled, or never captured)", remedy: "Check GET /v1/outbox.")
             }
@@ -121,7 +119,7 @@ enum AttachmentRoutes {
         router.post("/v1/outbox/:id/retry") { _, context -> Response in
             guard let store = dependencies.store else { throw unavailable() }
             let id = try context.parameters.require("id")
-            guard try store.retryNow(attachmentId: id, actor: "api") else {
+            guard try store.retryNow(attachmentId: id, actor: Caller.current.auditName) else {
                 throw Problem(code: "outbox-entry-not-found", status: 404, title: "没有待发送的附件 Nothing to retry",
                               detail: "'\(id)' is not waiting for delivery (delivered, or never captured)", remedy: "Check GET /v1/outbox.")
             }

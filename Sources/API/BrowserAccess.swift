@@ -2,14 +2,18 @@ import HTTPTypes
 import Hummingbird
 import TongbanCore
 
-/// Who may talk to the local API, decided once per request.
+/// Who may talk to the local API, decided once per request. Loopback is not a credential — any program on the PC
+/// can connect and send any header — so browser headers only ever narrow access:
 ///
 /// - The `Host` header must name a loopback address (or the configured listen host): a page that re-binds its
 ///   own DNS name to 127.0.0.1 cannot reach the API.
-/// - A browser request carries `Origin`; it must be one of the configured origins or the service's own
-///   (the console). Anything else is refused, including the CORS preflight.
-/// - State-changing calls need an allowed Origin or the bearer token; clients without Origin (CLI, scripts)
-///   use the token. A valid token is enough on its own.
+/// - A request with `Origin` must come from one of the configured origins or the service's own (the console).
+/// - A page's request without `Origin` that a browser marks as coming from another site or port
+///   (`Sec-Fetch-Site: cross-site|same-site`: an `<img>`, a `<script>`, a link) reaches only what is open to every
+///   page (`/v1/health`, the SDK's files) — it cannot switch a camera on or read a picture.
+/// - Everything that changes state, and every read of personal data (an unmasked card, an attachment's bytes, a page
+///   image, the camera preview, the event stream), needs a credential that a local program cannot make up: the API
+///   token, a clerk's console session, or a case system's signed assertion (`Caller`).
 public struct BrowserAccessPolicy: Sendable {
     public let allowedOrigins: Set<String>
     public let token: String?
@@ -25,8 +29,8 @@ public struct BrowserAccessPolicy: Sendable {
 
     /// The verdict on one request.
     public enum Verdict: Equatable, Sendable {
-        /// Same-origin or non-browser request that may proceed; `corsOrigin` is set when the response must carry
-        /// CORS headers for an allowed cross origin.
+        /// The request may proceed; `corsOrigin` is set when the response must carry CORS headers for an allowed
+        /// cross origin.
         case allowed(corsOrigin: String?)
         case refused(Problem)
     }
@@ -40,86 +44,159 @@ public struct BrowserAccessPolicy: Sendable {
         return String(lowered.prefix { $0 != ":" })
     }
 
-    /// Decides a request from its method, Host, Origin and Authorization.
-    public func verdict(method: HTTPRequest.Method, host: String?, origin: String?, authorization: String?,
-                        tokenQuery: String? = nil, requiresCredential: Bool = false) -> Verdict {
+    /// Paths any page may load without a credential, also from another site: health, and the service's public
+    /// files (the SDK a case system imports, the console a link may open, the OpenAPI document).
+    static func isOpenToPages(_ path: String) -> Bool {
+        path == "/v1/health" || path == "/" || path == "/console" || path == "/v1/openapi.yaml"
+            || ["/sdk/", "/console/", "/vendor/"].contains { path.hasPrefix($0) }
+    }
+
+    /// Reads of personal data, which need a credential even though they change nothing.
+    static func isPersonalRead(path: String, query: String?) -> Bool {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        if path == "/v1/events" { return true }
+        if parts.count == 4, parts[0] == "v1", parts[1] == "cameras", parts[3] == "preview" { return true }
+        if parts.count == 4, parts[0] == "v1", parts[1] == "attachments", parts[3] == "content" { return true }
+        if parts.count == 6, parts[0] == "v1", parts[1] == "scans", parts[3] == "pages", ["image", "thumbnail"].contains(parts[5]) { return true }
+        if parts.count == 4, parts[0] == "v1", parts[1] == "idcard", parts[2] == "records" {
+            return (query ?? "").split(separator: "&").contains("reveal=true")
+        }
+        return false
+    }
+
+    /// Whether `origin` is this service's own (the console).
+    static func isOwnOrigin(_ origin: String, host: String) -> Bool {
+        origin.lowercased() == "http://\(host.lowercased())"
+    }
+
+    /// Decides a request from what it asks for, the headers a browser sets and the caller its credential proved.
+    public func verdict(method: HTTPRequest.Method, path: String = "/v1/x", query: String? = nil, host: String?, origin: String?,
+                        fetchSite: String? = nil, caller: Caller) -> Verdict {
         guard let host, allowedHosts.contains(Self.hostName(host)) else {
             return .refused(Problem(code: "host-not-allowed", status: 403, title: "拒绝访问 Host not allowed",
                                     detail: "the API answers only to loopback host names, not '\(host ?? "")'",
                                     remedy: "Call the API at http://127.0.0.1:<port>."))
         }
-        let hasToken = token.map { expected in
-            authorization == "Bearer \(expected)" || tokenQuery == expected
-        } ?? false
         // The token is proof of trusted local software (a page cannot know it), whatever Origin it sends.
-        if hasToken { return .allowed(corsOrigin: nil) }
+        if caller == .apiToken { return .allowed(corsOrigin: nil) }
+        var corsOrigin: String?
         if let origin {
-            let normalised = origin.lowercased()
-            let ownOrigin = normalised == "http://\(host.lowercased())"
-            guard ownOrigin || allowedOrigins.contains(normalised) else {
+            let own = Self.isOwnOrigin(origin, host: host)
+            guard own || allowedOrigins.contains(origin.lowercased()) else {
                 return .refused(Problem(code: "origin-not-allowed", status: 403, title: "来源不允许 Origin not allowed",
                                         detail: "requests from '\(origin)' are not allowed by this counter's Tongban",
                                         remedy: "Add the origin to api.allowedOrigins in tongban.yaml (administrator)."))
             }
-            return .allowed(corsOrigin: ownOrigin ? nil : origin)
+            corsOrigin = own ? nil : origin
+        } else if let fetchSite, ["cross-site", "same-site"].contains(fetchSite.lowercased()), !Self.isOpenToPages(path) {
+            return .refused(Problem(code: "cross-site-refused", status: 403, title: "拒绝跨站请求 Cross-site request refused",
+                                    detail: "a page on another site or port may not load \(path)",
+                                    remedy: "Call the API through the SDK from an allowed origin."))
         }
-        if (requiresCredential || Self.stateChangingMethods.contains(method)) && !hasToken {
-            return .refused(Problem(code: "credential-required", status: 401, title: "需要凭据 Credential required",
-                                    detail: "a request without Origin must carry the API token (Authorization: Bearer …)",
-                                    remedy: "Use the token in <dataDir>/api-token, or call from an allowed browser origin."))
+        let signingIn = method == .post && path == "/v1/session"
+        if !caller.hasCredential && !signingIn && (Self.stateChangingMethods.contains(method) || Self.isPersonalRead(path: path, query: query)) {
+            return .refused(Problem(code: "credential-required", status: 401, title: "需要登录 Sign-in required",
+                                    detail: "\(method.rawValue) \(path) needs a credential: a clerk signed in to the console, a case system's assertion, or the API token",
+                                    remedy: "请先登录控制台。Sign in to the console; scripts use the token in <dataDir>/api-token."))
         }
-        return .allowed(corsOrigin: nil)
+        return .allowed(corsOrigin: corsOrigin)
     }
 }
 
-/// Applies `BrowserAccessPolicy` to every HTTP request and answers CORS preflights, including Chrome's
-/// Private Network Access (`Access-Control-Request-Private-Network`).
+/// Resolves the caller's credential, applies `BrowserAccessPolicy` to every HTTP request and answers CORS
+/// preflights (including Chrome's Private Network Access), and puts CORS headers on every answer to an allowed
+/// page — problems included, so the page reads them instead of seeing the service as unreachable.
 struct BrowserAccessMiddleware<Context: RequestContext>: RouterMiddleware {
     let policy: BrowserAccessPolicy
+    let credentials: CredentialResolver
 
     static var allowedMethods: String { "GET, POST, PUT, PATCH, DELETE" }
-    static var allowedHeaders: String { "Authorization, Content-Type, Last-Event-ID" }
+    static var allowedHeaders: String { "Authorization, Content-Type, Last-Event-ID, Idempotency-Key" }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let origin = request.browserOrigin
+        let origin = request.headers[.origin]
         let isPreflight = request.method == .options && origin != nil
             && request.headers[HTTPField.Name("Access-Control-Request-Method")!] != nil
-        let verdict = policy.verdict(method: isPreflight ? .get : request.method, host: request.head.authority,
-                                     origin: origin, authorization: request.headers[.authorization])
-        switch verdict {
-        case .refused(let problem):
-            throw problem
-        case .allowed(let corsOrigin):
-            if isPreflight {
-                var headers = HTTPFields()
-                headers[.accessControlAllowOrigin] = origin
-                headers[.accessControlAllowMethods] = Self.allowedMethods
-                headers[.accessControlAllowHeaders] = Self.allowedHeaders
-                headers[.accessControlMaxAge] = "600"
-                headers[.vary] = "Origin"
-                if request.headers[HTTPField.Name("Access-Control-Request-Private-Network")!] == "true" {
-                    headers[HTTPField.Name("Access-Control-Allow-Private-Network")!] = "true"
-                }
-                return Response(status: .noContent, headers: headers)
+        if isPreflight {
+            let verdict = policy.verdict(method: .get, path: "/", host: request.head.authority, origin: origin, caller: .anonymous)
+            guard case .allowed = verdict else { return Self.refusal(verdict) }
+            var headers = HTTPFields()
+            headers[.accessControlAllowOrigin] = origin
+            headers[.accessControlAllowMethods] = Self.allowedMethods
+            headers[.accessControlAllowHeaders] = Self.allowedHeaders
+            headers[.accessControlMaxAge] = "600"
+            headers[.vary] = "Origin"
+            if request.headers[HTTPField.Name("Access-Control-Request-Private-Network")!] == "true" {
+                headers[HTTPField.Name("Access-Control-Allow-Private-Network")!] = "true"
             }
-            var response = try await next(request, context)
-            if let corsOrigin {
-                response.headers[.accessControlAllowOrigin] = corsOrigin
-                response.headers[.vary] = "Origin"
-                response.headers[.accessControlExposeHeaders] = "Location"
-            }
-            return response
+            return Response(status: .noContent, headers: headers)
         }
+        let caller: Caller
+        switch await credentials.caller(of: request) {
+        case .success(let resolved): caller = resolved
+        case .failure(let problem): return Self.withCORS(problem.response(), origin: policy.allowedOrigins.contains(origin?.lowercased() ?? "") ? origin : nil)
+        }
+        let verdict = policy.verdict(method: request.method, path: request.uri.path, query: request.uri.query,
+                                     host: request.head.authority, origin: origin,
+                                     fetchSite: request.headers[HTTPField.Name("Sec-Fetch-Site")!], caller: caller)
+        guard case .allowed(let corsOrigin) = verdict else {
+            return Self.withCORS(Self.refusal(verdict), origin: policy.allowedOrigins.contains(origin?.lowercased() ?? "") ? origin : nil)
+        }
+        // Every error has become a problem response inside (ProblemMiddleware).
+        let response = try await Caller.$current.withValue(caller) { try await next(request, context) }
+        return Self.withCORS(response, origin: corsOrigin)
+    }
+
+    static func refusal(_ verdict: BrowserAccessPolicy.Verdict) -> Response {
+        if case .refused(let problem) = verdict { return problem.response() }
+        return Response(status: .forbidden)
+    }
+
+    static func withCORS(_ response: Response, origin: String?) -> Response {
+        guard let origin else { return response }
+        var response = response
+        response.headers[.accessControlAllowOrigin] = origin
+        response.headers[.vary] = "Origin"
+        response.headers[.accessControlExposeHeaders] = "Location, Idempotent-Replayed, Retry-After, X-Page-Count"
+        return response
     }
 }
 
-extension Request {
-    /// The origin of the page that sent the request: its `Origin` header, or — for a same-origin request a browser
-    /// sends without one (a plain GET from the console) — the service's own origin, told by
-    /// `Sec-Fetch-Site: same-origin`, a header no page script can set.
-    var browserOrigin: String? {
-        if let origin = headers[.origin] { return origin }
-        guard headers[HTTPField.Name("Sec-Fetch-Site")!] == "same-origin", let host = head.authority else { return nil }
-        return "http://\(host)"
+/// Turns a request's credential into the `Caller` it proves: the API token (`Authorization: Bearer`, or `?token=`
+/// for the event stream), a case system's assertion (`Authorization: Bearer <JWT>`, or `?assertion=`), or a
+/// clerk's session cookie — the cookie only on requests from the console's own origin, so another page on this
+/// PC cannot ride on it. A credential that is present but wrong is refused outright (401), never taken as none.
+struct CredentialResolver: Sendable {
+    let token: String?
+    let assertions: CaseSystemAssertions
+    let sessions: ClerkSessions
+
+    func caller(of request: Request) async -> Result<Caller, Problem> {
+        let origin = request.headers[.origin]
+        let query = request.uri.queryParameters
+        let bearer = request.headers[.authorization].flatMap { value -> String? in
+            value.hasPrefix("Bearer ") ? String(value.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces) : nil
+        } ?? query["token"].map(String.init) ?? query["assertion"].map(String.init)
+        if let bearer {
+            if let token, Self.constantTimeEqual(bearer, token) { return .success(.apiToken) }
+            if CaseSystemAssertions.looksLikeAssertion(bearer) { return assertions.verify(bearer, requestOrigin: origin) }
+            return .failure(Problem(code: "credential-invalid", status: 401, title: "凭据无效 Credential not valid",
+                                    detail: "the bearer credential is neither this counter's API token nor a case-system assertion",
+                                    remedy: "Use the token in <dataDir>/api-token, or sign in to the console."))
+        }
+        if let secret = request.cookies[ClerkSessions.cookieName]?.value, let host = request.head.authority {
+            let fetchSite = request.headers[HTTPField.Name("Sec-Fetch-Site")!]?.lowercased()
+            let fromConsole = origin.map { BrowserAccessPolicy.isOwnOrigin($0, host: host) } ?? (fetchSite == nil || fetchSite == "same-origin" || fetchSite == "none")
+            if fromConsole, let session = await sessions.session(secret: secret) {
+                return .success(.clerk(id: session.clerk, name: session.name))
+            }
+        }
+        return .success(.anonymous)
+    }
+
+    static func constantTimeEqual(_ left: String, _ right: String) -> Bool {
+        let a = Array(left.utf8), b = Array(right.utf8)
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }

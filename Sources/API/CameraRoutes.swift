@@ -86,7 +86,6 @@ enum CameraRoutes {
             let id = try await camera(context, dependencies).id
             let body = try await RequestBody.decode(CameraCaptureRequest.self, from: request, what: "capture request")
             let result = try await cameras.capture(id, body)
-            dependencies.outbox?.wake()
             return try TongbanAPI.json(result, status: .created)
         }
 
@@ -94,7 +93,6 @@ enum CameraRoutes {
             let cameras = try service(dependencies)
             let body = try await RequestBody.decode(IDCardCopyRequest.self, from: request, what: "ID-card copy request")
             let manifest = try await cameras.idCardCopy(body)
-            dependencies.outbox?.wake()
             return try TongbanAPI.json(manifest, status: .created)
         }
     }

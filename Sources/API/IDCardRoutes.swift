@@ -61,9 +61,7 @@ enum IDCardRoutes {
                               remedy: "Read the card again.")
             }
             if request.uri.queryParameters["reveal"] == "true" {
-                let verdict = policy.verdict(method: .get, host: request.head.authority, origin: request.browserOrigin,
-                                             authorization: request.headers[.authorization], requiresCredential: true)
-                if case .refused(let problem) = verdict { throw problem }
+                // A credential was required for this read (BrowserAccessPolicy.isPersonalRead).
                 let reason = request.uri.queryParameters["reason"].map(String.init)
                 return try TongbanAPI.json(try await reveal(recordID: id, reason: reason, request: request, dependencies))
             }
@@ -97,16 +95,21 @@ enum IDCardRoutes {
             throw Problem(code: "record-not-found", status: 404, title: "记录不存在 No such record",
                           detail: "identity record '\(recordID)' is gone (purged)", remedy: "Read the card again.")
         }
-        let actor = request.browserOrigin ?? "api-token"
-        try dependencies.store?.appendAudit(actor: actor, action: "idcard.reveal", subject: recordID,
+        try dependencies.store?.appendAudit(actor: Caller.current.auditName, action: "idcard.reveal", subject: recordID,
                                             detail: "card type \(record.cardType.rawValue); reason: \(reason.isEmpty ? "-" : reason)")
         return record
     }
 
-    /// The reason given for a reveal, trimmed; refused when a browser page gives none.
+    /// The reason given for a reveal, trimmed; refused when a person at a browser (a clerk, a case system's
+    /// operator) gives none — or gives only spaces or form-encoding leftovers.
     static func revealReason(_ reason: String?, request: Request) throws -> String {
         let reason = reason?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        if reason.isEmpty && request.browserOrigin != nil {
+        if reason.count > 200 || TextChecks.hasControlCharacters(reason) {
+            throw Problem(code: "reveal-reason-invalid", status: 400, title: "查看理由无效 Reason not valid",
+                          detail: "the reason must be at most 200 characters without control characters",
+                          remedy: "请用一句话写明理由。Say why in one sentence.")
+        }
+        if Caller.current.isPerson && !reason.contains(where: { $0.isLetter || $0.isNumber }) {
             throw Problem(code: "reveal-reason-required", status: 400, title: "需要查看理由 Reason required",
                           detail: "showing a card unmasked needs a reason, which is written to the audit log",
                           remedy: "请填写查看完整信息的理由（如：核对申请表）。Give the reason (e.g. checking the application form).")

@@ -10,6 +10,7 @@ extension Problem {
     func response() -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
         let body = (try? JSONEncoder.tongban.encode(self)) ?? Data()
         return Response(status: HTTPResponse.Status(code: status), headers: headers,
                         body: .init(byteBuffer: ByteBuffer(bytes: body)))
@@ -41,6 +42,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             var response = problem.response()
             for field in error.headers { response.headers.append(field) }
             return response
+        } catch let error as NIOTooManyBytesError {
+            // A body sent without a declared length that grew past what the route takes.
+            return Problem(code: "body-too-large", status: 413, title: "内容过大 Too large",
+                           detail: "the request body is larger than \(request.uri.path) takes (\(error.maxBytes.map { "\($0) bytes" } ?? "its limit"))",
+                           remedy: "Send a smaller request.")
+                .response()
         } catch let error as DecodingError {
             return Problem(code: "bad-request", status: 400, title: "请求格式错误 Malformed request",
                                detail: "\(error)", remedy: "Check the request body against /v1/openapi.yaml.")

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import TongbanCore
 
@@ -16,7 +17,7 @@ enum RequestBody {
     /// Decodes a JSON body when there is one; an empty body is nil.
     static func decodeIfPresent<T: Decodable>(_ type: T.Type, from request: Request, what: String) async throws -> T? {
         var request = request
-        let buffer = try await request.collectBody(upTo: 256 * 1024)
+        let buffer = try await request.collectBody(upTo: BodyLimitMiddleware<BasicRequestContext>.jsonLimit)
         guard buffer.readableBytes > 0 else { return nil }
         do {
             let decoder = JSONDecoder()
@@ -40,5 +41,28 @@ enum RequestBody {
         case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
         @unknown default: return "\(error)"
         }
+    }
+}
+
+/// Refuses a body larger than its route takes before a byte of it is read: 413 when `Content-Length` says so (an
+/// upload of several GiB is refused at once, not read to the limit first). Bodies sent without a length are cut at
+/// the same limit while they are read (`RequestBody`, the attachment upload).
+struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// JSON requests.
+    static var jsonLimit: Int { 256 * 1024 }
+
+    /// What a route takes: an attachment upload up to 1 GiB, everything else a JSON body.
+    static func limit(method: HTTPRequest.Method, path: String) -> Int {
+        method == .post && path == "/v1/attachments" ? AttachmentRoutes.maximumSize : jsonLimit
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let limit = Self.limit(method: request.method, path: request.uri.path)
+        if let declared = request.headers[.contentLength], let length = Int(declared), length > limit {
+            throw Problem(code: "body-too-large", status: 413, title: "内容过大 Too large",
+                          detail: "the request declares \(length) bytes; \(request.uri.path) takes at most \(limit)",
+                          remedy: request.uri.path == "/v1/attachments" ? "Split the document into several attachments." : "Send a smaller request.")
+        }
+        return try await next(request, context)
     }
 }

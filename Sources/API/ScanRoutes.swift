@@ -37,7 +37,7 @@ enum ScanRoutes {
             let scans = try service(dependencies)
             let id = try context.parameters.require("id")
             if await scans.cancel(id) { return Response(status: .accepted) }
-            try await scans.discard(id, actor: "api")
+            try await scans.discard(id, actor: Caller.current.auditName)
             return Response(status: .noContent)
         }
 
@@ -82,8 +82,6 @@ enum ScanRoutes {
             let body = try await RequestBody.decodeIfPresent(FinishRequest.self, from: request, what: "finish request")
             let manifest = try await scans.finish(try context.parameters.require("id"), includeBlank: body?.includeBlank ?? false,
                                                   operator: body?.operator)
-            dependencies.outbox?.wake()
-            await dependencies.events.publish("attachment.stored", manifest)
             return try TongbanAPI.json(manifest, status: .created)
         }
     }

@@ -45,6 +45,8 @@ public struct APIDependencies: Sendable {
     public var cameras: CameraService?
     /// Remote video assistance (nil: no Janus configured).
     public var assist: AssistService?
+    /// Demo mode: the console's demo clerk may sign in when no clerks are set up.
+    public var demo = false
 
     public init(configuration: TongbanConfiguration, registry: DeviceRegistry, events: EventBus,
                 metrics: PrometheusCollectorRegistry, token: String?, version: String, startedAt: Date = Date(),
@@ -74,16 +76,28 @@ public struct APIDependencies: Sendable {
 public enum TongbanAPI {
     /// Builds the Hummingbird application. `onReady` gets the bound port once the server listens.
     public static func makeApplication(_ dependencies: APIDependencies, logger: Logger,
+                                       limits: ConnectionLimits = .forThisProcess(),
                                        onReady: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
-        let policy = BrowserAccessPolicy(allowedOrigins: dependencies.configuration.api.allowedOrigins,
-                                         token: dependencies.token,
-                                         listenHost: dependencies.configuration.api.listen.host)
-        let staticFiles = try StaticFiles.load(connectingTo: dependencies.configuration.assist.janusURL)
+        let configuration = dependencies.configuration
+        let policy = BrowserAccessPolicy(allowedOrigins: configuration.api.allowedOrigins, token: dependencies.token,
+                                         listenHost: configuration.api.listen.host)
+        let sessions = ClerkSessions(dataDirectory: configuration.dataDirectory, demo: dependencies.demo)
+        let credentials = CredentialResolver(
+            token: dependencies.token,
+            assertions: try CaseSystemAssertions.load(paths: configuration.caseSystemKeyFiles,
+                                                      allowedOrigins: configuration.api.allowedOrigins, counterID: configuration.counter.id),
+            sessions: sessions)
+        let staticFiles = try StaticFiles.load(connectingTo: configuration.assist.janusURL)
         let router = Router(context: BasicRequestContext.self)
+        // Outermost: who may ask (and the CORS headers of every answer to an allowed page, problems included);
+        // then every error as a problem; then body limits and idempotency keys, before any route reads the body.
+        router.add(middleware: BrowserAccessMiddleware(policy: policy, credentials: credentials))
         router.add(middleware: ProblemMiddleware(logger: logger))
-        router.add(middleware: BrowserAccessMiddleware(policy: policy))
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: BodyLimitMiddleware())
+        router.add(middleware: IdempotencyMiddleware(store: dependencies.store))
         addRoutes(to: router, dependencies, policy: policy, staticFiles: staticFiles)
+        SessionRoutes.add(to: router, sessions: sessions)
         IDCardRoutes.add(to: router, dependencies, policy: policy)
         AttachmentRoutes.add(to: router, dependencies)
         ScanRoutes.add(to: router, dependencies)
@@ -92,13 +106,12 @@ public enum TongbanAPI {
         AssistRoutes.add(to: router, dependencies)
 
         let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
-        addEventStream(to: webSocketRouter, dependencies, policy: policy, logger: logger)
+        addEventStream(to: webSocketRouter, dependencies, policy: policy, credentials: credentials, logger: logger)
 
         let listen = dependencies.configuration.api.listen
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter,
-                                           configuration: .init(ws: .init(maxFrameSize: 1 << 16))),
+            server: .guardedHTTP1WebSocketUpgrade(webSocketRouter: webSocketRouter, maximumFrameSize: 1 << 16, limits: limits),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "Tongban"),
             onServerRunning: { channel in await onReady(channel.localAddress?.port ?? listen.port) },
             logger: logger)
@@ -128,6 +141,8 @@ public enum TongbanAPI {
         var hall: String
         var uptimeSeconds: Int
         var devices: [String: Int]
+        /// Demo mode (simulated devices; the console offers the demo clerk's sign-in).
+        var demo: Bool
     }
 
     static func addRoutes(to router: Router<BasicRequestContext>, _ dependencies: APIDependencies,
@@ -143,7 +158,7 @@ public enum TongbanAPI {
                                    counterId: dependencies.configuration.counter.id,
                                    hall: dependencies.configuration.counter.hall,
                                    uptimeSeconds: Int(Date().timeIntervalSince(dependencies.startedAt)),
-                                   devices: counts))
+                                   devices: counts, demo: dependencies.demo))
         }
         router.get("/v1/devices") { request, _ in
             let snapshot: DeviceSnapshot
@@ -163,13 +178,9 @@ public enum TongbanAPI {
             }
             return try json(device)
         }
-        router.get("/v1/events") { request, _ -> Response in
-            // Reached only when the WebSocket upgrade was refused or not asked for.
-            let verdict = policy.verdict(method: .get, host: request.head.authority, origin: request.browserOrigin,
-                                         authorization: request.headers[.authorization],
-                                         tokenQuery: request.uri.queryParameters["token"].map(String.init),
-                                         requiresCredential: true)
-            if case .refused(let problem) = verdict { throw problem }
+        router.get("/v1/events") { _, _ -> Response in
+            // Reached only when the WebSocket upgrade was refused or not asked for (the access middleware has
+            // already refused a caller without a credential).
             throw Problem(code: "upgrade-required", status: 426, title: "需要 WebSocket WebSocket required",
                           detail: "/v1/events is a WebSocket stream", remedy: "Open it with new WebSocket('ws://127.0.0.1:<port>/v1/events').")
         }
@@ -220,14 +231,14 @@ public enum TongbanAPI {
     }
 
     static func addEventStream(to router: Router<BasicWebSocketRequestContext>, _ dependencies: APIDependencies,
-                               policy: BrowserAccessPolicy, logger: Logger) {
+                               policy: BrowserAccessPolicy, credentials: CredentialResolver, logger: Logger) {
         router.ws("/v1/events", shouldUpgrade: { request, _ in
-            let verdict = policy.verdict(method: .get, host: request.head.authority, origin: request.browserOrigin,
-                                         authorization: request.headers[.authorization],
-                                         tokenQuery: request.uri.queryParameters["token"].map(String.init),
-                                         requiresCredential: true)
+            // The upgrade bypasses the HTTP middleware: the same credential and policy, here.
+            let caller = (try? await credentials.caller(of: request).get()) ?? .anonymous
+            let verdict = policy.verdict(method: .get, path: "/v1/events", host: request.head.authority, origin: request.headers[.origin],
+                                         fetchSite: request.headers[HTTPField.Name("Sec-Fetch-Site")!], caller: caller)
             guard case .allowed = verdict else {
-                logger.notice("event stream refused", metadata: ["origin": "\(request.browserOrigin ?? "-")"])
+                logger.notice("event stream refused", metadata: ["origin": "\(request.headers[.origin] ?? "-")"])
                 return .dontUpgrade
             }
             return .upgrade([:])

@@ -86,7 +86,24 @@ struct Serve: AsyncParsableCommand {
                                   logger: Logger(label: "tongban.delivery"))
         let retention = RetentionPolicy(identityDays: configuration.retention.identityDays, scanDays: configuration.retention.scanDays,
                                         noticeDays: configuration.retention.noticeDays, recordingDays: configuration.retention.recordingDays)
-        let intake = AttachmentIntake(store: store, vault: vault, counterID: configuration.counter.id)
+        // The one hand-off of every device class: once an attachment's transaction committed, the outbox is woken
+        // and the page told.
+        let intake = AttachmentIntake(store: store, vault: vault, counterID: configuration.counter.id, stored: { manifest in
+            outbox.wake()
+            await events.publish("attachment.stored", manifest)
+        })
+        // What a crash left of attachments never acknowledged goes before anything new is taken in; so do the
+        // idempotency claims of requests that were never answered.
+        do throws(StoreError) {
+            let swept = try await intake.sweepUnacknowledged()
+            if !swept.isEmpty { logger.notice("removed what a crash left of unacknowledged attachments", metadata: ["count": "\(swept.count)"]) }
+            try store.purgeIdempotencyKeys(before: Date(timeIntervalSinceNow: -IdempotencyMiddlewareSettings.keptSeconds), includingRunning: true)
+        } catch { fail(error.problem) }
+        switch try? store.verifyAudit() {
+        case .broken(let sequence, let reason):
+            logger.critical("the audit log fails verification: run tongban audit verify", metadata: ["record": "\(sequence)", "reason": "\(reason)"])
+        default: break
+        }
         let scans: ScanService
         do {
             let threads = configuration.scanning.imagingThreads
@@ -128,15 +145,15 @@ struct Serve: AsyncParsableCommand {
                 media: MediaSettings(settings),
                 recordingsDirectory: "\(configuration.dataDirectory)/recordings",
                 unconfigured: settings.unsetCallDevices),
-                store: store, intake: intake, events: events, logger: Logger(label: "tongban.assist"),
-                recordingStored: { outbox.wake() })
+                store: store, intake: intake, events: events, logger: Logger(label: "tongban.assist"))
         }
         await assist?.recoverInterrupted()
-        let dependencies = APIDependencies(configuration: configuration, registry: registry, events: events,
+        var dependencies = APIDependencies(configuration: configuration, registry: registry, events: events,
                                            metrics: metrics, token: token, version: Tongban.version, startedAt: startedAt,
                                            idCard: idCard, readerSimulator: readerSimulator, store: store,
                                            intake: intake, outbox: outbox, scans: scans, prints: prints, cameras: cameras,
                                            assist: assist)
+        dependencies.demo = demo
         let application: any Service
         do {
             application = try TongbanAPI.makeApplication(dependencies, logger: Logger(label: "tongban.api")) { port in

@@ -62,6 +62,13 @@ const texts = {
   onlineFor: ['在线接听：', 'Answering for: '], callingOffice: ['正在呼叫', 'Calling'], incoming: ['来电', 'Incoming call'],
   inCall: ['通话中', 'In a call with'], callEnded: ['通话结束', 'Call ended'], missedCall: ['未接通（已计入未接次数）', 'Not answered (counted as missed)'],
   declinedCall: ['对方拒绝', 'Declined'], missedThisMonth: ['本月未接：', 'Missed this month: '], noPrinter: ['没有打印机', 'no printer'], copyMade: ['已生成身份证复印件：', 'ID-card copy made: '],
+  signedInAs: ['柜员', 'Clerk'], signOut: ['退出', 'Sign out'], signInTitle: ['柜员登录', 'Clerk sign-in'], clerkId: ['柜员', 'Clerk'],
+  signIn: ['登录', 'Sign in'], demoSignIn: ['演示模式：柜员 demo，PIN 000000', 'Demo mode: clerk demo, PIN 000000'],
+  signInFailed: ['柜员号或 PIN 不正确', 'Clerk or PIN not recognised'], signInLocked: ['登录已暂时锁定', 'Sign-in is locked for now'],
+  signInLockedFor: ['请 {seconds} 秒后再试，或请管理员重设 PIN。', 'Try again in {seconds} s, or ask the administrator to reset the PIN.'],
+  signInNeeded: ['请先登录', 'Please sign in'],
+  signInNeededRemedy: ['登录已过期或已退出，请重新登录后继续办理。', 'Your session has ended or you signed out: sign in again to go on.'],
+  signedOut: ['已退出', 'Signed out'],
 };
 const classNames = { idcard: ['身份证阅读器', 'ID-card reader'], scanner: ['扫描仪', 'Scanner'], camera: ['高拍仪', 'Camera'], printer: ['打印机', 'Printer'] };
 const availabilityNames = { available: ['可用', 'available'], busy: ['忙', 'busy'], unavailable: ['未连接', 'unavailable'], error: ['故障', 'error'] };
@@ -94,6 +101,8 @@ function applyLanguage() {
     if (texts[element.dataset.i18nValue].includes(element.value)) element.value = t(element.dataset.i18nValue);
   }
   $('#language').textContent = language === 'zh' ? 'English' : '中文';
+  $('#signin-language').textContent = $('#language').textContent;
+  renderSignInMessage();
   renderDevices();
   renderRecord();
   renderScan();
@@ -145,7 +154,8 @@ function requireCase() {
   }
   return value;
 }
-const operator = () => $('#operator').value.trim() || undefined;
+/** The 经办人 sent with what is captured: what the clerk typed, otherwise the signed-in clerk's name. */
+const operator = () => $('#operator').value.trim() || clerk?.name || undefined;
 
 // ---- connection ----------------------------------------------------------------------------------------------
 
@@ -156,6 +166,172 @@ function showConnection(state) {
   link.textContent = state === 'open' ? t('online') : state === 'reconnecting' ? t('reconnecting') : t('offline');
   link.className = `state ${state === 'open' ? 'available' : 'unavailable'}`;
 }
+
+// ---- the clerk's session -------------------------------------------------------------------------------------
+// Nothing changes and no personal data shows without a signed-in clerk: the sign-in covers the page until then,
+// and again whenever a call is refused for want of a credential (the session ended, or the clerk signed out).
+
+let clerk = null; // {clerk, name, expiresAt} while signed in
+let signInNote = null; // what the sign-in says: a TongbanError, 'signedOut' or null
+let entered = false; // the panels have been loaded once
+let expiryTimer = null;
+
+function showClerk() {
+  $('#clerk').hidden = !clerk;
+  $('#clerk-name').textContent = clerk?.name ?? '';
+  $('#operator').placeholder = clerk?.name ?? '';
+}
+
+/** The Chinese or the English half of one of the service's bilingual sentences (`中文。English.`); all of it otherwise. */
+function inLanguage(text) {
+  const halves = /^(.*。)\s*([A-Za-z].*)$/s.exec(text ?? '');
+  return halves ? halves[language === 'zh' ? 1 : 2].trim() : (text ?? '');
+}
+
+/** The sign-in's message: the service's answer in words, in the console's language. */
+function renderSignInMessage() {
+  const target = $('#signin-message');
+  const note = signInNote;
+  if (!note) {
+    showStatus(target, '');
+    return;
+  }
+  if (note === 'signedOut') {
+    showStatus(target, t('signedOut'));
+    return;
+  }
+  let headline;
+  let remedy;
+  if (note.code === 'sign-in-failed') {
+    [headline, remedy] = [t('signInFailed'), inLanguage(note.remedy)];
+  } else if (note.code === 'sign-in-locked') {
+    headline = t('signInLocked');
+    remedy = note.retryAfter !== undefined ? t('signInLockedFor').replace('{seconds}', note.retryAfter) : inLanguage(note.remedy);
+  } else if (note.needsCredential) {
+    [headline, remedy] = [t('signInNeeded'), t('signInNeededRemedy')];
+  } else {
+    showProblem(note, target); // not about the clerk: the service is unreachable, …
+    return;
+  }
+  target.hidden = false;
+  target.className = 'hint problem';
+  target.replaceChildren(make('strong', { textContent: headline }), remedy ? make('div', { className: 'remedy', textContent: `→ ${remedy}` }) : null);
+  target.dataset.code = note.code;
+}
+
+/** Shows the sign-in (with `note`); what the last clerk revealed is masked again and the camera preview stops. */
+function showSignIn(note = null) {
+  clerk = null;
+  clearTimeout(expiryTimer);
+  showClerk();
+  signInNote = note;
+  renderSignInMessage();
+  if (lastRead?.revealed) {
+    lastRead.record = lastRead.masked;
+    lastRead.revealed = false;
+    renderRecord();
+  }
+  if (!$('#camera-preview').hidden) togglePreview(false);
+  const view = $('#signin');
+  if (!view.hidden) return;
+  view.hidden = false;
+  $('#signin-pin').value = '';
+  if (!$('#signin-clerk').value) $('#signin-clerk').value = localStorage.getItem('tongban.clerk') ?? '';
+  ($('#signin-clerk').value ? $('#signin-pin') : $('#signin-clerk')).focus();
+}
+
+/** The typed 经办人 belongs to the clerk who typed it: another clerk starts from their own name. */
+function forgetOperator() {
+  $('#operator').value = '';
+  sessionStorage.removeItem('tongban.operator');
+}
+
+/** Shows the sign-in again when the session runs out, even if the clerk does nothing meanwhile. */
+function watchExpiry() {
+  clearTimeout(expiryTimer);
+  const left = Date.parse(clerk?.expiresAt ?? '') - Date.now();
+  if (!Number.isFinite(left)) return;
+  expiryTimer = setTimeout(async () => {
+    const still = await tongban.session().catch(() => clerk);
+    if (still) {
+      clerk = still;
+      watchExpiry();
+    } else {
+      showSignIn(new TongbanError({ code: 'not-signed-in', status: 401, title: t('signInNeeded'), detail: '', remedy: '' }));
+    }
+  }, Math.min(Math.max(left, 0) + 1000, 2 ** 31 - 1));
+}
+
+/** Signed in: the sign-in goes, the panels load (the first time) and the event stream opens. */
+async function enter() {
+  if (sessionStorage.getItem('tongban.signedInClerk') !== clerk.clerk) forgetOperator();
+  sessionStorage.setItem('tongban.signedInClerk', clerk.clerk);
+  showClerk();
+  watchExpiry();
+  signInNote = null;
+  renderSignInMessage();
+  $('#signin').hidden = true;
+  try {
+    // Back after a sign-out: the stream resumes where it stopped (and the panels reload on its 'connection').
+    if (tongban.connectionState === 'closed') await tongban.openEvents();
+    if (!entered) {
+      await loadDevices();
+      await loadPrinting();
+      await loadAssist();
+      // A batch left unfinished (page reloaded, service restarted) is picked up again.
+      const open = await tongban.scans({ state: 'scanning,ready,interrupted' });
+      if (open.length) {
+        scan = open[0];
+        pagesExpected = scan.pages.length;
+        pagesThisRun = scan.pages.length;
+        renderScan();
+      }
+      entered = true;
+    }
+    refreshOutbox();
+    document.body.dataset.ready = 'true';
+  } catch (error) {
+    if (error.needsCredential) showSignIn(error); else showProblem(error);
+  }
+}
+
+// Any call refused for want of a credential — from any panel — brings the sign-in back.
+tongban.on('credential', (event) => showSignIn(event.data.error));
+
+$('#signin-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const button = $('#signin-submit');
+  const id = $('#signin-clerk').value.trim();
+  button.disabled = true;
+  button.classList.add('working');
+  try {
+    clerk = await tongban.signIn(id, $('#signin-pin').value);
+  } catch (error) {
+    signInNote = error;
+    renderSignInMessage();
+    $('#signin-pin').value = '';
+    $('#signin-pin').focus();
+    return;
+  } finally {
+    button.disabled = false;
+    button.classList.remove('working');
+  }
+  localStorage.setItem('tongban.clerk', id);
+  $('#signin-pin').value = '';
+  await enter();
+});
+
+$('#signout').addEventListener('click', (event) => busy(event.currentTarget, $('#notice'), async () => {
+  try {
+    await tongban.signOut();
+  } catch (error) {
+    if (!error.needsCredential) throw error; // already signed out
+  }
+  tongban.close();
+  forgetOperator();
+  sessionStorage.removeItem('tongban.signedInClerk');
+  showSignIn('signedOut');
+}));
 
 // ---- devices -------------------------------------------------------------------------------------------------
 
@@ -718,10 +894,13 @@ const shortcuts = {
 document.addEventListener('keydown', (event) => {
   const action = event.altKey && !event.ctrlKey && !event.metaKey ? shortcuts[event.key.toLowerCase()] : null;
   if (!action) return;
+  // Signed out, only the language switches: the panels behind the sign-in do nothing.
+  if (!$('#signin').hidden && action !== shortcuts.l) return;
   event.preventDefault();
   action();
 });
 $('#language').addEventListener('click', shortcuts.l);
+$('#signin-language').addEventListener('click', shortcuts.l);
 
 // The case number and clerk are typed once per case and survive a reload of the page.
 for (const id of ['case-number', 'operator']) {
@@ -739,23 +918,13 @@ async function start() {
   try {
     const health = await tongban.getHealth();
     $('#counter').textContent = `${t('counter')} ${health.counterId}`;
-    await tongban.openEvents();
-    await loadDevices();
-    await loadPrinting();
-    await loadAssist();
-    // A batch left unfinished (page reloaded, service restarted) is picked up again.
-    const open = await tongban.scans({ state: 'scanning,ready,interrupted' });
-    if (open.length) {
-      scan = open[0];
-      pagesExpected = scan.pages.length;
-      pagesThisRun = scan.pages.length;
-      renderScan();
-    }
-    refreshOutbox();
-    document.body.dataset.ready = 'true';
+    $('#signin-demo').hidden = health.demo !== true;
+    clerk = await tongban.session();
   } catch (error) {
     showProblem(error);
+    return;
   }
+  if (clerk) await enter(); else showSignIn();
 }
 
 start();

@@ -3,6 +3,12 @@
 
 export declare const DEFAULT_BASE_URL: string;
 
+/** Problem codes that mean the call lacked a credential (`credential-required`, `not-signed-in`): sign in again. */
+export declare const CREDENTIAL_CODES: readonly string[];
+
+/** A fresh random Idempotency-Key (a UUID), as the SDK sends with every state-changing call. */
+export declare function newIdempotencyKey(): string;
+
 /** RFC 9457 problem details as the service sends them. */
 export interface Problem {
   type?: string;
@@ -14,11 +20,18 @@ export interface Problem {
   device?: string;
 }
 
-/** Every failure: the service's problem (code, message, remedy), or `service-unreachable` / `event-timeout`. */
+/**
+ * Every failure: the service's problem (code, message, remedy) — read also from a cross-origin answer — or one the
+ * SDK makes itself: `service-unreachable` (no answer at all: not running, or this page's origin is not allowed),
+ * `assertion-unavailable` (the page's `assertion` function failed), `event-timeout`.
+ */
 export declare class TongbanError extends Error {
-  constructor(problem: Problem);
+  constructor(problem: Problem & { retryAfter?: number });
   readonly name: 'TongbanError';
-  /** Stable machine-readable code, e.g. `origin-not-allowed`, `no-card`, `printer-jam`, `service-unreachable`. */
+  /**
+   * Stable machine-readable code, e.g. `credential-required`, `not-signed-in`, `sign-in-failed`, `sign-in-locked`,
+   * `assertion-invalid`, `idempotency-key-reused`, `no-card`, `printer-jam`, `service-unreachable`.
+   */
   readonly code: string;
   /** HTTP status; 0 when the service could not be reached. */
   readonly status: number;
@@ -27,7 +40,21 @@ export declare class TongbanError extends Error {
   /** What to do about it, for the clerk or the administrator. */
   readonly remedy: string;
   readonly device?: string;
+  /** Seconds to wait before trying again (`Retry-After`), when the service said so (`sign-in-locked`). */
+  readonly retryAfter?: number;
+  /** True for a 401 `credential-required` or `not-signed-in`: the console shows its sign-in on it. */
+  readonly needsCredential: boolean;
   static fromResponse(response: Response, what: string): Promise<TongbanError>;
+}
+
+/** The clerk signed in to the console. */
+export interface ClerkSession {
+  /** The clerk's id (what is typed to sign in), e.g. `demo`. */
+  clerk: string;
+  /** The clerk's name, e.g. 演示柜员; the console's default 经办人 (operator). */
+  name: string;
+  /** ISO 8601; the session ends then. */
+  expiresAt: string;
 }
 
 export type DeviceClass = 'idcard' | 'scanner' | 'camera' | 'printer';
@@ -55,6 +82,8 @@ export interface Health {
   hall: string;
   uptimeSeconds: number;
   devices: Partial<Record<Availability, number>>;
+  /** True when the service runs with `--demo` (the console's demo clerk: `demo`, PIN 000000). */
+  demo?: boolean;
 }
 
 export type CardType = 'resident' | 'hkMacaoTaiwan' | 'foreigner2017' | 'foreigner2023';
@@ -388,8 +417,32 @@ export interface TongbanOptions {
   baseUrl?: string;
   /** The API token, for software that is not a page of an allowed origin. Never put it in a web page. */
   token?: string;
+  /**
+   * For a case system's page: resolves with a short-lived assertion (an ES256 JWT) that the case system's own
+   * backend signed for its signed-in operator (`iss` = the page's origin, `aud` = `tongban`, at most 300 s). Called
+   * before every request (sent as `Authorization: Bearer …`) and every (re)connect of the event stream (sent as
+   * `?assertion=…`); it may cache. `renew` is true when the service refused the previous one: return a new one.
+   */
+  assertion?: (options: { renew: boolean }) => Promise<string> | string;
   reconnectDelayMs?: number;
   maxReconnectDelayMs?: number;
+  /** Pause before a state-changing call that got no answer is sent once more with the same Idempotency-Key (500 ms). */
+  retryDelayMs?: number;
+}
+
+export interface RequestOptions {
+  json?: unknown;
+  body?: BodyInit;
+  contentType?: string;
+  query?: Record<string, unknown>;
+  /** Resolve with the `Response` itself. */
+  raw?: boolean;
+  /** The Idempotency-Key of a state-changing call; a fresh UUID when left out. */
+  idempotencyKey?: string;
+  /** false: no Idempotency-Key and no retry (default true). */
+  idempotent?: boolean;
+  /** false: a 401 for want of a credential is not reported as a `'credential'` event (default true). */
+  credentialEvent?: boolean;
 }
 
 export declare class Tongban {
@@ -407,10 +460,20 @@ export declare class Tongban {
   lastSequence: number | null;
   connectionState: ConnectionState;
 
-  request(method: string, path: string, options?: {
-    json?: unknown; body?: BodyInit; contentType?: string; query?: Record<string, unknown>; raw?: boolean;
-  }): Promise<any>;
+  /**
+   * One call. A state-changing call (POST, PUT, PATCH, DELETE) carries an `Idempotency-Key`, the same on the SDK's
+   * own retries: once after a network error (waiting while the service still serves the first attempt), once with
+   * a renewed assertion after a 401.
+   */
+  request(method: string, path: string, options?: RequestOptions): Promise<any>;
   url(path: string, query?: Record<string, unknown>): string;
+
+  /** Signs a clerk in to the console (same origin; the service sets an HttpOnly session cookie). */
+  signIn(clerk: string, pin: string): Promise<ClerkSession>;
+  /** Signs the clerk out; the cookie is cleared. */
+  signOut(): Promise<null>;
+  /** The signed-in clerk, or null when nobody is signed in (401 `not-signed-in`). */
+  session(): Promise<ClerkSession | null>;
 
   getHealth(): Promise<Health>;
   devices(options?: { refresh?: boolean }): Promise<DeviceSnapshot>;
@@ -471,6 +534,8 @@ export declare class Tongban {
    * `restarted` that the service restarted in between (its state may differ: reload what the page shows).
    */
   on(pattern: 'connection', handler: (event: { type: 'connection'; data: { state: ConnectionState; restarted?: boolean; resumed?: boolean } }) => void): () => void;
+  /** A call was refused for want of a credential (`credential-required`, `not-signed-in`): show the sign-in. Not in `'*'`. */
+  on(pattern: 'credential', handler: (event: { type: 'credential'; data: { code: string; status: number; method: string; path: string; error: TongbanError } }) => void): () => void;
   on(pattern: string, handler: (event: TongbanEvent) => void): () => void;
   waitFor(pattern: string, predicate?: (event: TongbanEvent) => boolean, options?: { timeoutMs?: number }): Promise<TongbanEvent>;
   openEvents(): Promise<Tongban>;

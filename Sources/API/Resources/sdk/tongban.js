@@ -2,19 +2,27 @@
 //
 // A plain ES module without dependencies: a case system imports it straight from the service,
 //   import { Tongban } from 'http://127.0.0.1:8808/sdk/tongban.js';
-//   const tongban = await Tongban.connect();
+//   const tongban = await Tongban.connect({ assertion: () => myBackend.tongbanAssertion() });
 //   tongban.on('idcard.read', (event) => fillForm(event.data.record));
-// Its page's origin must be listed in the service's api.allowedOrigins. Types: /sdk/tongban.d.ts.
+// Its page's origin must be listed in the service's api.allowedOrigins, and everything that changes state or
+// shows personal data needs a credential: a case system's page passes `assertion` (a short-lived ES256 JWT its
+// own backend signs), the console signs its clerk in (`signIn`), scripts pass the API `token`.
+// Types: /sdk/tongban.d.ts.
 
 /** Where the service listens unless told otherwise. */
 export const DEFAULT_BASE_URL = 'http://127.0.0.1:8808';
+
+/** Problem codes that mean "no (valid) credential": the console shows its sign-in on these. */
+export const CREDENTIAL_CODES = Object.freeze(['credential-required', 'not-signed-in']);
+
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Every failure the SDK reports: the service's problem details (code, message, remedy) or an unreachable service. */
 export class TongbanError extends Error {
   constructor(problem) {
     super(problem.detail ? `${problem.title}: ${problem.detail}` : problem.title);
     this.name = 'TongbanError';
-    /** Stable machine-readable code, e.g. `scanner-jammed`, `origin-not-allowed`, `service-unreachable`. */
+    /** Stable machine-readable code, e.g. `scanner-jammed`, `credential-required`, `service-unreachable`. */
     this.code = problem.code;
     /** HTTP status (0 when the service could not be reached). */
     this.status = problem.status ?? 0;
@@ -24,22 +32,47 @@ export class TongbanError extends Error {
     this.remedy = problem.remedy ?? '';
     /** The device concerned, if any. */
     this.device = problem.device;
+    /** Seconds to wait before trying again (`Retry-After`), when the service said so (e.g. `sign-in-locked`). */
+    this.retryAfter = problem.retryAfter;
+  }
+
+  /** True when the call failed for want of a credential (`credential-required`, `not-signed-in`): sign in again. */
+  get needsCredential() {
+    return this.status === 401 && CREDENTIAL_CODES.includes(this.code);
   }
 
   /** Reads an error response: the problem document when there is one, otherwise the status line. */
   static async fromResponse(response, what) {
-    let problem = null;
-    try {
-      const type = response.headers.get('Content-Type') ?? '';
-      if (type.includes('json')) problem = await response.json();
-    } catch {
-      problem = null;
-    }
-    return new TongbanError(problem?.code ? problem : {
-      code: `http-${response.status}`, status: response.status, title: `${response.status} ${response.statusText}`,
-      detail: what, remedy: 'Check the request against /v1/openapi.yaml.',
-    });
+    return new TongbanError(await readProblem(response, what));
   }
+}
+
+/**
+ * The problem an error response carries. A JSON body with a `code` is taken as the problem whatever its declared
+ * type; anything else becomes `http-<status>`. `status` comes from the response when the body leaves it out.
+ */
+async function readProblem(response, what) {
+  let problem = null;
+  try {
+    const text = await response.text();
+    const parsed = text ? JSON.parse(text) : null;
+    if (parsed && typeof parsed === 'object' && typeof parsed.code === 'string') problem = parsed;
+  } catch {
+    problem = null;
+  }
+  const retryAfter = Number.parseInt(response.headers.get('Retry-After') ?? '', 10);
+  if (!problem) {
+    problem = {
+      code: `http-${response.status}`, title: `${response.status} ${response.statusText}`.trim(),
+      detail: what, remedy: 'Check the request against /v1/openapi.yaml.',
+    };
+  }
+  return {
+    ...problem,
+    status: typeof problem.status === 'number' ? problem.status : response.status,
+    title: problem.title ?? problem.code,
+    retryAfter: Number.isFinite(retryAfter) ? retryAfter : problem.retryAfter,
+  };
 }
 
 function unreachable(baseUrl, cause) {
@@ -51,18 +84,50 @@ function unreachable(baseUrl, cause) {
   });
 }
 
+/** The page's `assertion` function failed or gave no token: the case system's backend did not sign one. */
+function assertionUnavailable(cause) {
+  return new TongbanError({
+    code: 'assertion-unavailable', status: 0, title: '无法取得办件系统凭据 No case-system assertion',
+    detail: `the page's assertion function ${cause ? `failed: ${cause?.message ?? cause}` : 'returned no token'}`,
+    remedy: '请重新登录办件系统后再试。Sign in to the case system again; its backend signs the assertion Tongban needs.',
+  });
+}
+
+/** A fresh Idempotency-Key: a random UUID (also where `crypto.randomUUID` is missing: pages not in a secure context). */
+export function newIdempotencyKey() {
+  if (typeof crypto !== 'undefined' && typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The SDK's own events, which `'*'` does not include: the stream's state and refused credentials. */
+const LOCAL_EVENTS = new Set(['connection', 'credential']);
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether a request body can be sent a second time (a stream is used up by the first attempt). */
+const resendable = (body) => !(typeof ReadableStream !== 'undefined' && body instanceof ReadableStream);
+
 const segment = (value) => encodeURIComponent(String(value));
 
 /** A connection to the counter's Tongban: typed calls for the whole API and one event stream. */
 export class Tongban {
   /**
-   * @param {{baseUrl?: string, token?: string, reconnectDelayMs?: number, maxReconnectDelayMs?: number}} options
+   * @param {{baseUrl?: string, token?: string, assertion?: (options: {renew: boolean}) => Promise<string> | string,
+   *   reconnectDelayMs?: number, maxReconnectDelayMs?: number, retryDelayMs?: number}} options
    */
   constructor(options = {}) {
     this.baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
     this.token = options.token ?? null;
+    /** The case system's assertion source: called before every request and every (re)connect of the stream. */
+    this.assertion = options.assertion ?? null;
     this.reconnectDelayMs = options.reconnectDelayMs ?? 500;
     this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
+    /** Pause before a state-changing call that met a network error is sent once more (same Idempotency-Key). */
+    this.retryDelayMs = options.retryDelayMs ?? 500;
     /** Sequence of the newest event received; the stream resumes after it when it reconnects. */
     this.lastSequence = null;
     /** `connecting`, `open`, `reconnecting` or `closed`. */
@@ -75,6 +140,7 @@ export class Tongban {
     this._delay = this.reconnectDelayMs;
     this._timer = null;
     this._everOpen = false;
+    this._generation = 0;
   }
 
   /** Checks the service answers (`GET /v1/health`), opens the event stream and resolves with the connection. */
@@ -87,29 +153,85 @@ export class Tongban {
 
   // ---- HTTP ----------------------------------------------------------------------------------------------------
 
-  async request(method, path, { json, body, contentType, query, raw = false } = {}) {
+  /** The page's assertion, from its `assertion` function (`renew` after the service refused the previous one). */
+  async _assertion(renew = false) {
+    let value;
+    try {
+      value = await this.assertion({ renew });
+    } catch (error) {
+      throw error instanceof TongbanError ? error : assertionUnavailable(error);
+    }
+    if (typeof value !== 'string' || !value) throw assertionUnavailable(null);
+    return value;
+  }
+
+  /**
+   * One call of the API. A state-changing call (POST, PUT, PATCH, DELETE) carries a fresh `Idempotency-Key` (or
+   * `idempotencyKey`), kept for the SDK's own retries of it: once after a network error, once with a renewed
+   * assertion after a 401, and — while the service is still serving the first attempt (409
+   * `idempotency-key-in-use`) — until that one has answered. `idempotent: false` sends no key and does not retry.
+   * Same-origin calls send the page's cookies (the console's clerk session); cross-origin calls send none.
+   */
+  async request(method, path, { json, body, contentType, query, raw = false, idempotencyKey, idempotent = true,
+    credentialEvent = true } = {}) {
+    method = method.toUpperCase();
     const url = new URL(this.baseUrl + path);
     for (const [name, value] of Object.entries(query ?? {})) {
       if (value !== undefined && value !== null) url.searchParams.set(name, String(value));
     }
+    const changing = STATE_CHANGING.has(method) && idempotent;
     const headers = {};
-    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    if (changing) headers['Idempotency-Key'] = idempotencyKey ?? newIdempotencyKey();
     if (json !== undefined) {
       headers['Content-Type'] = 'application/json';
       body = JSON.stringify(json);
     } else if (contentType) {
       headers['Content-Type'] = contentType;
     }
-    let response;
-    try {
-      response = await fetch(url, { method, headers, body });
-    } catch (error) {
-      throw unreachable(this.baseUrl, error);
+    const canResend = resendable(body);
+    let networkRetried = false;
+    let renewed = false;
+    let waitingSince = null;
+    for (;;) {
+      if (this.token) headers.Authorization = `Bearer ${this.token}`;
+      else if (this.assertion) headers.Authorization = `Bearer ${await this._assertion(renewed)}`;
+      let response;
+      try {
+        response = await fetch(url, { method, headers, body, credentials: 'same-origin' });
+      } catch (error) {
+        // No answer at all. A state-changing call may have been done all the same: its retry carries the same
+        // key, so the service answers the first result instead of doing it twice.
+        if (changing && canResend && !networkRetried) {
+          networkRetried = true;
+          await sleep(this.retryDelayMs);
+          continue;
+        }
+        throw unreachable(this.baseUrl, error);
+      }
+      if (response.ok) {
+        if (raw) return response;
+        if (response.status === 204 || !(response.headers.get('Content-Type') ?? '').includes('json')) return null;
+        return response.json();
+      }
+      const error = new TongbanError(await readProblem(response, `${method} ${path}`));
+      // Our own earlier attempt is still being served (its answer was lost): wait for it, then get its result.
+      if (error.code === 'idempotency-key-in-use' && networkRetried && canResend) {
+        waitingSince ??= Date.now();
+        if (Date.now() - waitingSince < 120_000) {
+          await sleep(1000);
+          continue;
+        }
+      }
+      // A cached assertion may have expired since: ask the page for a new one, once.
+      if (error.status === 401 && this.assertion && !this.token && !renewed && canResend) {
+        renewed = true;
+        continue;
+      }
+      if (error.needsCredential && credentialEvent) {
+        this._dispatch({ type: 'credential', data: { code: error.code, status: error.status, method, path, error } });
+      }
+      throw error;
     }
-    if (!response.ok) throw await TongbanError.fromResponse(response, `${method} ${path}`);
-    if (raw) return response;
-    if (response.status === 204 || !(response.headers.get('Content-Type') ?? '').includes('json')) return null;
-    return response.json();
   }
 
   url(path, query = {}) {
@@ -118,6 +240,29 @@ export class Tongban {
       if (value !== undefined && value !== null) url.searchParams.set(name, String(value));
     }
     return url.toString();
+  }
+
+  // ---- the console's clerk session ------------------------------------------------------------------------------
+
+  /**
+   * Signs a clerk in to the console (same origin only): the service sets its HttpOnly session cookie. Resolves with
+   * `{clerk, name, expiresAt}`; a wrong clerk or PIN rejects with `sign-in-failed`, too many with `sign-in-locked`
+   * (`retryAfter` seconds).
+   */
+  signIn(clerk, pin) {
+    // No Idempotency-Key: a replayed answer would lack the Set-Cookie, and signing in again is harmless anyway.
+    return this.request('POST', '/v1/session', { json: { clerk, pin }, idempotent: false, credentialEvent: false });
+  }
+  /** Signs the clerk out; the session cookie is cleared. */
+  signOut() { return this.request('DELETE', '/v1/session', { idempotent: false, credentialEvent: false }); }
+  /** The signed-in clerk `{clerk, name, expiresAt}`, or null when nobody is signed in. */
+  async session() {
+    try {
+      return await this.request('GET', '/v1/session', { credentialEvent: false });
+    } catch (error) {
+      if (error.needsCredential) return null;
+      throw error;
+    }
   }
 
   // ---- service and devices -------------------------------------------------------------------------------------
@@ -230,7 +375,9 @@ export class Tongban {
    * Calls `handler(event)` for every event whose type is `pattern`, starts with `pattern` without its `*`
    * (`'scan.*'`), or for all (`'*'`). `'connection'` reports the stream's state: `{state, restarted, resumed}` —
    * `resumed` when missed events were replayed after a drop, `restarted` when the service restarted in between
-   * (reload what the page shows). Returns the unsubscribe function.
+   * (reload what the page shows). `'credential'` reports a call refused for want of a credential
+   * (`{code, status, method, path, error}`: `credential-required` or `not-signed-in`) — show the sign-in.
+   * Returns the unsubscribe function.
    */
   on(pattern, handler) {
     if (!this._listeners.has(pattern)) this._listeners.set(pattern, new Set());
@@ -257,24 +404,53 @@ export class Tongban {
 
   /** Opens the event stream; resolves once the service said hello. It reconnects by itself until `close()`. */
   openEvents() {
+    if (this._socket && this.connectionState === 'open') return Promise.resolve(this);
     this._wanted = true;
+    this._generation += 1;
+    clearTimeout(this._timer);
     return new Promise((resolve, reject) => this._open(resolve, reject));
   }
 
   /** Closes the event stream and stops reconnecting. */
   close() {
     this._wanted = false;
+    this._generation += 1;
     clearTimeout(this._timer);
     this._socket?.close();
     this._socket = null;
     this._setState('closed');
   }
 
-  _open(resolve, reject) {
+  async _open(resolve, reject) {
+    const generation = this._generation;
     const url = new URL(this.baseUrl.replace(/^http/, 'ws') + '/v1/events');
     if (this.lastSequence !== null) url.searchParams.set('since', String(this.lastSequence));
-    if (this.token) url.searchParams.set('token', this.token);
     this._setState(this.lastSequence === null ? 'connecting' : 'reconnecting');
+    // Browsers cannot put headers on a WebSocket: the credential goes in the query (a fresh assertion per connect).
+    if (this.token) {
+      url.searchParams.set('token', this.token);
+    } else if (this.assertion) {
+      let assertion;
+      try {
+        assertion = await this._assertion();
+      } catch (error) {
+        if (generation !== this._generation) {
+          reject?.(error);
+        } else if (reject) {
+          this._wanted = false;
+          this._setState('closed');
+          reject(error);
+        } else {
+          this._retryLater();
+        }
+        return;
+      }
+      if (generation !== this._generation) { // closed (or opened anew) meanwhile
+        reject?.(unreachable(this.baseUrl, new Error('the event stream was closed before it opened')));
+        return;
+      }
+      url.searchParams.set('assertion', assertion);
+    }
     let socket;
     try {
       socket = new WebSocket(url);
@@ -323,10 +499,15 @@ export class Tongban {
         return;
       }
       if (!this._wanted) return;
-      this._setState('reconnecting');
-      this._timer = setTimeout(() => this._open(), this._delay);
-      this._delay = Math.min(this._delay * 2, this.maxReconnectDelayMs);
+      this._retryLater();
     };
+  }
+
+  _retryLater() {
+    this._setState('reconnecting');
+    clearTimeout(this._timer);
+    this._timer = setTimeout(() => this._open(), this._delay);
+    this._delay = Math.min(this._delay * 2, this.maxReconnectDelayMs);
   }
 
   _setState(state, details = {}) {
@@ -337,7 +518,7 @@ export class Tongban {
 
   _dispatch(event) {
     for (const [pattern, handlers] of this._listeners) {
-      const matches = pattern === '*' ? event.type !== 'connection'
+      const matches = pattern === '*' ? !LOCAL_EVENTS.has(event.type)
         : pattern.endsWith('*') ? event.type.startsWith(pattern.slice(0, -1)) : pattern === event.type;
       if (!matches) continue;
       for (const handler of [...handlers]) {
