@@ -2,21 +2,24 @@ import Foundation
 import Testing
 
 /// Headless Chromium, driven over the DevTools protocol by `Tests/tools/browser_e2e.py`, against `tongban serve
-/// --demo` with the rig's SANE scanner and CUPS printer: the console's own buttons read a card, scan three pages,
-/// capture a document, print a notice and see the outbox deliver; the SDK example page does the same from a second
-/// allowed origin; a page of an origin not in the configuration can neither call the API nor open the event stream.
-/// Screenshots of every step are kept in `.build/artefacts/browser/`.
+/// --demo` with the rig's SANE scanner and CUPS printer: the console's clerk signs in through its form (a wrong PIN
+/// first), and its own buttons read a card, scan three pages, capture a document, print a notice and see the outbox
+/// deliver; when the session ends or the clerk signs out the sign-in comes back and calls are refused. The SDK
+/// example page does the same from a second allowed origin, every call carrying an assertion its server signed; a
+/// page of an origin not in the configuration (with a key Tongban does not trust) can neither call the API nor open
+/// the event stream. Screenshots of every step are kept in `.build/artefacts/browser/`.
 @Suite struct BrowserTests {
     static let token = "browser-token-0123456789abcdef"
     static let artefacts = "\(packageRoot)/.build/artefacts/browser"
 
-    /// `python3 -m http.server` on a free loopback port, serving the SDK example: one page origin.
-    static func pageServer() async throws -> (child: ChildProcess, origin: String) {
-        let child = try ChildProcess("/usr/bin/python3", ["-u", "-m", "http.server", "--bind", "127.0.0.1",
-                                                          "--directory", "\(packageRoot)/Examples/case-system", "0"])
-        let line = try #require(try await child.waitForLine(containing: "Serving HTTP"), "http.server: \(child.standardError)")
-        let port = try #require(line.range(of: #"port (\d+)"#, options: .regularExpression).map { line[$0].dropFirst(5) })
-        return (child, "http://127.0.0.1:\(port)")
+    /// `Examples/case-system/server.py` on a free loopback port: one page origin serving the SDK example, which signs
+    /// its page's assertions with a key of its own; the public half is written to `publicKey` (PEM).
+    static func pageServer(publicKey: String) async throws -> (child: ChildProcess, origin: String) {
+        let child = try ChildProcess("/usr/bin/python3", ["-u", "\(packageRoot)/Examples/case-system/server.py", "--bind", "127.0.0.1",
+                                                          "--port", "0", "--public-key-out", publicKey])
+        let line = try #require(try await child.waitForLine(containing: "case-system: listening on"), "server.py: \(child.standardError)")
+        let origin = try #require(line.range(of: #"http://127\.0\.0\.1:\d+"#, options: .regularExpression).map { String(line[$0]) })
+        return (child, origin)
     }
 
     /// Runs one scenario of the driver; returns its findings.
@@ -42,13 +45,16 @@ import Testing
             .replacingOccurrences(of: #"(?m)^test-picture .*$"#, with: "test-picture \"Color pattern\"", options: .regularExpression)
         try testConf.write(toFile: "\(sane)/test.conf", atomically: true, encoding: .utf8)
 
-        let allowed = try await Self.pageServer()
+        // The allowed case system's key is trusted; the foreign page's server signs with a key Tongban does not know.
+        let allowedKey = "\(directory)/case-system.pem"
+        let allowed = try await Self.pageServer(publicKey: allowedKey)
         defer { kill(allowed.child.process.processIdentifier, SIGKILL) }
-        let foreign = try await Self.pageServer()
+        let foreign = try await Self.pageServer(publicKey: "\(directory)/foreign.pem")
         defer { kill(foreign.child.process.processIdentifier, SIGKILL) }
         let server = try ChildProcess.serve(["--demo", "--config", "\(packageRoot)/Config/tongban.yaml", "--listen", "127.0.0.1:0",
                                              "--data-dir", "\(directory)/data"],
                                             environment: ["TONGBAN_API_TOKEN": Self.token, "TONGBAN_API_ALLOWED_ORIGINS": allowed.origin,
+                                                          "TONGBAN_API_CASE_SYSTEM_KEYS": allowedKey,
                                                           "TONGBAN_PRINTERS_CUPS_SERVER": Rig["TONGBAN_RIG_CUPS_SERVER"],
                                                           "TONGBAN_PRINTERS_NOTICES": Rig["TONGBAN_RIG_PRINTER_QUEUE"],
                                                           "SANE_CONFIG_DIR": sane])
@@ -59,9 +65,20 @@ import Testing
         // Only this test's own screenshots go (other suites keep theirs in sibling folders, and may be running).
         for scenario in ["console", "example", "foreign"] { try? FileManager.default.removeItem(atPath: "\(Self.artefacts)/\(scenario)") }
 
-        // The console, through its own buttons.
+        // The console, through its own buttons, once its clerk signed in.
         let console = try await Self.scenario("console", tongban: tongban, caseNumber: "WEB2026112200001")
         #expect((console["exceptions"] as? [Any])?.isEmpty == true, "console exceptions: \(console["exceptions"] ?? "")")
+        #expect(console["signInFirst"] as? Bool == true, "nobody signed in: the sign-in comes first")
+        #expect((console["demoHint"] as? String)?.contains("PIN 000000") == true, "demo mode names the demo clerk: \(console["demoHint"] ?? "")")
+        #expect((console["wrongPin"] as? [String])?.first == "sign-in-failed", "a wrong PIN is refused in words: \(console["wrongPin"] ?? "")")
+        #expect(console["clerkName"] as? String == "演示柜员", "the header names the signed-in clerk")
+        let credentialCodes: Set<String> = ["credential-required", "not-signed-in"]
+        #expect(console["sessionEnded"] as? Int == 204)
+        #expect(credentialCodes.contains(console["expiredSignIn"] as? String ?? ""),
+                "a call after the session ended brings the sign-in back: \(console["expiredSignIn"] ?? "")")
+        #expect(credentialCodes.contains(console["afterSignOut"] as? String ?? "")
+                && credentialCodes.contains(console["idcardStatusAfterSignOut"] as? String ?? ""),
+                "signed out, a state-changing call is refused: \(console["afterSignOut"] ?? "") \(console["idcardStatusAfterSignOut"] ?? "")")
         #expect((console["maskedRecord"] as? [String])?.contains("110105********002X") == true, "masked first: \(console["maskedRecord"] ?? "")")
         #expect(console["revealedWithoutReason"] as? Bool == false, "revealing needs a reason")
         #expect((console["revealedRecord"] as? [String])?.contains("11010519491231002X") == true)
@@ -73,6 +90,8 @@ import Testing
         #expect(Set(listed.compactMap { $0["attachment"]?["kind"] as? String }) == ["scan", "notice"])
         #expect(listed.contains { $0["attachment"]?["materialName"] as? String == "申请材料" && $0["attachment"]?["pages"] as? Int == 3 },
                 "the scanned batch is one three-page PDF: \(consoleAttachments)")
+        #expect(listed.allSatisfy { $0["attachment"]?["operator"] as? String == "演示柜员" },
+                "the 经办人 defaults to the signed-in clerk's name: \(consoleAttachments)")
         let audit = try await run("/usr/bin/sqlite3", ["\(directory)/data/tongban.sqlite", "SELECT detail FROM audit WHERE action = 'idcard.reveal'"])
         #expect(audit.standardOutput.contains("reason: 核对申请表"), "the reveal's reason is audited: \(audit.standardOutput)")
 
@@ -97,6 +116,10 @@ import Testing
         #expect(refused["read"] as? String == "blocked: TypeError", "a read is refused: \(refused["read"] ?? "")")
         #expect(refused["preflighted"] as? String == "blocked: TypeError", "a call needing a preflight is refused")
         #expect(refused["eventStream"] as? String == "refused", "the event stream is refused: \(refused["eventStream"] ?? "")")
+        #expect(refused["callWithAssertion"] as? String == "blocked: TypeError",
+                "an assertion its own server signed does not help: \(refused["callWithAssertion"] ?? "")")
+        #expect(refused["eventStreamWithAssertion"] as? String == "refused",
+                "nor for the event stream: \(refused["eventStreamWithAssertion"] ?? "")")
         let forged = try await curl(authorization + ["\(tongban)/v1/attachments?case=FOREIGN2026112200001"]).body
         #expect(forged == "[]", "a no-cors POST from the foreign page stored nothing: \(forged)")
     }

@@ -4,6 +4,9 @@ page from an origin Tongban does not allow. Clicks are real mouse events at the 
 text is typed with Input.insertText. A screenshot of each step goes to the artefacts folder.
 
 usage: browser_e2e.py console|example|foreign --tongban URL --artefacts DIR [--page URL] [--case NO]
+                      [--clerk demo --pin 000000]
+The console is signed in to through its own form (the demo clerk by default). The example page must be served by
+Examples/case-system/server.py, whose /assertion signs the page's credential.
 Prints one JSON line of findings per scenario; exits 0 when every step worked, 1 with the failed step otherwise.
 Uses Debian's python3 with python3-websockets.
 """
@@ -163,8 +166,36 @@ class Browser:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
-async def console_scenario(browser, tongban, case_number, findings):
+async def sign_in(browser, clerk, pin):
+    """Signs in through the console's own form: the clerk and PIN typed, a real click on 登录. Returns the name shown."""
+    await browser.wait_for("!document.querySelector('#signin').hidden", "the console's sign-in")
+    await browser.type("#signin-clerk", clerk)
+    await browser.type("#signin-pin", pin)
+    await browser.click("#signin-submit")
+    return await browser.wait_for(
+        "document.querySelector('#signin').hidden && document.querySelector('#clerk-name').textContent", "the clerk to be signed in")
+
+
+SIGN_IN_CODE = "!document.querySelector('#signin').hidden && document.querySelector('#signin-message').dataset.code"
+
+
+async def console_scenario(browser, tongban, case_number, clerk, pin, findings):
     await browser.navigate(f"{tongban}/console")
+    # Nobody signed in yet: the sign-in covers the page; in demo mode it names the demo clerk.
+    await browser.wait_for("!document.querySelector('#signin').hidden", "the console's sign-in")
+    findings["signInFirst"] = await browser.evaluate("document.body.dataset.ready !== 'true'")
+    findings["demoHint"] = await browser.evaluate(
+        "!document.querySelector('#signin-demo').hidden && document.querySelector('#signin-demo').textContent")
+    await browser.screenshot("console-sign-in")
+    # A wrong PIN is refused with the service's answer in words next to the form.
+    await browser.type("#signin-clerk", clerk)
+    await browser.type("#signin-pin", "999999" if pin != "999999" else "999998")
+    await browser.click("#signin-submit")
+    findings["wrongPin"] = await browser.wait_for(
+        f"({SIGN_IN_CODE}) && [document.querySelector('#signin-message').dataset.code, document.querySelector('#signin-message').textContent]",
+        "the wrong PIN to be refused")
+    await browser.screenshot("console-sign-in-refused")
+    findings["clerkName"] = await sign_in(browser, clerk, pin)
     await browser.wait_for("document.body.dataset.ready === 'true'", "the console to connect")
     await browser.type("#case-number", case_number)
     await browser.screenshot("console-connected")
@@ -247,11 +278,30 @@ async def console_scenario(browser, tongban, case_number, findings):
     await browser.screenshot("console-english")
     await browser.key("l", "KeyL")
 
+    # The session ends behind the console's back (as when it expires): the clerk's next action is refused and the
+    # sign-in comes back, saying why; signing in again carries on.
+    findings["sessionEnded"] = await browser.evaluate("fetch('/v1/session', {method: 'DELETE'}).then(r => r.status)")
+    await browser.click("#sim-lift")
+    findings["expiredSignIn"] = await browser.wait_for(SIGN_IN_CODE, "the sign-in after the session ended")
+    await browser.screenshot("console-session-ended")
+    await sign_in(browser, clerk, pin)
+
+    # Signing out: the sign-in covers the page again, and a state-changing call the page still makes is refused.
+    await browser.click("#signout")
+    await browser.wait_for("!document.querySelector('#signin').hidden && !document.querySelector('#signin-message').dataset.code",
+                           "the sign-in after signing out")
+    await browser.evaluate("document.querySelector('#sim-place').click()")  # the button under the sign-in, clicked by script
+    findings["afterSignOut"] = await browser.wait_for(SIGN_IN_CODE, "the call after signing out to be refused")
+    findings["idcardStatusAfterSignOut"] = await browser.evaluate("document.querySelector('#idcard-status').dataset.code")
+    await browser.screenshot("console-signed-out")
+
 
 async def example_scenario(browser, page, case_number, findings):
     await browser.navigate(page)
     await browser.wait_for("document.body.dataset.connected === 'true'", "the example to connect through the SDK")
     await browser.type("input[name=caseNumber]", case_number)
+    # The demo button shows once the page has listed the devices (one more call, with its assertion).
+    await browser.wait_for("!document.querySelector('#place-card').hidden", "the example to list the devices")
     await browser.click("#place-card")
     findings["applicant"] = await browser.wait_for(
         "document.body.dataset.cardRead === 'true' && document.querySelector('input[name=idNumber]').value"
@@ -274,7 +324,8 @@ async def example_scenario(browser, page, case_number, findings):
     base = page.split("?tongban=")[1]
     findings["resume"] = await browser.evaluate(f"""(async () => {{
         const {{ Tongban }} = await import({json.dumps(base + '/sdk/tongban.js')});
-        const client = await Tongban.connect({{ baseUrl: {json.dumps(base)}, reconnectDelayMs: 6000 }});
+        const assertion = async () => (await (await fetch('/assertion')).json()).assertion;
+        const client = await Tongban.connect({{ baseUrl: {json.dumps(base)}, assertion, reconnectDelayMs: 6000 }});
         const states = [];
         client.on('connection', (event) => states.push({{ ...event.data, at: Date.now() }}));
         const seen = [];
@@ -316,6 +367,19 @@ async def foreign_scenario(browser, page, tongban, case_number, findings):
         socket.onerror = () => resolve('refused');
         setTimeout(() => resolve('no answer'), 10000);
     }})""")
+    # With an assertion its own backend signed (server.py's key, which Tongban does not trust; nor its origin).
+    assertion = "fetch('/assertion').then((r) => r.json()).then((a) => a.assertion, () => null)"
+    findings["callWithAssertion"] = await browser.evaluate(
+        f"{assertion}.then((jwt) => jwt === null ? 'no assertion' : fetch({json.dumps(tongban + '/v1/sim/idcard')}, {{method: 'POST',"
+        " headers: {'Content-Type': 'application/json', Authorization: 'Bearer ' + jwt}, body: JSON.stringify({action: 'place'})})"
+        ".then(r => 'status ' + r.status, e => 'blocked: ' + e.name))")
+    findings["eventStreamWithAssertion"] = await browser.evaluate(f"""{assertion}.then((jwt) => jwt === null ? 'no assertion'
+        : new Promise((resolve) => {{
+            const socket = new WebSocket({json.dumps(ws)} + '?assertion=' + encodeURIComponent(jwt));
+            socket.onopen = () => {{ socket.close(); resolve('opened'); }};
+            socket.onerror = () => resolve('refused');
+            setTimeout(() => resolve('no answer'), 10000);
+        }}))""")
     await browser.screenshot("foreign-origin-refused")
 
 
@@ -481,6 +545,8 @@ async def main():
     parser.add_argument("--tongban", default="")
     parser.add_argument("--page")
     parser.add_argument("--case", default="WEB2026112200001")
+    parser.add_argument("--clerk", default="demo", help="console: the clerk to sign in as (the demo clerk by default)")
+    parser.add_argument("--pin", default="000000", help="console: that clerk's PIN")
     parser.add_argument("--artefacts", required=True)
     arguments = parser.parse_args()
     artefacts = os.path.join(arguments.artefacts, arguments.scenario)
@@ -491,7 +557,7 @@ async def main():
     try:
         await browser.start()
         if arguments.scenario == "console":
-            await console_scenario(browser, arguments.tongban, arguments.case, findings)
+            await console_scenario(browser, arguments.tongban, arguments.case, arguments.clerk, arguments.pin, findings)
         elif arguments.scenario == "example":
             await example_scenario(browser, arguments.page, arguments.case, findings)
         elif arguments.scenario == "answer":
