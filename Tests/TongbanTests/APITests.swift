@@ -1,3 +1,4 @@
+import Crypto
 import Devices
 import Foundation
 import HTTPTypes
@@ -17,6 +18,21 @@ import Yams
 @Suite struct APITests {
     static let token = "test-token-0123456789"
     static let allowedOrigin = "https://case.example.gov.cn"
+    /// The stand-in case system's signing key; its public half is configured in `api.caseSystemKeys`.
+    static let caseSystemKeyBytes = P256.Signing.PrivateKey().rawRepresentation
+    static var caseSystemKey: P256.Signing.PrivateKey { try! P256.Signing.PrivateKey(rawRepresentation: caseSystemKeyBytes) }
+    static let caseSystemKeyFile: String = {
+        let path = NSTemporaryDirectory() + "tongban-api-test-case-system-\(UUID().uuidString.prefix(8)).pem"
+        try? caseSystemKey.publicKey.pemRepresentation.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }()
+
+    /// A fresh assertion of the allowed case system for its operator.
+    static func assertion() throws -> String {
+        let now = Int(Date().timeIntervalSince1970)
+        return try CaseSystemAssertionTests.assertion(["iss": allowedOrigin, "sub": "op-1", "aud": "tongban", "iat": now, "exp": now + 120],
+                                                      key: caseSystemKey)
+    }
 
     struct Harness {
         let application: any ApplicationProtocol
@@ -26,6 +42,7 @@ import Yams
     static func harness() async throws -> Harness {
         let configuration = try ConfigurationLoader.load(file: nil, environment: [:], overrides: [
             "api.listen": "127.0.0.1:0", "api.allowedOrigins": allowedOrigin, "devices.simulate": "all",
+            "api.caseSystemKeys": caseSystemKeyFile,
         ])
         let events = EventBus()
         let registry = DeviceRegistry(discoverers: [SimulatedDiscoverer()], simulate: .all, pollInterval: .seconds(60),
@@ -181,7 +198,7 @@ import Yams
     @Test func eventStreamSendsHelloThenEventsToAnAllowedOrigin() async throws {
         try await withLiveServer { client, harness in
             let port = try #require(client.port)
-            let probe = try Self.probe(port: port, messages: 2, headers: ["Origin: \(Self.allowedOrigin)"])
+            let probe = try Self.probe(port: port, query: "?assertion=\(try Self.assertion())", messages: 2, headers: ["Origin: \(Self.allowedOrigin)"])
             let hello = try await probe.waitForLine(containing: "hello")
             #expect(hello?.contains("\"sequence\":4") == true, "hello after the four device.added events: \(hello ?? "none")")
             await harness.events.publish("device.changed", SimulatedDiscoverer.device(for: .scanner))
@@ -197,7 +214,8 @@ import Yams
         try await withLiveServer { client, _ in
             let port = try #require(client.port)
             // The registry's first round published device.added 1…4; resuming after 2 replays 3 and 4.
-            let probe = try Self.probe(port: port, query: "?since=2", messages: 3, headers: ["Origin: \(Self.allowedOrigin)"])
+            let probe = try Self.probe(port: port, query: "?since=2", messages: 3,
+                                       headers: ["Origin: \(Self.allowedOrigin)", "Authorization: Bearer \(try Self.assertion())"])
             #expect(try await probe.waitForExit() == 0)
             let lines = probe.standardOutput.split(separator: "\n")
             #expect(lines.count == 3)
@@ -206,7 +224,9 @@ import Yams
         }
     }
 
-    @Test(arguments: [["Origin: https://evil.example"], [], ["Authorization: Bearer wrong-token-000000"], ["Origin: null"]])
+    /// Finding (wave 2): the allowed origin's header alone opened the event stream; now it needs the assertion too.
+    @Test(arguments: [["Origin: https://evil.example"], [], ["Authorization: Bearer wrong-token-000000"], ["Origin: null"],
+                      ["Origin: \(allowedOrigin)"], ["Sec-Fetch-Site: same-origin"]])
     func eventStreamRefusesForeignOriginsAndTokenlessClients(headers: [String]) async throws {
         try await withLiveServer { client, _ in
             let port = try #require(client.port)
@@ -236,6 +256,10 @@ import Yams
                 #expect(response.status == .unauthorized)
             }
             try await client.execute(uri: "/v1/events", method: .get, headers: [.origin: Self.allowedOrigin]) { response in
+                #expect(response.status == .unauthorized)
+            }
+            try await client.execute(uri: "/v1/events", method: .get,
+                                     headers: [.origin: Self.allowedOrigin, .authorization: "Bearer \(try Self.assertion())"]) { response in
                 #expect(response.status == .upgradeRequired)
             }
         }

@@ -347,7 +347,7 @@ import Testing
         let listed = try await curl(["http://127.0.0.1:\(port)/v1/attachments?case=TB-FULL"])
         for (id, hash) in stored {
             #expect(listed.body.contains(id))
-            let files = try await run("/usr/bin/find", [dataDir + "/files", "-path", "*\(id)/doc.pdf"]).standardOutput
+            let files = try await run("/usr/bin/find", [dataDir + "/files", "-path", "*\(id)/content"]).standardOutput
                 .split(separator: "\n").map(String.init)
             let bytes = try Data(contentsOf: URL(fileURLWithPath: try #require(files.first, "file of \(id)")))
             #expect(SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() == hash)

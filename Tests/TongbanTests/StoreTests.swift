@@ -8,10 +8,10 @@ import Testing
     @Test func opensInWALModeWithMigrationsApplied() throws {
         let store = try Store(directory: try makeTemporaryDirectory())
         #expect(try store.journalMode() == "wal")
-        #expect(try store.appliedMigrations() == ["v1", "v2-identity", "v3-scans", "v4-prints", "v5-assist"])
+        #expect(try store.appliedMigrations() == ["v1", "v2-identity", "v3-scans", "v4-prints", "v5-assist", "v6-seams"])
         // Reopening applies nothing twice.
         let again = try Store(directory: store.directory)
-        #expect(try again.appliedMigrations() == ["v1", "v2-identity", "v3-scans", "v4-prints", "v5-assist"])
+        #expect(try again.appliedMigrations() == ["v1", "v2-identity", "v3-scans", "v4-prints", "v5-assist", "v6-seams"])
     }
 
     @Test func durableWriteLeavesOnlyTheWholeFileWithPrivatePermissions() throws {
@@ -89,6 +89,57 @@ import Testing
         #expect(try store.verifyAudit() == .intact(records: 4))
         try store.database.write { try $0.execute(sql: "DELETE FROM audit WHERE sequence = 3") }
         #expect(try store.verifyAudit() == .broken(at: 3, reason: "record 3 is missing"))
+    }
+
+    /// Finding (wave 2): the chain was unkeyed — deleting its last records, or rewriting and re-chaining it, passed
+    /// verification. Now the records are HMACs under a key beside the vault's and the head is anchored outside
+    /// the database.
+    @Test func auditLogWithItsTailCutOrReChainedFailsVerification() throws {
+        let directory = try makeTemporaryDirectory()
+        var store = try Store(directory: directory)
+        for index in 1...5 { try store.appendAudit(actor: "clerk", action: "print", subject: "job-\(index)") }
+        #expect(try store.verifyAudit() == .intact(records: 5))
+        try store.database.write { db in
+            try db.execute(sql: "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete")
+            try db.execute(sql: "DELETE FROM audit WHERE sequence > 3")
+        }
+        guard case .broken(let at, let reason) = try store.verifyAudit() else {
+            Issue.record("cutting the last two records passed verification")
+            return
+        }
+        #expect(at == 4 && reason.contains("cut"), "\(reason)")
+
+        // Re-chained: record 2 rewritten and every hash recomputed the way the first wave did (SHA-256, no key).
+        let rechained = try makeTemporaryDirectory()
+        store = try Store(directory: rechained)
+        for index in 1...4 { try store.appendAudit(actor: "clerk", action: "print", subject: "job-\(index)") }
+        try store.database.write { db in
+            try db.execute(sql: "DROP TRIGGER audit_no_update")
+            var previous = AuditRecord.genesisHash
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY sequence") {
+                var record = AuditRecord(sequence: row["sequence"], time: AuditRecord.time(fromText: row["time"]), actor: row["actor"],
+                                         action: row["action"], subject: row["sequence"] == 2 ? "job-forged" : row["subject"],
+                                         detail: row["detail"], previousHash: previous, hash: "", keyed: false)
+                record.hash = record.computedHash(key: Data())
+                try db.execute(sql: "UPDATE audit SET subject = ?, previousHash = ?, hash = ?, keyed = 0 WHERE sequence = ?",
+                               arguments: [record.subject, record.previousHash, record.hash, record.sequence])
+                previous = record.hash
+            }
+        }
+        guard case .broken = try store.verifyAudit() else {
+            Issue.record("a re-chained log passed verification")
+            return
+        }
+        // …and with the anchor deleted as well.
+        try FileManager.default.removeItem(atPath: "\(rechained)/audit.anchor")
+        guard case .broken(_, let missing) = try store.verifyAudit() else {
+            Issue.record("a re-chained log without its anchor passed verification")
+            return
+        }
+        #expect(missing.contains("anchor"))
+        // The CLI says so too.
+        let cli = try runBlocking(tongbanBinary, ["audit", "verify", "--data-dir", directory])
+        #expect(cli.status == 1 && cli.standardError.contains("BROKEN"))
     }
 
     @Test func identityVaultSealsRecordsAndPurgesThem() throws {
