@@ -91,9 +91,15 @@ enum AttachmentRoutes {
                 try dependencies.store?.appendAudit(actor: Caller.current.auditName, action: "attachment.view",
                                                     subject: manifest.attachmentId, detail: "kind \(manifest.kind.rawValue)")
             }
+            // The uploader chose the type: only a picture or a PDF is shown in the page, anything else is a download,
+            // and nothing served here may run script on the console's origin (an HTML or SVG "attachment").
             var headers = HTTPFields()
-            headers[.contentType] = manifest.contentType
+            let viewable = ["image/jpeg", "image/png", "application/pdf"].contains(manifest.contentType.lowercased())
+            headers[.contentType] = viewable ? manifest.contentType : "application/octet-stream"
+            headers[.contentDisposition] = viewable ? "inline" : "attachment"
             headers[.cacheControl] = "no-store"
+            headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+            headers[.contentSecurityPolicy] = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
 

@@ -13,7 +13,7 @@ import TongbanCore
 ///   page (`/v1/health`, the SDK's files) — it cannot switch a camera on or read a picture.
 /// - Everything that changes state, and every read of personal data (an unmasked card, an attachment's bytes, a page
 ///   image, the camera preview, the event stream), needs a credential that a local program cannot make up: the API
-///   token, a clerk's console session, or a case system's signed assertion (`Caller`).
+///   token, a clerk's console session key, or a case system's signed assertion (`Caller`).
 public struct BrowserAccessPolicy: Sendable {
     public let allowedOrigins: Set<String>
     public let token: String?
@@ -59,7 +59,11 @@ public struct BrowserAccessPolicy: Sendable {
         if parts.count == 4, parts[0] == "v1", parts[1] == "attachments", parts[3] == "content" { return true }
         if parts.count == 6, parts[0] == "v1", parts[1] == "scans", parts[3] == "pages", ["image", "thumbnail"].contains(parts[5]) { return true }
         if parts.count == 4, parts[0] == "v1", parts[1] == "idcard", parts[2] == "records" {
-            return (query ?? "").split(separator: "&").contains("reveal=true")
+            // Decoded as the route decodes it (`reveal=%74rue` is `reveal=true`); any value but false counts.
+            return (query ?? "").split(separator: "&").contains { pair in
+                let field = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
+                return field.first == "reveal" && field.dropFirst().first?.lowercased() != "false"
+            }
         }
         return false
     }
@@ -162,36 +166,39 @@ struct BrowserAccessMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Turns a request's credential into the `Caller` it proves: the API token (`Authorization: Bearer`, or `?token=`
-/// for the event stream), a case system's assertion (`Authorization: Bearer <JWT>`, or `?assertion=`), or a
-/// clerk's session cookie — the cookie only on requests from the console's own origin, so another page on this
-/// PC cannot ride on it. A credential that is present but wrong is refused outright (401), never taken as none.
+/// Turns a request's credential into the `Caller` it proves: the API token, a clerk's session key or a case
+/// system's assertion — as `Authorization: Bearer …`, or in the query (`token=`, `session=`, `assertion=`) where a
+/// page cannot set a header (the event stream, an `<img>`). A credential that is present but wrong is refused
+/// outright (401), never taken as none.
 struct CredentialResolver: Sendable {
     let token: String?
     let assertions: CaseSystemAssertions
     let sessions: ClerkSessions
 
-    func caller(of request: Request) async -> Result<Caller, Problem> {
-        let origin = request.headers[.origin]
+    /// The credential a request presents, from its header or its query.
+    static func presented(in request: Request) -> String? {
+        if let value = request.headers[.authorization], value.hasPrefix("Bearer ") {
+            return String(value.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
+        }
         let query = request.uri.queryParameters
-        let bearer = request.headers[.authorization].flatMap { value -> String? in
-            value.hasPrefix("Bearer ") ? String(value.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces) : nil
-        } ?? query["token"].map(String.init) ?? query["assertion"].map(String.init)
-        if let bearer {
-            if let token, Self.constantTimeEqual(bearer, token) { return .success(.apiToken) }
-            if CaseSystemAssertions.looksLikeAssertion(bearer) { return assertions.verify(bearer, requestOrigin: origin) }
-            return .failure(Problem(code: "credential-invalid", status: 401, title: "凭据无效 Credential not valid",
-                                    detail: "the bearer credential is neither this counter's API token nor a case-system assertion",
-                                    remedy: "Use the token in <dataDir>/api-token, or sign in to the console."))
+        return (query["token"] ?? query["session"] ?? query["assertion"]).map(String.init)
+    }
+
+    func caller(of request: Request) async -> Result<Caller, Problem> {
+        guard let presented = Self.presented(in: request) else { return .success(.anonymous) }
+        if let token, Self.constantTimeEqual(presented, token) { return .success(.apiToken) }
+        if presented.hasPrefix(ClerkSessions.keyPrefix) {
+            if let session = await sessions.session(key: presented) { return .success(.clerk(id: session.clerk, name: session.name)) }
+            return .failure(Problem(code: "credential-invalid", status: 401, title: "登录已失效 Signed out",
+                                    detail: "the clerk's session has ended (signed out, expired, or the service restarted)",
+                                    remedy: "请重新登录。Sign in again."))
         }
-        if let secret = request.cookies[ClerkSessions.cookieName]?.value, let host = request.head.authority {
-            let fetchSite = request.headers[HTTPField.Name("Sec-Fetch-Site")!]?.lowercased()
-            let fromConsole = origin.map { BrowserAccessPolicy.isOwnOrigin($0, host: host) } ?? (fetchSite == nil || fetchSite == "same-origin" || fetchSite == "none")
-            if fromConsole, let session = await sessions.session(secret: secret) {
-                return .success(.clerk(id: session.clerk, name: session.name))
-            }
+        if CaseSystemAssertions.looksLikeAssertion(presented) {
+            return assertions.verify(presented, requestOrigin: request.headers[.origin])
         }
-        return .success(.anonymous)
+        return .failure(Problem(code: "credential-invalid", status: 401, title: "凭据无效 Credential not valid",
+                                detail: "the credential is not this counter's API token, a clerk's session or a case-system assertion",
+                                remedy: "Use the token in <dataDir>/api-token, or sign in to the console."))
     }
 
     static func constantTimeEqual(_ left: String, _ right: String) -> Bool {

@@ -90,9 +90,14 @@ public struct CaseSystemAssertions: Sendable {
 }
 
 /// Clerks' console sessions: signed in with a PIN the installer set (`tongban clerk set`), held in memory (a
-/// restart signs everyone out), sent by the browser as an HttpOnly SameSite=Strict cookie. Guessing is slowed:
-/// five wrong PINs for a clerk lock that clerk for a minute, doubling each time up to fifteen; thirty failures a
-/// minute lock every sign-in for a minute.
+/// restart signs everyone out). The session key goes back to the console in the answer, which keeps it in
+/// `sessionStorage` — scoped to the console's origin, port included — and sends it as `Authorization: Bearer tbs_…`
+/// (or `?session=` where a page cannot set a header). Not a cookie: browsers send cookies to every port of
+/// 127.0.0.1, so any other local program with a listening port could collect one.
+///
+/// Guessing is slowed, counted before the PIN is checked so that concurrent guesses count too: five wrong PINs for a
+/// clerk lock that clerk for a minute, doubling each time up to fifteen; at most two checks run at once; thirty
+/// failures a minute lock every sign-in for a minute.
 public actor ClerkSessions {
     public struct Session: Sendable, Codable, Equatable {
         public var clerk: String
@@ -100,7 +105,15 @@ public actor ClerkSessions {
         public var expiresAt: Date
     }
 
-    static let cookieName = "tongban_session"
+    /// The answer to a sign-in: the session and the key that proves it.
+    struct SignedIn: Encodable {
+        var clerk: String
+        var name: String
+        var expiresAt: Date
+        var sessionKey: String
+    }
+
+    static let keyPrefix = "tbs_"
     static let lifetime: TimeInterval = 10 * 3600
 
     private let dataDirectory: String
@@ -109,6 +122,7 @@ public actor ClerkSessions {
     private var sessions: [String: Session] = [:]
     private var failures: [String: (count: Int, lockedUntil: Date?, lockSeconds: TimeInterval)] = [:]
     private var recentFailures: [Date] = []
+    private var checking = 0
     private let hashing = DedicatedThread(name: "sign-in")
 
     public init(dataDirectory: String, demo: Bool) {
@@ -122,51 +136,61 @@ public actor ClerkSessions {
 
     deinit { hashing.stop() }
 
-    /// Signs a clerk in; returns the session and its secret (the cookie's value).
-    public func signIn(clerk: String, pin: String, now: Date = Date()) async throws(Problem) -> (secret: String, session: Session) {
+    /// Signs a clerk in; returns the session with its key.
+    func signIn(clerk: String, pin: String, now: Date = Date()) async throws(Problem) -> SignedIn {
         recentFailures.removeAll { now.timeIntervalSince($0) > 60 }
         if recentFailures.count >= 30 { throw Self.locked(seconds: 60) }
         if let until = failures[clerk]?.lockedUntil, until > now { throw Self.locked(seconds: Int(until.timeIntervalSince(now).rounded(.up))) }
+        // Checks in flight count as failures until they succeed: a burst of concurrent guesses meets the limit too.
+        guard checking < 2 else { throw Self.locked(seconds: 1) }
         let accounts: [ClerkAccount]
         do { accounts = try ClerkDirectory.load(dataDirectory: dataDirectory) } catch { throw error.problem }
         let account = (accounts.isEmpty ? demoClerk.map { [$0] } ?? [] : accounts).first { $0.id == clerk }
+        recordFailure(clerk, now: now)
+        checking += 1
         let matches = await hashing.perform { account.map { ClerkDirectory.verify($0, pin: pin) } ?? false }
+        checking -= 1
         guard let account, matches else {
-            recentFailures.append(now)
-            var record = failures[clerk] ?? (0, nil, 30)
-            record.count += 1
-            if record.count >= 5 {
-                record.lockSeconds = min(record.lockSeconds * 2, 900)
-                record.lockedUntil = now.addingTimeInterval(record.lockSeconds)
-                record.count = 0
-            }
-            failures[clerk] = record
             throw Problem(code: "sign-in-failed", status: 401, title: "柜员号或 PIN 不正确 Clerk or PIN not recognised",
                           detail: "sign-in refused for '\(clerk.prefix(64))'",
                           remedy: accounts.isEmpty && demoClerk == nil
                               ? "本机尚未设置柜员：由管理员运行 tongban clerk set。No clerk is set up on this PC: the installer runs tongban clerk set."
                               : "请核对柜员号和 PIN；连续输错 5 次将暂时锁定。Check the clerk id and PIN; five wrong tries lock it for a while.")
         }
+        // The right PIN: this attempt was no failure after all.
         failures[clerk] = nil
+        if let index = recentFailures.lastIndex(of: now) { recentFailures.remove(at: index) }
         var generator = SystemRandomNumberGenerator()
-        let secret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        let key = Self.keyPrefix + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
         let session = Session(clerk: account.id, name: account.name, expiresAt: now.addingTimeInterval(Self.lifetime))
-        sessions[secret] = session
-        return (secret, session)
+        sessions[key] = session
+        return SignedIn(clerk: session.clerk, name: session.name, expiresAt: session.expiresAt, sessionKey: key)
     }
 
-    /// The session a cookie's secret names, if it has not expired.
-    public func session(secret: String, now: Date = Date()) -> Session? {
-        guard let session = sessions[secret] else { return nil }
+    private func recordFailure(_ clerk: String, now: Date) {
+        recentFailures.append(now)
+        var record = failures[clerk] ?? (0, nil, 30)
+        record.count += 1
+        if record.count >= 5 {
+            record.lockSeconds = min(record.lockSeconds * 2, 900)
+            record.lockedUntil = now.addingTimeInterval(record.lockSeconds)
+            record.count = 0
+        }
+        failures[clerk] = record
+    }
+
+    /// The session a key names, if it has not expired.
+    public func session(key: String, now: Date = Date()) -> Session? {
+        guard let session = sessions[key] else { return nil }
         guard session.expiresAt > now else {
-            sessions[secret] = nil
+            sessions[key] = nil
             return nil
         }
         return session
     }
 
-    public func signOut(secret: String) {
-        sessions[secret] = nil
+    public func signOut(key: String) {
+        sessions[key] = nil
     }
 
     static func locked(seconds: Int) -> Problem {

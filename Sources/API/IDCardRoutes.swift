@@ -90,6 +90,11 @@ enum IDCardRoutes {
     /// Loads the record unmasked and writes the reveal to the audit log (who, which record, why). A browser page
     /// must say why (the console asks the clerk); local software holding the token may leave the reason out.
     static func reveal(recordID: String, reason: String?, request: Request, _ dependencies: APIDependencies) async throws -> IdentityRecord {
+        // The access policy asks for a credential already; this is the last line, whatever the route's query said.
+        guard Caller.current.hasCredential else {
+            throw Problem(code: "credential-required", status: 401, title: "需要登录 Sign-in required",
+                          detail: "showing a card unmasked needs a credential", remedy: "请先登录控制台。Sign in to the console.")
+        }
         let reason = try revealReason(reason, request: request)
         guard let record = try await dependencies.idCard?.record(id: recordID) else {
             throw Problem(code: "record-not-found", status: 404, title: "记录不存在 No such record",

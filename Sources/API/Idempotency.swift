@@ -1,4 +1,5 @@
 import Crypto
+import Delivery
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -8,8 +9,8 @@ import TongbanCore
 
 /// How long answered idempotency keys are kept, and how much of a request or response is kept for them.
 public enum IdempotencyMiddlewareSettings {
-    /// Keys are answered again for at least 24 hours (they are forgotten after 48).
-    public static let keptSeconds: TimeInterval = 48 * 3600
+    /// Keys are answered again for at least 24 hours (they are forgotten after 48, by the retention service).
+    public static let keptSeconds: TimeInterval = RetentionService.idempotencyKeySeconds
     /// Request bodies up to this size are part of the request's fingerprint; larger ones (uploads) are fingerprinted
     /// by their declared length and type.
     static let fingerprintedBodyLimit = 1 << 20
@@ -29,9 +30,16 @@ struct IdempotencyMiddleware<Context: RequestContext>: RouterMiddleware {
 
     static var headerName: HTTPField.Name { HTTPField.Name("Idempotency-Key")! }
 
+    /// POSTs that change nothing — reading a card, previewing a form, signing in — are answered afresh every time:
+    /// their answers (an unmasked record, a filled form, a session key) are never kept outside the vault.
+    static func changesNothing(_ request: Request) -> Bool {
+        let path = request.uri.path
+        return path == "/v1/idcard/read" || path == "/v1/session" || (path.hasPrefix("/v1/notices/") && path.hasSuffix("/preview"))
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard BrowserAccessPolicy.stateChangingMethods.contains(request.method), let key = request.headers[Self.headerName],
-              let store else {
+              let store, !Self.changesNothing(request) else {
             return try await next(request, context)
         }
         guard (1...255).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ (0x21...0x7e).contains($0.value) }) else {
@@ -55,6 +63,10 @@ struct IdempotencyMiddleware<Context: RequestContext>: RouterMiddleware {
             throw Problem(code: "idempotency-key-in-use", status: 409, title: "正在处理 Already being done",
                           detail: "a request with Idempotency-Key '\(key)' is still being served",
                           remedy: "请稍候，上一次操作尚未完成。Wait for the first request's answer; do not send it again.")
+        case .interrupted:
+            throw Problem(code: "idempotency-outcome-unknown", status: 409, title: "上次操作结果不明 Outcome unknown",
+                          detail: "the service stopped while a request with Idempotency-Key '\(key)' was being done; it may or may not have been done",
+                          remedy: "请先查看本案已有的附件和打印记录，确有需要再重新操作。Check the case's attachments and print jobs before doing it again (a new action gets a new key).")
         case .mismatch:
             throw Problem(code: "idempotency-key-reused", status: 422, title: "请求标识已用于其他操作 Idempotency-Key reused",
                           detail: "Idempotency-Key '\(key)' was used for a different request",
@@ -75,10 +87,17 @@ struct IdempotencyMiddleware<Context: RequestContext>: RouterMiddleware {
             return response
         }
         let collector = ResponseCollector()
-        try await response.body.write(CollectingWriter(collector: collector))
-        let body = Array(collector.buffer.readableBytesView)
-        try store.completeIdempotencyKey(scope: scope, key: key, response: IdempotentResponse(
-            status: response.status.code, contentType: response.headers[.contentType], location: response.headers[.location], body: body))
+        let body: [UInt8]
+        do {
+            try await response.body.write(CollectingWriter(collector: collector))
+            body = Array(collector.buffer.readableBytesView)
+            try store.completeIdempotencyKey(scope: scope, key: key, response: IdempotentResponse(
+                status: response.status.code, contentType: response.headers[.contentType], location: response.headers[.location], body: body))
+        } catch {
+            // Done, but its answer could not be kept: the key is given back rather than left claimed forever.
+            try? store.releaseIdempotencyKey(scope: scope, key: key)
+            throw error
+        }
         var replayable = response
         replayable.body = .init(byteBuffer: ByteBuffer(bytes: body))
         return replayable
@@ -91,12 +110,14 @@ struct IdempotencyMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     /// A digest of what the request asks: method, path and query, content type and its body (or, for an upload
-    /// too large to hold, its declared length).
+    /// too large to hold or one sent without a length, its declared length or the fact that it has none).
     static func fingerprint(of request: inout Request) async throws -> String {
         var parts = [request.method.rawValue, request.uri.description, request.headers[.contentType] ?? ""]
         let declared = request.headers[.contentLength].flatMap(Int.init)
         if let declared, declared > IdempotencyMiddlewareSettings.fingerprintedBodyLimit {
             parts.append("length \(declared)")
+        } else if declared == nil && request.headers[.transferEncoding] != nil {
+            parts.append("streamed")
         } else {
             let body = try await request.collectBody(upTo: IdempotencyMiddlewareSettings.fingerprintedBodyLimit)
             parts.append(digest(Array(body.readableBytesView)))

@@ -42,7 +42,7 @@ enum PrintRoutes {
             if request.headers[.contentType]?.hasPrefix("application/pdf") == true {
                 // A PDF as it is: options in the query.
                 var request = request
-                let body = try await request.collectBody(upTo: 64 * 1024 * 1024)
+                let body = try await request.collectBody(upTo: BodyLimitMiddleware<BasicRequestContext>.printedPDFLimit)
                 let printRequest = PrintRequest(
                     document: .pdf(Data(body.readableBytesView), caseNumber: query["caseNumber"].map(String.init),
                                    title: query["title"].map(String.init) ?? "document"),

@@ -51,9 +51,17 @@ struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
     /// JSON requests.
     static var jsonLimit: Int { 256 * 1024 }
 
-    /// What a route takes: an attachment upload up to 1 GiB, everything else a JSON body.
+    /// A PDF sent to the printer as it is.
+    static var printedPDFLimit: Int { 64 * 1024 * 1024 }
+
+    /// What a route takes: an attachment upload up to 1 GiB, a PDF to print up to 64 MiB, everything else a JSON body.
     static func limit(method: HTTPRequest.Method, path: String) -> Int {
-        method == .post && path == "/v1/attachments" ? AttachmentRoutes.maximumSize : jsonLimit
+        guard method == .post else { return jsonLimit }
+        switch path {
+        case "/v1/attachments": return AttachmentRoutes.maximumSize
+        case "/v1/prints": return printedPDFLimit
+        default: return jsonLimit
+        }
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -3,7 +3,8 @@ import HTTPTypes
 import Hummingbird
 import TongbanCore
 
-/// `/v1/session`: a clerk signs in to the console with a PIN and gets an HttpOnly, SameSite=Strict cookie.
+/// `/v1/session`: a clerk signs in to the console with a PIN and gets a session key, which the console keeps in its
+/// own `sessionStorage` and sends as `Authorization: Bearer tbs_…` (see `ClerkSessions`).
 enum SessionRoutes {
     struct SignIn: Decodable {
         var clerk: String
@@ -19,24 +20,19 @@ enum SessionRoutes {
                               remedy: "Open http://127.0.0.1:<port>/console.")
             }
             let body = try await RequestBody.decode(SignIn.self, from: request, what: "sign-in")
-            let (secret, session) = try await sessions.signIn(clerk: body.clerk, pin: body.pin)
-            var response = try TongbanAPI.json(session)
-            response.headers[.setCookie] = "\(ClerkSessions.cookieName)=\(secret); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Int(ClerkSessions.lifetime))"
-            return response
+            return try TongbanAPI.json(try await sessions.signIn(clerk: body.clerk, pin: body.pin))
         }
         router.get("/v1/session") { request, _ -> Response in
-            guard case .clerk = Caller.current, let secret = request.cookies[ClerkSessions.cookieName]?.value,
-                  let session = await sessions.session(secret: secret) else {
+            guard case .clerk = Caller.current, let key = CredentialResolver.presented(in: request),
+                  let session = await sessions.session(key: key) else {
                 throw Problem(code: "not-signed-in", status: 401, title: "尚未登录 Not signed in",
                               detail: "no clerk is signed in to this console", remedy: "请用柜员号和 PIN 登录。Sign in with your clerk id and PIN.")
             }
             return try TongbanAPI.json(session)
         }
         router.delete("/v1/session") { request, _ -> Response in
-            if let secret = request.cookies[ClerkSessions.cookieName]?.value { await sessions.signOut(secret: secret) }
-            var headers = HTTPFields()
-            headers[.setCookie] = "\(ClerkSessions.cookieName)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
-            return Response(status: .noContent, headers: headers)
+            if let key = CredentialResolver.presented(in: request) { await sessions.signOut(key: key) }
+            return Response(status: .noContent)
         }
     }
 }

@@ -201,7 +201,7 @@ public final class AttachmentIntake: Sendable {
         // The audit log names who asked, as their credential proved it; the manifest's operator (经办人) is who the
         // request names, or else the signed-in person.
         let caller = Caller.current
-        let auditActor = caller.hasCredential ? caller.auditName : (request.operator ?? counterID)
+        let auditActor = caller.auditActor(claimed: request.operator, fallback: counterID)
         let operatorName = request.operator ?? caller.personName
         let manifest = try await thread.perform { () throws(StoreError) -> AttachmentManifest in
             defer { incoming.close() }

@@ -33,8 +33,12 @@ public struct RetentionPolicy: Sendable, Equatable {
     }
 }
 
-/// Purges delivered attachments past their retention, hourly: the store marks them (audited), then their folders go.
+/// Purges delivered attachments past their retention, hourly: the store marks them (audited), then their folders go;
+/// and answered idempotency keys past two days.
 public struct RetentionService: Service {
+    /// How long an answered idempotency key is kept (the draft asks for at least 24 hours).
+    public static let idempotencyKeySeconds: TimeInterval = 48 * 3600
+
     let store: Store
     let policy: RetentionPolicy
     let logger: Logger
@@ -59,6 +63,8 @@ public struct RetentionService: Service {
             let scans = try store.purgePagesOfPurgedScans(at: now)
             for scan in scans { try? FileManager.default.removeItem(atPath: "\(store.scansDirectory)/\(scan)") }
             if !scans.isEmpty { logger.info("purged the page images of scans whose PDF is past retention", metadata: ["count": "\(scans.count)"]) }
+            // Idempotency keys are answered again for at least a day: forgotten after two.
+            try store.purgeIdempotencyKeys(before: now.addingTimeInterval(-Self.idempotencyKeySeconds))
             return paths.count
         } catch {
             logger.error("attachment purge failed", metadata: ["error": "\(error)"])

@@ -49,6 +49,9 @@ public enum DoctorChecks {
         checks.append(await saneCheck(timeout: .milliseconds(configuration.devices.scannerListTimeoutMilliseconds)))
         checks.append(contentsOf: await cupsChecks(configuration))
         checks.append(dataDirectoryCheck(configuration.dataDirectory))
+        if FileManager.default.fileExists(atPath: "\(configuration.dataDirectory)/tongban.sqlite") {
+            checks.append(auditCheck(configuration.dataDirectory))
+        }
         checks.append(caseCoreCheck(configuration))
         checks.append(contentsOf: await assistChecks(configuration.assist))
         return checks
@@ -209,6 +212,20 @@ public enum DoctorChecks {
         } catch {
             return DoctorCheck("data folder", .fail, "\(directory): \(error)",
                                remedy: "Create it and make it writable by the service user, or set dataDir.")
+        }
+    }
+
+    /// The audit log's keyed chain and its anchor, as `tongban audit verify` checks them.
+    static func auditCheck(_ directory: String) -> DoctorCheck {
+        do {
+            switch try Store(directory: directory).verifyAudit() {
+            case .intact(let records): return DoctorCheck("audit log", .ok, "\(records) record(s), chain and anchor intact")
+            case .broken(let sequence, let reason):
+                return DoctorCheck("audit log", .fail, "broken at record \(sequence): \(reason)",
+                                   remedy: "Keep the data folder as it is and report it to the auditor: the log was cut, edited or re-chained.")
+            }
+        } catch {
+            return DoctorCheck("audit log", .fail, error.description, remedy: "Run as the service user (sudo -u tongban).")
         }
     }
 

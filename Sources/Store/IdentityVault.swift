@@ -36,7 +36,7 @@ public final class IdentityVault: Sendable {
     /// Seals bytes (an identity attachment's file) under the vault's key, bound to `context` (the attachment id),
     /// in the streaming format `SealingStream` writes.
     public func seal(_ bytes: [UInt8], context: String) throws(StoreError) -> [UInt8] {
-        var stream = sealingStream(context: context)
+        let stream = sealingStream(context: context)
         var sealed = try stream.append(bytes)
         sealed += try stream.finish()
         return sealed
@@ -91,16 +91,18 @@ public final class IdentityVault: Sendable {
 /// ciphertext with its tag, each sealing up to `chunkSize` plain bytes. Record *n* uses the nonce prefix + *n*
 /// (big-endian) and authenticates the context, *n* and whether it is the last record: records cannot be reordered,
 /// moved to another attachment, or cut off at the end without `open` failing.
-public struct SealingStream: Sendable {
+public final class SealingStream: @unchecked Sendable {
     static let magic: [UInt8] = Array("TBSEAL2".utf8) + [0]
     /// Plain bytes per record.
     public static let chunkSize = 256 * 1024
     private let keyBytes: Data
     private let context: String
     private let noncePrefix: [UInt8]
+    /// Plain bytes not sealed yet (fewer than a record's worth, or more after an append, until sealed).
     private var pending: [UInt8] = []
     private var index: UInt32 = 0
     private var headerWritten = false
+    private var finished = false
 
     init(key: SymmetricKey, context: String) {
         self.keyBytes = key.withUnsafeBytes { Data($0) }
@@ -109,31 +111,37 @@ public struct SealingStream: Sendable {
         self.noncePrefix = (0..<8).map { _ in UInt8.random(in: 0...255, using: &generator) }
     }
 
-    /// Takes plain bytes; returns the sealed bytes ready to be written (whole records only, the rest is kept).
-    public mutating func append(_ bytes: [UInt8]) throws(StoreError) -> [UInt8] {
+    /// Takes plain bytes; returns the sealed bytes ready to be written (whole records only, the rest is kept). A
+    /// class, not a value: a copy of a half-used stream would seal two records under one nonce.
+    public func append(_ bytes: [UInt8]) throws(StoreError) -> [UInt8] {
+        precondition(!finished, "SealingStream used after finish()")
         pending += bytes
         var output = header()
-        while pending.count > Self.chunkSize {
-            output += try record(Array(pending.prefix(Self.chunkSize)), last: false)
-            pending.removeFirst(Self.chunkSize)
+        var start = 0
+        while pending.count - start > Self.chunkSize {
+            output += try record(Array(pending[start..<start + Self.chunkSize]), last: false)
+            start += Self.chunkSize
         }
+        if start > 0 { pending.removeFirst(start) }
         return output
     }
 
     /// Seals what is left as the last record.
-    public mutating func finish() throws(StoreError) -> [UInt8] {
+    public func finish() throws(StoreError) -> [UInt8] {
+        precondition(!finished, "SealingStream finished twice")
+        finished = true
         let output = header() + (try record(pending, last: true))
         pending = []
         return output
     }
 
-    private mutating func header() -> [UInt8] {
+    private func header() -> [UInt8] {
         guard !headerWritten else { return [] }
         headerWritten = true
         return Self.magic + noncePrefix
     }
 
-    private mutating func record(_ plain: [UInt8], last: Bool) throws(StoreError) -> [UInt8] {
+    private func record(_ plain: [UInt8], last: Bool) throws(StoreError) -> [UInt8] {
         defer { index += 1 }
         do {
             let nonce = try AES.GCM.Nonce(data: noncePrefix + Self.bigEndian(index))

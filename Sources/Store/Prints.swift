@@ -88,6 +88,8 @@ extension Store {
 
     /// Records or updates a print job. A new job gets an audit record.
     public func savePrintJob(_ job: PrintJobRecord) throws(StoreError) {
+        // Read here, in the caller's task: the database's writer may run the closure on a thread of its own.
+        let actor = Caller.current.auditActor(claimed: job.operator, fallback: "counter")
         do {
             let json = String(decoding: try JSONEncoder.tongban.encode(job), as: UTF8.self)
             try database.write { db in
@@ -97,7 +99,7 @@ extension Store {
                     ON CONFLICT(id) DO UPDATE SET state = excluded.state, updatedAt = excluded.updatedAt, record = excluded.record
                     """, arguments: [job.id, job.state.rawValue, job.createdAt, job.updatedAt, json])
                 if !exists {
-                    try self.appendAudit(db, actor: job.operator ?? "counter", action: "print", subject: job.id,
+                    try self.appendAudit(db, actor: actor, action: "print", subject: job.id,
                                          detail: "\(job.document) on \(job.printer)\(job.caseNumber.map { " for case \($0)" } ?? "")",
                                          at: job.createdAt)
                 }

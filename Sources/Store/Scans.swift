@@ -144,6 +144,7 @@ extension Store {
 
     /// Records a new batch (state `scanning`) with its audit record.
     public func createScan(_ scan: ScanRecord) throws(StoreError) {
+        let actor = Caller.current.auditActor(claimed: scan.operator, fallback: "counter")
         do {
             try database.write { db in
                 try db.execute(sql: """
@@ -151,7 +152,7 @@ extension Store {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [scan.id, scan.device, scan.caseNumber, scan.materialName, scan.operator, scan.settings,
                                      scan.state.rawValue, scan.createdAt, scan.updatedAt])
-                try self.appendAudit(db, actor: scan.operator ?? "counter", action: "scan-start", subject: scan.id,
+                try self.appendAudit(db, actor: actor, action: "scan-start", subject: scan.id,
                                      detail: "case \(scan.caseNumber) on \(scan.device)", at: scan.createdAt)
             }
         } catch { throw .database("record scan \(scan.id)", "\(error)") }

@@ -33,9 +33,15 @@ extension Store {
 
 /// A 256-bit key kept in a 0600 file, made on first use.
 public enum KeyFile {
-    /// The key at `path`, creating it (and its 0700 folder) when there is none.
+    /// The key at `path`, creating it (and its 0700 folder) when there is none. A key file that exists but cannot be
+    /// read, or is not 32 bytes, is an error — never replaced, which would make everything sealed or chained under it
+    /// unreadable.
     public static func loadOrCreate(_ path: String) throws(StorageError) -> Data {
-        if let existing = FileManager.default.contents(atPath: path), existing.count == 32 { return existing }
+        if FileManager.default.fileExists(atPath: path) {
+            guard let existing = FileManager.default.contents(atPath: path) else { throw StorageError(call: "open", path: path, errno: errno) }
+            guard existing.count == 32 else { throw StorageError(call: "read", path: path, errno: EINVAL) }
+            return existing
+        }
         try DurableFile.prepareDirectory((path as NSString).deletingLastPathComponent)
         let fresh = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
         try DurableFile.write(Array(fresh), to: path, permissions: 0o600)
@@ -151,6 +157,8 @@ public enum IdempotencyClaim: Sendable, Equatable {
     case answered(IdempotentResponse)
     /// The same key is being served right now.
     case inProgress
+    /// The service stopped while it served the same key: whether it was done is not known.
+    case interrupted
     /// The key was used for a different request.
     case mismatch
 }
@@ -163,7 +171,11 @@ extension Store {
             return try database.write { db in
                 if let row = try Row.fetchOne(db, sql: "SELECT * FROM idempotency WHERE scope = ? AND key = ?", arguments: [scope, key]) {
                     guard (row["fingerprint"] as String) == fingerprint else { return .mismatch }
-                    guard (row["state"] as String) == "answered" else { return .inProgress }
+                    switch row["state"] as String {
+                    case "answered": break
+                    case "interrupted": return .interrupted
+                    default: return .inProgress
+                    }
                     return .answered(IdempotentResponse(status: row["status"], contentType: row["contentType"],
                                                         location: row["location"], body: Array((row["body"] as Data?) ?? Data())))
                 }
@@ -196,17 +208,17 @@ extension Store {
         } catch { throw .database("release idempotency key", "\(error)") }
     }
 
-    /// Forgets answered keys older than `cutoff` and — at start — claims left running by a process that died
-    /// (`includingRunning`); returns how many.
+    /// Forgets keys older than `cutoff` and — at start (`markRunningInterrupted`) — marks the claims a process that
+    /// died left running as interrupted: their request may have been done before the answer was kept, so a retry is
+    /// told so (409) rather than done a second time. Returns how many were forgotten.
     @discardableResult
-    public func purgeIdempotencyKeys(before cutoff: Date, includingRunning: Bool = false) throws(StoreError) -> Int {
+    public func purgeIdempotencyKeys(before cutoff: Date, markRunningInterrupted: Bool = false) throws(StoreError) -> Int {
         do {
             return try database.write { db in
                 try db.execute(sql: "DELETE FROM idempotency WHERE createdAt < ?", arguments: [cutoff])
-                var count = db.changesCount
-                if includingRunning {
-                    try db.execute(sql: "DELETE FROM idempotency WHERE state = 'running'")
-                    count += db.changesCount
+                let count = db.changesCount
+                if markRunningInterrupted {
+                    try db.execute(sql: "UPDATE idempotency SET state = 'interrupted' WHERE state = 'running'")
                 }
                 return count
             }

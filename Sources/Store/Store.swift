@@ -276,6 +276,19 @@ public final class Store: Sendable {
         } catch { throw .database("verify audit log", "\(error)") }
     }
 
+    /// The newest audit records, newest first (for the CLI and the tests; the log itself is append-only).
+    public func auditRecords(limit: Int = 100) throws(StoreError) -> [AuditRecord] {
+        do {
+            return try database.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY sequence DESC LIMIT ?", arguments: [limit]).map { row in
+                    AuditRecord(sequence: row["sequence"], time: AuditRecord.time(fromText: row["time"]), actor: row["actor"],
+                                action: row["action"], subject: row["subject"], detail: row["detail"],
+                                previousHash: row["previousHash"], hash: row["hash"], keyed: row["keyed"] ?? false)
+                }
+            }
+        } catch { throw .database("read audit log", "\(error)") }
+    }
+
     /// The anchored head of the audit chain, as delivered manifests carry it (`<sequence>:<mac>`); nil before the
     /// first record.
     public func auditHead() -> String? {

@@ -40,4 +40,13 @@ public enum Caller: Sendable, Equatable {
         case .caseSystem(let origin, let operatorID, let name): "case-system \(origin) operator \(operatorID)" + (name.map { " (\($0))" } ?? "")
         }
     }
+
+    /// The actor of an audit record: the caller as its credential proved it — with the operator the request names
+    /// (经办人) when that is someone else — or, for work no caller asked for (a restart, a timer), the operator named,
+    /// or `fallback`.
+    public func auditActor(claimed: String?, fallback: String) -> String {
+        guard hasCredential else { return claimed ?? fallback }
+        guard let claimed, !claimed.isEmpty, claimed != personName else { return auditName }
+        return "\(auditName) for \(claimed)"
+    }
 }

@@ -97,7 +97,7 @@ struct Serve: AsyncParsableCommand {
         do throws(StoreError) {
             let swept = try await intake.sweepUnacknowledged()
             if !swept.isEmpty { logger.notice("removed what a crash left of unacknowledged attachments", metadata: ["count": "\(swept.count)"]) }
-            try store.purgeIdempotencyKeys(before: Date(timeIntervalSinceNow: -IdempotencyMiddlewareSettings.keptSeconds), includingRunning: true)
+            try store.purgeIdempotencyKeys(before: Date(timeIntervalSinceNow: -IdempotencyMiddlewareSettings.keptSeconds), markRunningInterrupted: true)
         } catch { fail(error.problem) }
         switch try? store.verifyAudit() {
         case .broken(let sequence, let reason):

@@ -1,4 +1,5 @@
 import Foundation
+import Store
 import Testing
 
 /// What an attacker on the counter PC — or a curious page in the clerk's browser — would try after the first wave's
@@ -16,46 +17,56 @@ import Testing
         return (try await Service.start(data: "\(directory)/data", environment: environment), directory)
     }
 
-    /// Signs the clerk in as the console does; returns the session cookie.
-    static func signIn(_ service: Service, pin: String = pin) async throws -> (status: Int, cookie: String?, body: String) {
+    /// Signs the clerk in as the console does; returns the session key.
+    static func signIn(_ service: Service, pin: String = pin) async throws -> (status: Int, key: String?, headers: String, body: String) {
         let answer = try await service.call("POST", "/v1/session", json: #"{"clerk": "0107", "pin": "\#(pin)"}"#,
                                             headers: ["Origin: \(service.base)"])
-        let cookie = answer.headers.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie:") }
-            .flatMap { $0.split(separator: ":", maxSplits: 1).last?.split(separator: ";").first }
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-        return (answer.status, cookie, answer.body)
+        return (answer.status, answer.json["sessionKey"] as? String, answer.headers, answer.body)
     }
 
-    /// A clerk's session is a credential only on the console's own origin: another page on this PC (same site,
-    /// other port — or an allowed case system) that gets the browser to send the cookie gains nothing by it.
-    @Test func theClerksCookieCountsOnlyOnTheConsolesOwnOrigin() async throws {
+    /// Review finding: a session cookie would reach every program listening on another port of 127.0.0.1 (cookies are
+    /// not scoped by port). The clerk's session is a key the console keeps in its own sessionStorage and sends as a
+    /// bearer credential; no cookie is set, a signed-out key is refused, and pages of other ports still reach nothing.
+    @Test func theClerksSessionIsAKeyThatEndsWithSignOut() async throws {
         let (service, _) = try await Self.serviceWithClerk(["TONGBAN_API_ALLOWED_ORIGINS": "http://127.0.0.1:1"])
         defer { service.killIfRunning() }
         let signedIn = try await Self.signIn(service)
         #expect(signedIn.status == 200, "\(signedIn.body)")
-        let cookie = try #require(signedIn.cookie)
+        #expect(!signedIn.headers.lowercased().contains("set-cookie"))
+        let key = try #require(signedIn.key)
         #expect(signedIn.body.contains("张三"))
         let asConsole = try await service.call("POST", "/v1/sim/idcard", json: #"{"action": "lift"}"#,
-                                               headers: ["Cookie: \(cookie)", "Origin: \(service.base)"])
+                                               headers: ["Authorization: Bearer \(key)", "Origin: \(service.base)"])
         #expect(asConsole.status != 401 && asConsole.status != 403, "\(asConsole.status) \(asConsole.body)")
-        for origin in ["http://127.0.0.1:1", "http://127.0.0.1:9"] {
-            let elsewhere = try await service.call("POST", "/v1/sim/idcard", json: #"{"action": "lift"}"#,
-                                                   headers: ["Cookie: \(cookie)", "Origin: \(origin)"])
-            #expect([401, 403].contains(elsewhere.status), "\(origin): \(elsewhere.status)")
-        }
-        // A same-site page's no-cors request carrying the cookie (an <img>): refused before the cookie is looked at.
-        let image = try await service.call("GET", "/v1/cameras/sim:camera/preview",
-                                           headers: ["Cookie: \(cookie)", "Sec-Fetch-Site: same-site", "Sec-Fetch-Mode: no-cors"])
+        #expect(try await service.call("GET", "/v1/session", headers: ["Authorization: Bearer \(key)"]).json["clerk"] as? String == "0107")
+        // A page of another port (same site) loading the preview with the key in its URL: refused all the same.
+        let image = try await service.call("GET", "/v1/cameras/sim:camera/preview?session=\(key)",
+                                           headers: ["Sec-Fetch-Site: same-site", "Sec-Fetch-Mode: no-cors"])
         #expect(image.status == 403)
-        // Sign-in from a page of another origin is refused outright.
+        // A page of another origin cannot sign a clerk in.
         let foreign = try await service.call("POST", "/v1/session", json: #"{"clerk": "0107", "pin": "\#(Self.pin)"}"#,
                                              headers: ["Origin: http://127.0.0.1:1"])
         #expect(foreign.status == 403)
-        // After sign-out the cookie is worth nothing.
-        #expect(try await service.call("DELETE", "/v1/session", headers: ["Cookie: \(cookie)", "Origin: \(service.base)"]).status == 204)
+        // After sign-out the key is worth nothing.
+        #expect(try await service.call("DELETE", "/v1/session", headers: ["Authorization: Bearer \(key)", "Origin: \(service.base)"]).status == 204)
         let after = try await service.call("POST", "/v1/sim/idcard", json: #"{"action": "lift"}"#,
-                                           headers: ["Cookie: \(cookie)", "Origin: \(service.base)"])
-        #expect(after.status == 401)
+                                           headers: ["Authorization: Bearer \(key)", "Origin: \(service.base)"])
+        #expect(after.status == 401 && after.json["code"] as? String == "credential-invalid")
+        // A guessed key of the right shape is no better.
+        let guessed = try await service.call("GET", "/v1/attachments/x/content", headers: ["Authorization: Bearer tbs_" + String(repeating: "0", count: 64)])
+        #expect(guessed.status == 401)
+        #expect(try await service.process.stop() == 0)
+    }
+
+    /// Review finding: the reveal check read the raw query, so `reveal=%74rue` passed it while the route, which
+    /// decodes, revealed the record to a caller without a credential.
+    @Test func anEncodedRevealIsStillARevealThatNeedsACredential() async throws {
+        let (service, _) = try await Self.serviceWithClerk()
+        defer { service.killIfRunning() }
+        for query in ["reveal=%74rue", "reveal=true", "%72eveal=true", "reveal=TRUE", "reveal=1"] {
+            let answer = try await service.call("GET", "/v1/idcard/records/anything?\(query)", headers: [])
+            #expect(answer.status == 401, "\(query): \(answer.status)")
+        }
         #expect(try await service.process.stop() == 0)
     }
 
@@ -81,16 +92,27 @@ import Testing
     @Test func anIdempotencyKeyIsNoWayIntoAnotherCallersAnswer() async throws {
         let (service, directory) = try await Self.serviceWithClerk()
         defer { service.killIfRunning() }
-        let cookie = try #require(try await Self.signIn(service).cookie)
+        let key = try #require(try await Self.signIn(service).key)
         try SeamTests.markedFile("\(directory)/a.jpg", marker: "KEYED", size: 5_000)
         let query = "case=TB-ADV&material=m&kind=scan&fileName=a.jpg"
         let byToken = try await service.upload("\(directory)/a.jpg", query: query, headers: ["Idempotency-Key: shared-key"])
-        let byClerk = try await curl(["-X", "POST", "-H", "Cookie: \(cookie)", "-H", "Origin: \(service.base)", "-H", "Idempotency-Key: shared-key",
+        let byClerk = try await curl(["-X", "POST", "-H", "Authorization: Bearer \(key)", "-H", "Origin: \(service.base)", "-H", "Idempotency-Key: shared-key",
                                       "-H", "Content-Type: image/jpeg", "--data-binary", "@\(directory)/a.jpg", "\(service.base)/v1/attachments?\(query)"])
         #expect(byToken.status == 201 && byClerk.status == 201)
         #expect(!byClerk.headers.lowercased().contains("idempotent-replayed"))
         #expect(!byClerk.body.contains(byToken.json["attachmentId"] as? String ?? "-"))
-        // A key that is not a plain token is refused rather than stored.
+        // The audit log names who captured each, as their credential proved it — not the page's address.
+        _ = try await service.process.stop()
+        let actors = try Store(directory: "\(directory)/data").auditRecords().filter { $0.action == "capture" }.map(\.actor)
+        #expect(actors.contains("clerk 0107 (张三)") && actors.contains("api-token"), "\(actors)")
+    }
+
+    /// A key that is not a plain token is refused rather than stored.
+    @Test func anIdempotencyKeyThatIsNotAPlainTokenIsRefused() async throws {
+        let (service, directory) = try await Self.serviceWithClerk()
+        defer { service.killIfRunning() }
+        try SeamTests.markedFile("\(directory)/a.jpg", marker: "KEYED", size: 5_000)
+        let query = "case=TB-ADV&material=m&kind=scan&fileName=a.jpg"
         let bad = try await service.upload("\(directory)/a.jpg", query: query, headers: ["Idempotency-Key: two words"])
         #expect(bad.status == 400)
         #expect(try await service.process.stop() == 0)

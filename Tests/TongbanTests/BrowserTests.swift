@@ -72,7 +72,7 @@ import Testing
         #expect((console["demoHint"] as? String)?.contains("PIN 000000") == true, "demo mode names the demo clerk: \(console["demoHint"] ?? "")")
         #expect((console["wrongPin"] as? [String])?.first == "sign-in-failed", "a wrong PIN is refused in words: \(console["wrongPin"] ?? "")")
         #expect(console["clerkName"] as? String == "演示柜员", "the header names the signed-in clerk")
-        let credentialCodes: Set<String> = ["credential-required", "not-signed-in"]
+        let credentialCodes: Set<String> = ["credential-required", "not-signed-in", "credential-invalid"]
         #expect(console["sessionEnded"] as? Int == 204)
         #expect(credentialCodes.contains(console["expiredSignIn"] as? String ?? ""),
                 "a call after the session ended brings the sign-in back: \(console["expiredSignIn"] ?? "")")

@@ -215,6 +215,20 @@ import Testing
         #expect(third.json["attachmentId"] as? String == first.json["attachmentId"] as? String)
         #expect(try await restarted.attachments(case: "TB-IDEM").count == 2)
         #expect(try await restarted.process.stop() == 0)
+
+        // SIGKILL after the attachment's transaction but before its answer was kept: the client's retry is told the
+        // outcome is not known (409) — it is never done a second time.
+        let crashing = try await Service.start(data: "\(directory)/data", environment: ["TONGBAN_CRASH_AT": "attachment.recorded"])
+        defer { crashing.killIfRunning() }
+        let crashQuery = "case=TB-IDEM-CRASH&material=m&kind=scan&fileName=page.jpg"
+        _ = try? await crashing.upload("\(directory)/page.jpg", query: crashQuery, headers: ["Idempotency-Key: key-crash"])
+        _ = try await crashing.process.waitForExit()
+        let after = try await Service.start(data: "\(directory)/data")
+        defer { after.killIfRunning() }
+        let retried = try await after.upload("\(directory)/page.jpg", query: crashQuery, headers: ["Idempotency-Key: key-crash"])
+        #expect(retried.status == 409 && retried.json["code"] as? String == "idempotency-outcome-unknown", "\(retried.body)")
+        #expect(try await after.attachments(case: "TB-IDEM-CRASH").count == 1)
+        #expect(try await after.process.stop() == 0)
     }
 
     // MARK: Nothing in clear

@@ -5,7 +5,8 @@ text is typed with Input.insertText. A screenshot of each step goes to the artef
 
 usage: browser_e2e.py console|example|foreign --tongban URL --artefacts DIR [--page URL] [--case NO]
                       [--clerk demo --pin 000000]
-The console is signed in to through its own form (the demo clerk by default). The example page must be served by
+The console is signed in to through its own form (the demo clerk by default); the clerk's credential is the session
+key the SDK keeps in the tab's sessionStorage (`tongban.sessionKey`), never a cookie. The example page must be served by
 Examples/case-system/server.py, whose /assertion signs the page's credential.
 Prints one JSON line of findings per scenario; exits 0 when every step worked, 1 with the failed step otherwise.
 Uses Debian's python3 with python3-websockets.
@@ -177,6 +178,19 @@ async def sign_in(browser, clerk, pin):
 
 
 SIGN_IN_CODE = "!document.querySelector('#signin').hidden && document.querySelector('#signin-message').dataset.code"
+# The clerk's session key, which the SDK keeps in the tab's sessionStorage (no cookie carries it).
+SESSION_KEY = "sessionStorage.getItem('tongban.sessionKey')"
+
+
+async def session_cookies(browser, tongban):
+    """Names of the cookies the browser holds for the service: none may carry the clerk's session (cookies are not
+    scoped by port, so any program on another loopback port would be sent them)."""
+    try:
+        cookies = await browser.send("Network.getCookies", urls=[tongban])
+    except StepFailed:  # a Chromium that answers it only with the Network domain enabled
+        await browser.send("Network.enable")
+        cookies = await browser.send("Network.getCookies", urls=[tongban])
+    return [cookie["name"] for cookie in cookies.get("cookies", [])]
 
 
 async def console_scenario(browser, tongban, case_number, clerk, pin, findings):
@@ -197,6 +211,13 @@ async def console_scenario(browser, tongban, case_number, clerk, pin, findings):
     await browser.screenshot("console-sign-in-refused")
     findings["clerkName"] = await sign_in(browser, clerk, pin)
     await browser.wait_for("document.body.dataset.ready === 'true'", "the console to connect")
+    # The credential is the session key the sign-in answered, kept in this tab's sessionStorage; no cookie is set.
+    findings["sessionKeyStored"] = await browser.evaluate(f"/^tbs_[0-9a-f]{{64}}$/.test({SESSION_KEY} ?? '')")
+    if not findings["sessionKeyStored"]:
+        raise StepFailed(f"the session key is not in sessionStorage: {await browser.evaluate(SESSION_KEY)!r}")
+    findings["cookies"] = await session_cookies(browser, tongban)
+    if findings["cookies"]:
+        raise StepFailed(f"the sign-in set cookies: {findings['cookies']}")
     await browser.type("#case-number", case_number)
     await browser.screenshot("console-connected")
 
@@ -224,6 +245,11 @@ async def console_scenario(browser, tongban, case_number, clerk, pin, findings):
     await browser.click("#scan-start")
     await browser.wait_for("document.querySelectorAll('#scan-pages li').length === 3 && !document.querySelector('#scan-finish').disabled",
                            "three scanned pages", timeout=180)
+    # The thumbnails load as <img>s: their URLs carry the session key (?session=), as no header can be set there.
+    findings["thumbnailsShown"] = await browser.wait_for(
+        "[...document.querySelectorAll('#scan-pages li img')].every((img) => img.complete && img.naturalWidth > 0)"
+        " && [...document.querySelectorAll('#scan-pages li img')].every((img) => new URL(img.src).searchParams.has('session'))",
+        "the thumbnails to show")
     first = await browser.evaluate("document.querySelector('#scan-pages li').dataset.page")
     await browser.click("#scan-pages li:first-child button.rotate")
     await browser.wait_for("document.querySelector('#scan-pages li:first-child img').style.transform.includes('90deg')", "the page to turn")
@@ -245,6 +271,11 @@ async def console_scenario(browser, tongban, case_number, clerk, pin, findings):
         "document.querySelectorAll('#captures li').length === 1 && document.querySelector('#capture-status').textContent",
         "the document capture", timeout=120)
     await browser.screenshot("camera-document-captured")
+    # The captured picture shows through the attachment's content URL (with the session key), a PDF as a link.
+    findings["captureShown"] = await browser.wait_for(
+        "(() => { const img = document.querySelector('#captures li img');"
+        " return img ? img.complete && img.naturalWidth > 0 && 'image' : document.querySelector('#captures li a') && 'link'; })()",
+        "the captured picture to show")
     await browser.click("#camera-toggle")
 
     # Printing: the receipt notice, filled from the card, previewed, printed and followed to the end.
@@ -278,11 +309,28 @@ async def console_scenario(browser, tongban, case_number, clerk, pin, findings):
     await browser.screenshot("console-english")
     await browser.key("l", "KeyL")
 
+    # A reload of the page keeps the clerk signed in: the SDK finds the live key in sessionStorage, session() says so.
+    await browser.evaluate("window.beforeReload = true")  # the old document must not answer for the new one
+    await browser.navigate(f"{tongban}/console")
+    findings["afterReload"] = await browser.wait_for(
+        "!window.beforeReload && (document.body.dataset.ready === 'true' && document.querySelector('#signin').hidden ? 'signed in'"
+        " : !document.querySelector('#signin').hidden && 'sign-in shown')", "the console to load again")
+    if findings["afterReload"] != "signed in":
+        raise StepFailed("after a reload the console asked to sign in again, with a live session key")
+    findings["clerkAfterReload"] = await browser.evaluate("document.querySelector('#clerk-name').textContent")
+    await browser.wait_for("!document.querySelector('#idcard-sim').hidden", "the devices after the reload")
+    await browser.screenshot("console-reloaded")
+
     # The session ends behind the console's back (as when it expires): the clerk's next action is refused and the
-    # sign-in comes back, saying why; signing in again carries on.
-    findings["sessionEnded"] = await browser.evaluate("fetch('/v1/session', {method: 'DELETE'}).then(r => r.status)")
+    # sign-in comes back, saying why; signing in again carries on. Ending it takes the key, as any call does.
+    findings["sessionEnded"] = await browser.evaluate(
+        f"fetch('/v1/session', {{method: 'DELETE', headers: {{Authorization: 'Bearer ' + {SESSION_KEY}}}}}).then(r => r.status)")
     await browser.click("#sim-lift")
     findings["expiredSignIn"] = await browser.wait_for(SIGN_IN_CODE, "the sign-in after the session ended")
+    # The refused key is forgotten: sessionStorage no longer holds it.
+    findings["keyAfterExpiry"] = await browser.evaluate(SESSION_KEY)
+    if findings["keyAfterExpiry"] is not None:
+        raise StepFailed("the refused session key is still in sessionStorage")
     await browser.screenshot("console-session-ended")
     await sign_in(browser, clerk, pin)
 
@@ -290,6 +338,9 @@ async def console_scenario(browser, tongban, case_number, clerk, pin, findings):
     await browser.click("#signout")
     await browser.wait_for("!document.querySelector('#signin').hidden && !document.querySelector('#signin-message').dataset.code",
                            "the sign-in after signing out")
+    findings["keyAfterSignOut"] = await browser.evaluate(SESSION_KEY)
+    if findings["keyAfterSignOut"] is not None:
+        raise StepFailed("signed out, the session key is still in sessionStorage")
     await browser.evaluate("document.querySelector('#sim-place').click()")  # the button under the sign-in, clicked by script
     findings["afterSignOut"] = await browser.wait_for(SIGN_IN_CODE, "the call after signing out to be refused")
     findings["idcardStatusAfterSignOut"] = await browser.evaluate("document.querySelector('#idcard-status').dataset.code")

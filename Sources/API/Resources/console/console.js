@@ -170,6 +170,9 @@ function showConnection(state) {
 // ---- the clerk's session -------------------------------------------------------------------------------------
 // Nothing changes and no personal data shows without a signed-in clerk: the sign-in covers the page until then,
 // and again whenever a call is refused for want of a credential (the session ended, or the clerk signed out).
+// The clerk's credential is the session key the SDK got from the sign-in: it keeps it in this tab's sessionStorage
+// (scoped to this origin and port, unlike a cookie) and sends it with every call, on the event stream and in every
+// picture's URL (tongban.url and the SDK's …Url helpers). A reload finds it there: start() asks session() first.
 
 let clerk = null; // {clerk, name, expiresAt} while signed in
 let signInNote = null; // what the sign-in says: a TongbanError, 'signedOut' or null
@@ -272,8 +275,9 @@ async function enter() {
   renderSignInMessage();
   $('#signin').hidden = true;
   try {
-    // Back after a sign-out: the stream resumes where it stopped (and the panels reload on its 'connection').
-    if (tongban.connectionState === 'closed') await tongban.openEvents();
+    // Back after a sign-out or a refused call: the stream resumes where it stopped, with the new session key, now
+    // rather than at its next retry (and the panels reload on its 'connection').
+    if (['closed', 'reconnecting'].includes(tongban.connectionState)) await tongban.openEvents();
     if (!entered) {
       await loadDevices();
       await loadPrinting();
@@ -287,6 +291,10 @@ async function enter() {
         renderScan();
       }
       entered = true;
+    } else {
+      // Pictures shown before carry the previous session key in their URLs: made anew with this one.
+      renderScan();
+      renderCaptures();
     }
     refreshOutbox();
     document.body.dataset.ready = 'true';
@@ -322,15 +330,18 @@ $('#signin-form').addEventListener('submit', async (event) => {
 });
 
 $('#signout').addEventListener('click', (event) => busy(event.currentTarget, $('#notice'), async () => {
+  // The SDK forgets the session key (here and in sessionStorage) even when the service could not be told: this
+  // page is signed out either way, and the sign-in says what went wrong, if anything.
+  let failure = null;
   try {
     await tongban.signOut();
   } catch (error) {
-    if (!error.needsCredential) throw error; // already signed out
+    if (!error.needsCredential) failure = error; // needsCredential: already signed out
   }
   tongban.close();
   forgetOperator();
   sessionStorage.removeItem('tongban.signedInClerk');
-  showSignIn('signedOut');
+  showSignIn(failure ?? 'signedOut');
 }));
 
 // ---- devices -------------------------------------------------------------------------------------------------

@@ -3,8 +3,17 @@
 
 export declare const DEFAULT_BASE_URL: string;
 
-/** Problem codes that mean the call lacked a credential (`credential-required`, `not-signed-in`): sign in again. */
+/**
+ * Problem codes that mean the call lacked a valid credential (`credential-required`, `not-signed-in`,
+ * `credential-invalid`): sign in again.
+ */
 export declare const CREDENTIAL_CODES: readonly string[];
+
+/**
+ * The `sessionStorage` item where the clerk's session key is kept (`'tongban.sessionKey'`) with the option
+ * `session: 'sessionStorage'`: per tab and per origin, port included (unlike a cookie), so it survives a reload.
+ */
+export declare const SESSION_STORAGE_KEY: 'tongban.sessionKey';
 
 /** A fresh random Idempotency-Key (a UUID), as the SDK sends with every state-changing call. */
 export declare function newIdempotencyKey(): string;
@@ -29,8 +38,8 @@ export declare class TongbanError extends Error {
   constructor(problem: Problem & { retryAfter?: number });
   readonly name: 'TongbanError';
   /**
-   * Stable machine-readable code, e.g. `credential-required`, `not-signed-in`, `sign-in-failed`, `sign-in-locked`,
-   * `assertion-invalid`, `idempotency-key-reused`, `no-card`, `printer-jam`, `service-unreachable`.
+   * Stable machine-readable code, e.g. `credential-required`, `not-signed-in`, `credential-invalid`, `sign-in-failed`,
+   * `sign-in-locked`, `assertion-invalid`, `idempotency-key-reused`, `no-card`, `printer-jam`, `service-unreachable`.
    */
   readonly code: string;
   /** HTTP status; 0 when the service could not be reached. */
@@ -42,12 +51,18 @@ export declare class TongbanError extends Error {
   readonly device?: string;
   /** Seconds to wait before trying again (`Retry-After`), when the service said so (`sign-in-locked`). */
   readonly retryAfter?: number;
-  /** True for a 401 `credential-required` or `not-signed-in`: the console shows its sign-in on it. */
+  /**
+   * True for a 401 `credential-required`, `not-signed-in` or `credential-invalid` (a session key that is no longer
+   * valid: signed out, expired, the service restarted): the console shows its sign-in on it.
+   */
   readonly needsCredential: boolean;
   static fromResponse(response: Response, what: string): Promise<TongbanError>;
 }
 
-/** The clerk signed in to the console. */
+/**
+ * The clerk signed in to the console. (`POST /v1/session` also answers the session key, `sessionKey: 'tbs_…'`;
+ * `signIn` keeps it on the instance — `Tongban.sessionKey` — and leaves it out of what it resolves with.)
+ */
 export interface ClerkSession {
   /** The clerk's id (what is typed to sign in), e.g. `demo`. */
   clerk: string;
@@ -424,6 +439,17 @@ export interface TongbanOptions {
    * `?assertion=…`); it may cache. `renew` is true when the service refused the previous one: return a new one.
    */
   assertion?: (options: { renew: boolean }) => Promise<string> | string;
+  /**
+   * Where the clerk's session key from `signIn` is kept besides the instance. `'sessionStorage'` (the default; the
+   * console's choice): in the page's sessionStorage under `SESSION_STORAGE_KEY` — this tab and this origin only —
+   * where a new instance finds it, so a reloaded page stays signed in (call `session()` to check). `'memory'`: on
+   * this instance only (also what `'sessionStorage'` comes to where there is no usable sessionStorage).
+   * The key is sent as `Authorization: Bearer tbs_…` on every call, as `?session=` on the event stream and in
+   * `url()`; never as a cookie. A page uses one credential: `token`, else `assertion`, else the session key.
+   */
+  session?: 'sessionStorage' | 'memory';
+  /** A session key to start with (`tbs_…`), instead of the one sessionStorage may hold. */
+  sessionKey?: string;
   reconnectDelayMs?: number;
   maxReconnectDelayMs?: number;
   /** Pause before a state-changing call that got no answer is sent once more with the same Idempotency-Key (500 ms). */
@@ -443,6 +469,8 @@ export interface RequestOptions {
   idempotent?: boolean;
   /** false: a 401 for want of a credential is not reported as a `'credential'` event (default true). */
   credentialEvent?: boolean;
+  /** false: the clerk's session key is not sent with this call (default true). */
+  session?: boolean;
 }
 
 export declare class Tongban {
@@ -459,20 +487,44 @@ export declare class Tongban {
   /** Newest event received; the stream resumes after it on reconnect. */
   lastSequence: number | null;
   connectionState: ConnectionState;
+  /**
+   * The clerk's session key this instance holds (`tbs_…`), or null: set by `signIn` (or picked up from
+   * sessionStorage, or the `sessionKey` option), gone after `signOut` and after a 401 `credential-required`,
+   * `not-signed-in` or `credential-invalid` to a call that carried it.
+   */
+  readonly sessionKey: string | null;
 
   /**
    * One call. A state-changing call (POST, PUT, PATCH, DELETE) carries an `Idempotency-Key`, the same on the SDK's
    * own retries: once after a network error (waiting while the service still serves the first attempt), once with
-   * a renewed assertion after a 401.
+   * a renewed assertion after a 401. The credential is sent as `Authorization: Bearer …`: the token, else the
+   * assertion, else the clerk's session key; a 401 for want of a valid credential forgets the session key it carried.
    */
   request(method: string, path: string, options?: RequestOptions): Promise<any>;
+  /**
+   * The absolute URL of `path` with `query`, for what the browser loads itself (`<img src>`, `<video src>`,
+   * `<a href>`): with the clerk's session key as `session=tbs_…` when it is the credential. Make it anew after a new
+   * sign-in (a URL with a dead key is refused). `pageThumbnailUrl`, `pageImageUrl`, `cameraPreviewUrl` and
+   * `attachmentContentUrl` are made with it.
+   */
   url(path: string, query?: Record<string, unknown>): string;
 
-  /** Signs a clerk in to the console (same origin; the service sets an HttpOnly session cookie). */
+  /**
+   * Signs a clerk in to the console: the session key answered is kept (`sessionKey`; with `session:
+   * 'sessionStorage'` also in sessionStorage) and sent with every call from now on. The sign-in itself is sent
+   * without a session key. Rejects with `sign-in-failed` (wrong clerk or PIN) or `sign-in-locked` (`retryAfter`).
+   */
   signIn(clerk: string, pin: string): Promise<ClerkSession>;
-  /** Signs the clerk out; the cookie is cleared. */
+  /**
+   * Signs the clerk out (`DELETE /v1/session` with the key); the key is forgotten, here and in sessionStorage, even
+   * when that call fails (the failure is still thrown). Resolves with null at once when no session key is held.
+   */
   signOut(): Promise<null>;
-  /** The signed-in clerk, or null when nobody is signed in (401 `not-signed-in`). */
+  /**
+   * The signed-in clerk, or null when nobody is signed in (401 `not-signed-in`, `credential-required`, or
+   * `credential-invalid`, when the key held is forgotten). After a reload, call it first: a live key in
+   * sessionStorage means the clerk is still signed in.
+   */
   session(): Promise<ClerkSession | null>;
 
   getHealth(): Promise<Health>;
@@ -534,7 +586,10 @@ export declare class Tongban {
    * `restarted` that the service restarted in between (its state may differ: reload what the page shows).
    */
   on(pattern: 'connection', handler: (event: { type: 'connection'; data: { state: ConnectionState; restarted?: boolean; resumed?: boolean } }) => void): () => void;
-  /** A call was refused for want of a credential (`credential-required`, `not-signed-in`): show the sign-in. Not in `'*'`. */
+  /**
+   * A call was refused for want of a valid credential (`credential-required`, `not-signed-in`, `credential-invalid`;
+   * a session key it carried is forgotten by then): show the sign-in. Not in `'*'`.
+   */
   on(pattern: 'credential', handler: (event: { type: 'credential'; data: { code: string; status: number; method: string; path: string; error: TongbanError } }) => void): () => void;
   on(pattern: string, handler: (event: TongbanEvent) => void): () => void;
   waitFor(pattern: string, predicate?: (event: TongbanEvent) => boolean, options?: { timeoutMs?: number }): Promise<TongbanEvent>;

@@ -6,14 +6,22 @@
 //   tongban.on('idcard.read', (event) => fillForm(event.data.record));
 // Its page's origin must be listed in the service's api.allowedOrigins, and everything that changes state or
 // shows personal data needs a credential: a case system's page passes `assertion` (a short-lived ES256 JWT its
-// own backend signs), the console signs its clerk in (`signIn`), scripts pass the API `token`.
+// own backend signs), the console signs its clerk in (`signIn`: the session key it gets is sent as
+// `Authorization: Bearer tbs_…`, `?session=` where no header can be set), scripts pass the API `token`.
+// No credential rides on a cookie: cookies are not scoped by port, so another program on 127.0.0.1 could get them.
 // Types: /sdk/tongban.d.ts.
 
 /** Where the service listens unless told otherwise. */
 export const DEFAULT_BASE_URL = 'http://127.0.0.1:8808';
 
 /** Problem codes that mean "no (valid) credential": the console shows its sign-in on these. */
-export const CREDENTIAL_CODES = Object.freeze(['credential-required', 'not-signed-in']);
+export const CREDENTIAL_CODES = Object.freeze(['credential-required', 'not-signed-in', 'credential-invalid']);
+
+/**
+ * Where a clerk's session key is kept in `sessionStorage` (option `session: 'sessionStorage'`): per tab and per
+ * origin — port included, unlike a cookie — so it survives a reload of the page and nothing else gets it.
+ */
+export const SESSION_STORAGE_KEY = 'tongban.sessionKey';
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -36,7 +44,10 @@ export class TongbanError extends Error {
     this.retryAfter = problem.retryAfter;
   }
 
-  /** True when the call failed for want of a credential (`credential-required`, `not-signed-in`): sign in again. */
+  /**
+   * True when the call failed for want of a valid credential (401 `credential-required`, `not-signed-in`,
+   * `credential-invalid`: none, or a session key that is no longer valid): sign in again.
+   */
   get needsCredential() {
     return this.status === 401 && CREDENTIAL_CODES.includes(this.code);
   }
@@ -113,10 +124,29 @@ const resendable = (body) => !(typeof ReadableStream !== 'undefined' && body ins
 
 const segment = (value) => encodeURIComponent(String(value));
 
+/** The page's `sessionStorage`, or null where there is none or it may not be used (a sandboxed frame, Node). */
+function pageSessionStorage() {
+  try {
+    return typeof sessionStorage === 'undefined' ? null : sessionStorage;
+  } catch {
+    return null; // reading the property itself throws where storage is denied
+  }
+}
+
+/** Runs a storage operation; storage that is full or denied only means the key is not kept across reloads. */
+function tryStorage(operation) {
+  try {
+    return operation();
+  } catch {
+    return null;
+  }
+}
+
 /** A connection to the counter's Tongban: typed calls for the whole API and one event stream. */
 export class Tongban {
   /**
    * @param {{baseUrl?: string, token?: string, assertion?: (options: {renew: boolean}) => Promise<string> | string,
+   *   session?: 'sessionStorage' | 'memory', sessionKey?: string,
    *   reconnectDelayMs?: number, maxReconnectDelayMs?: number, retryDelayMs?: number}} options
    */
   constructor(options = {}) {
@@ -124,6 +154,15 @@ export class Tongban {
     this.token = options.token ?? null;
     /** The case system's assertion source: called before every request and every (re)connect of the stream. */
     this.assertion = options.assertion ?? null;
+    const keeping = options.session ?? 'sessionStorage';
+    if (keeping !== 'sessionStorage' && keeping !== 'memory') {
+      throw new TypeError(`Tongban: option session must be 'sessionStorage' or 'memory', not ${JSON.stringify(keeping)}`);
+    }
+    /** Where the clerk's session key is kept besides this instance: the page's sessionStorage, or nowhere. */
+    this._storage = keeping === 'sessionStorage' ? pageSessionStorage() : null;
+    /** The clerk's session key (`tbs_…`): given, or left in this tab by an earlier sign-in (a reload). */
+    this._sessionKey = options.sessionKey
+      ?? (this._storage ? tryStorage(() => this._storage.getItem(SESSION_STORAGE_KEY)) : null) ?? null;
     this.reconnectDelayMs = options.reconnectDelayMs ?? 500;
     this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
     /** Pause before a state-changing call that met a network error is sent once more (same Idempotency-Key). */
@@ -151,6 +190,34 @@ export class Tongban {
     return tongban;
   }
 
+  // ---- credentials ---------------------------------------------------------------------------------------------
+
+  /** The clerk's session key this instance holds (`tbs_…`), or null: set by `signIn`, gone after `signOut`. */
+  get sessionKey() {
+    return this._sessionKey;
+  }
+
+  /** The session key when it is the credential to send: a page uses one of token, assertion and session key. */
+  _sessionCredential() {
+    return !this.token && !this.assertion ? this._sessionKey : null;
+  }
+
+  _keepSessionKey(key) {
+    this._sessionKey = key;
+    if (this._storage) tryStorage(() => this._storage.setItem(SESSION_STORAGE_KEY, key));
+  }
+
+  /** Forgets `key` (the one held when left out) — not a newer one a sign-in put in its place meanwhile. */
+  _forgetSessionKey(key = this._sessionKey) {
+    if (!key || this._sessionKey !== key) return;
+    this._sessionKey = null;
+    if (this._storage) {
+      tryStorage(() => {
+        if (this._storage.getItem(SESSION_STORAGE_KEY) === key) this._storage.removeItem(SESSION_STORAGE_KEY);
+      });
+    }
+  }
+
   // ---- HTTP ----------------------------------------------------------------------------------------------------
 
   /** The page's assertion, from its `assertion` function (`renew` after the service refused the previous one). */
@@ -170,10 +237,12 @@ export class Tongban {
    * `idempotencyKey`), kept for the SDK's own retries of it: once after a network error, once with a renewed
    * assertion after a 401, and — while the service is still serving the first attempt (409
    * `idempotency-key-in-use`) — until that one has answered. `idempotent: false` sends no key and does not retry.
-   * Same-origin calls send the page's cookies (the console's clerk session); cross-origin calls send none.
+   * The credential goes as `Authorization: Bearer …`: the token, else the page's assertion, else the clerk's session
+   * key (`session: false` leaves the key out). A 401 for want of a valid credential forgets the session key it
+   * carried. No cookie is a credential.
    */
   async request(method, path, { json, body, contentType, query, raw = false, idempotencyKey, idempotent = true,
-    credentialEvent = true } = {}) {
+    credentialEvent = true, session = true } = {}) {
     method = method.toUpperCase();
     const url = new URL(this.baseUrl + path);
     for (const [name, value] of Object.entries(query ?? {})) {
@@ -192,9 +261,18 @@ export class Tongban {
     let networkRetried = false;
     let renewed = false;
     let waitingSince = null;
+    let sentKey = null;
     for (;;) {
-      if (this.token) headers.Authorization = `Bearer ${this.token}`;
-      else if (this.assertion) headers.Authorization = `Bearer ${await this._assertion(renewed)}`;
+      sentKey = null;
+      delete headers.Authorization;
+      if (this.token) {
+        headers.Authorization = `Bearer ${this.token}`;
+      } else if (this.assertion) {
+        headers.Authorization = `Bearer ${await this._assertion(renewed)}`;
+      } else if (session && this._sessionKey) {
+        sentKey = this._sessionKey;
+        headers.Authorization = `Bearer ${sentKey}`;
+      }
       let response;
       try {
         response = await fetch(url, { method, headers, body, credentials: 'same-origin' });
@@ -227,6 +305,8 @@ export class Tongban {
         renewed = true;
         continue;
       }
+      // The session key it carried is dead (signed out, expired, the service restarted): it is not sent again.
+      if (error.needsCredential && sentKey) this._forgetSessionKey(sentKey);
       if (error.needsCredential && credentialEvent) {
         this._dispatch({ type: 'credential', data: { code: error.code, status: error.status, method, path, error } });
       }
@@ -234,28 +314,56 @@ export class Tongban {
     }
   }
 
+  /**
+   * The absolute URL of `path` with `query`, for what the browser loads itself (`<img src>`, `<video src>`,
+   * `<a href>`), which cannot carry a header: the clerk's session key goes along as `session=tbs_…` when it is the
+   * credential. Make it anew after signing in again: a URL with a dead key is refused.
+   */
   url(path, query = {}) {
     const url = new URL(this.baseUrl + path);
     for (const [name, value] of Object.entries(query)) {
       if (value !== undefined && value !== null) url.searchParams.set(name, String(value));
     }
+    const key = this._sessionCredential();
+    if (key) url.searchParams.set('session', key);
     return url.toString();
   }
 
   // ---- the console's clerk session ------------------------------------------------------------------------------
 
   /**
-   * Signs a clerk in to the console (same origin only): the service sets its HttpOnly session cookie. Resolves with
-   * `{clerk, name, expiresAt}`; a wrong clerk or PIN rejects with `sign-in-failed`, too many with `sign-in-locked`
-   * (`retryAfter` seconds).
+   * Signs a clerk in to the console. The session key the service answers is kept on this instance (`sessionKey`)
+   * and, with `session: 'sessionStorage'` (the default), in the tab's sessionStorage, where a new instance after a
+   * reload finds it; from now on every call sends it. Resolves with `{clerk, name, expiresAt}`; a wrong clerk or
+   * PIN rejects with `sign-in-failed`, too many with `sign-in-locked` (`retryAfter` seconds).
    */
-  signIn(clerk, pin) {
-    // No Idempotency-Key: a replayed answer would lack the Set-Cookie, and signing in again is harmless anyway.
-    return this.request('POST', '/v1/session', { json: { clerk, pin }, idempotent: false, credentialEvent: false });
+  async signIn(clerk, pin) {
+    // No Idempotency-Key: a replayed answer would hand out the same key twice, and signing in again is harmless.
+    // No session key either: a dead one left from before would have the sign-in refused as `credential-invalid`.
+    const answer = await this.request('POST', '/v1/session',
+      { json: { clerk, pin }, idempotent: false, credentialEvent: false, session: false });
+    const { sessionKey, ...signedIn } = answer ?? {};
+    if (typeof sessionKey === 'string' && sessionKey) this._keepSessionKey(sessionKey);
+    return signedIn;
   }
-  /** Signs the clerk out; the session cookie is cleared. */
-  signOut() { return this.request('DELETE', '/v1/session', { idempotent: false, credentialEvent: false }); }
-  /** The signed-in clerk `{clerk, name, expiresAt}`, or null when nobody is signed in. */
+  /**
+   * Signs the clerk out: `DELETE /v1/session` with the key, which is then forgotten (here and in sessionStorage)
+   * even when that call fails — the failure is still thrown (the service may not know yet: the key lives on there
+   * until it expires or the service restarts). Resolves with null at once when no session key is held.
+   */
+  async signOut() {
+    const key = this._sessionKey;
+    if (!key) return null;
+    try {
+      return await this.request('DELETE', '/v1/session', { idempotent: false, credentialEvent: false });
+    } finally {
+      this._forgetSessionKey(key);
+    }
+  }
+  /**
+   * The signed-in clerk `{clerk, name, expiresAt}`, or null when nobody is signed in (a session key that is no
+   * longer valid is forgotten then).
+   */
   async session() {
     try {
       return await this.request('GET', '/v1/session', { credentialEvent: false });
@@ -375,8 +483,9 @@ export class Tongban {
    * Calls `handler(event)` for every event whose type is `pattern`, starts with `pattern` without its `*`
    * (`'scan.*'`), or for all (`'*'`). `'connection'` reports the stream's state: `{state, restarted, resumed}` —
    * `resumed` when missed events were replayed after a drop, `restarted` when the service restarted in between
-   * (reload what the page shows). `'credential'` reports a call refused for want of a credential
-   * (`{code, status, method, path, error}`: `credential-required` or `not-signed-in`) — show the sign-in.
+   * (reload what the page shows). `'credential'` reports a call refused for want of a valid credential
+   * (`{code, status, method, path, error}`: `credential-required`, `not-signed-in` or `credential-invalid`; a
+   * session key it carried is forgotten by then) — show the sign-in.
    * Returns the unsubscribe function.
    */
   on(pattern, handler) {
@@ -426,8 +535,12 @@ export class Tongban {
     const url = new URL(this.baseUrl.replace(/^http/, 'ws') + '/v1/events');
     if (this.lastSequence !== null) url.searchParams.set('since', String(this.lastSequence));
     this._setState(this.lastSequence === null ? 'connecting' : 'reconnecting');
-    // Browsers cannot put headers on a WebSocket: the credential goes in the query (a fresh assertion per connect).
-    if (this.token) {
+    // Browsers cannot put headers on a WebSocket: the credential goes in the query (a fresh assertion per connect,
+    // the session key held at this connect).
+    const sessionKey = this._sessionCredential();
+    if (sessionKey) {
+      url.searchParams.set('session', sessionKey);
+    } else if (this.token) {
       url.searchParams.set('token', this.token);
     } else if (this.assertion) {
       let assertion;
