@@ -62,10 +62,12 @@ public final class PTYReaderHost: @unchecked Sendable {
         if master < 0 { try plugIn() }
         var steps = scenario.sorted { $0.at < $1.at }
         var requests = SAMFrameDecoder(direction: .requests)
-        let start = simulator.now
+        // The scenario's clock starts at the host's first request, as the USB gadget's does: a service that is slow
+        // to start (a loaded machine) still sees every step.
+        var start: Int?
         var buffer = [UInt8](repeating: 0, count: 4096)
         while !isStopping {
-            let elapsed = simulator.now - start
+            let elapsed = start.map { simulator.now - $0 } ?? -1
             while let step = steps.first, step.at <= elapsed {
                 steps.removeFirst()
                 simulator.apply(step)
@@ -77,12 +79,13 @@ public final class PTYReaderHost: @unchecked Sendable {
                 }
             }
             if steps.isEmpty && exitAfterScenario { break }
-            let wait = steps.first.map { max(1, min(50, $0.at - (simulator.now - start))) } ?? 50
+            let wait = start.flatMap { start in steps.first.map { max(1, min(50, $0.at - (simulator.now - start))) } } ?? 50
             var descriptor = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
             guard poll(&descriptor, 1, Int32(wait)) > 0 else { continue }
             let count = read(master, &buffer, buffer.count)
             guard count > 0 else { continue }
             for case .request(let command, let parameter, _) in requests.feed(buffer[0..<count]) {
+                if start == nil { start = simulator.now }
                 let bytes = simulator.answer(command: command, parameter: parameter)
                 // The request and the reply take their time on the wire, as at a real reader's baud rate.
                 SimulatorTransport.sleep(nanoseconds: ReaderSimulator.wireTime(bytes: 7 + bytes.count, baudRate: baudRate))

@@ -21,8 +21,8 @@ struct SimCommand: ParsableCommand {
             On a pseudo-terminal (--link): point devices.idcard.serialPorts at the link.
             As a USB device (--usb-gadget split|single, as root, with configfs, libcomposite, usb_f_fs and a device
             controller such as dummy_hcd loaded): a vendor-class gadget 0400:c35a with the ministry standard's four
-            bulk endpoints (split) or one pair (single); the service finds it on the USB bus by itself. As a USB device
-            the scenario's times count from the host's first request.
+            bulk endpoints (split) or one pair (single); the service finds it on the USB bus by itself. Either way the
+            scenario's times count from the host's first request.
             """)
 
         @Option(help: "Symlink to create for the pty (the reader's stable name).")
