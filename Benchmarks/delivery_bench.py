@@ -1,11 +1,14 @@
 #!/usr/bin/python3
-"""Benchmark for issue 6/8: delivery throughput to a tus server, and the cost of resuming after kill -9.
+"""Benchmark for issue 6/8 (and wave 2 · 1/8): delivery throughput to a tus server, the cost of resuming after
+kill -9, and what idempotency keys and sealing identity items as they stream in cost.
 
 Figures from one run, side by side with their baselines:
   - throughput: one 200 MiB attachment delivered by `tongban serve` (4 MiB chunks, from the outbox sender's own
     start-to-delivered time) against `curl` sending the same bytes to the same tus server in one PATCH;
   - resume: kill -9 once a quarter is confirmed, restart; bytes the server received twice, and the time from the
-    restarted service's ready line to the upload's first resumed PATCH.
+    restarted service's ready line to the upload's first resumed PATCH;
+  - intake: the same 200 MiB captured (POST /v1/attachments until its 201) plain, with an Idempotency-Key, and as
+    an identity item sealed while it streams in; and the sealed one delivered — each against the plain figure.
 
 usage: Benchmarks/delivery_bench.py BINARY PYTHON OUT.md   (PYTHON: the venv's, with aiohttp-tus)
 """
@@ -42,12 +45,19 @@ def serve(data, url):
     raise RuntimeError("serve ended without a ready line")
 
 
-def capture(port, path):
+def capture(port, path, kind="scan", headers=()):
+    extra = [item for header in headers for item in ("-H", header)]
     result = subprocess.run(["curl", "-s", "--noproxy", "*", "-X", "POST", "-H", f"Authorization: Bearer {token}",
-                             "-H", "Content-Type: application/pdf", "--data-binary", f"@{path}",
-                             f"http://127.0.0.1:{port}/v1/attachments?case=BENCH&material=bench&kind=scan&fileName=big.pdf"],
+                             "-H", "Content-Type: application/pdf", *extra, "--data-binary", f"@{path}",
+                             f"http://127.0.0.1:{port}/v1/attachments?case=BENCH&material=bench&kind={kind}&fileName=big.pdf"],
                             capture_output=True, text=True, check=True)
     return json.loads(result.stdout)["attachmentId"]
+
+
+def timed_capture(port, path, kind="scan", headers=()):
+    start = time.perf_counter()
+    capture(port, path, kind, headers)
+    return time.perf_counter() - start
 
 
 def outbox(port):
@@ -114,11 +124,27 @@ with tempfile.TemporaryDirectory(prefix="tongban-delivery-bench-") as work:
     patches = [json.loads(line) for line in open(os.path.join(tus_dir, "requests.jsonl")) if '"PATCH"' in line]
     resent = sum(p["length"] for p in patches) - size
 
+    # Intake: plain, with an Idempotency-Key, sealed (an identity item); then the sealed one delivered.
+    tus, url = start_tus(os.path.join(work, "tus4"))
+    process, port, _ = serve(os.path.join(work, "data4"), url)
+    capture(port, big)  # warm-up: page cache, first connection
+    wait_delivered(port)
+    plain_capture = timed_capture(port, big)
+    keyed_capture = timed_capture(port, big, headers=("Idempotency-Key: bench-key-1",))
+    sealed_capture = timed_capture(port, big, kind="idcard")
+    wait_delivered(port)
+    process.terminate()
+    _, errors = process.communicate(timeout=30)
+    delivered = [float(value) for value in re.findall(r"seconds=([\d.]+)", errors)]
+    plain_delivery, sealed_delivery = delivered[-3], delivered[-1]
+    tus.kill()
+
 mib = size / 1024 / 1024
 with open(out_path, "w") as out:
+    build = "debug" if "/debug/" in os.path.realpath(binary) else "release"
     out.write(f"""# Delivery: throughput and resume (one run)
 
-Tongban `tongban serve` (release) delivering one {mib:.0f} MiB attachment over tus 1.0 ({chunk // 1024 // 1024} MiB chunks)
+Tongban `tongban serve` ({build} build) delivering one {mib:.0f} MiB attachment over tus 1.0 ({chunk // 1024 // 1024} MiB chunks)
 to `Tests/tools/tus_server.py` (aiohttp-tus) on loopback; baseline `curl` sending the same bytes to the same
 kind of server in one PATCH. Goal: ratio ≥ 0.8.
 
@@ -130,5 +156,18 @@ kind of server in one PATCH. Goal: ratio ≥ 0.8.
 
 Resume after kill -9 at a quarter: {resent} bytes sent twice ({resent / chunk:.2f} chunks of {chunk} bytes);
 {resume_ms:.0f} ms from the restarted service's ready line to its first resumed request.
+
+## What the seams cost (wave 2 · 1/8)
+
+The same {mib:.0f} MiB captured through `POST /v1/attachments` until its 201 (hashed, fsynced, recorded with its
+outbox entry in one transaction), then delivered; each against the plain capture of the same run.
+
+| | seconds | ratio to plain |
+|---|---:|---:|
+| capture, plain (`kind=scan`) | {plain_capture:.2f} | 1.00 |
+| capture with an `Idempotency-Key` | {keyed_capture:.2f} | {keyed_capture / plain_capture:.2f} |
+| capture sealed as it streams in (`kind=idcard`, AES-GCM in 256 KiB records) | {sealed_capture:.2f} | {sealed_capture / plain_capture:.2f} |
+| delivery over tus, plain | {plain_delivery:.2f} | 1.00 |
+| delivery over tus, sealed (opened with the vault's key) | {sealed_delivery:.2f} | {sealed_delivery / plain_delivery:.2f} |
 """)
 print(open(out_path).read())
