@@ -110,8 +110,6 @@ final class ConnectionTracker: @unchecked Sendable {
             waiting.removeValue(forKey: number)
         }
     }
-
-    var openConnections: Int { lock.withLock { open } }
 }
 
 /// Closes a connection that has not sent a whole request head (up to its blank line) within the timeout of

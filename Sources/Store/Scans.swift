@@ -308,17 +308,6 @@ extension Store {
         } catch { throw .database("delete page \(pageId)", "\(error)") }
     }
 
-    /// Marks a batch finished as the given attachment.
-    public func finishScan(id: String, attachmentId: String, actor: String, at time: Date = Date()) throws(StoreError) {
-        do {
-            try database.write { db in
-                try db.execute(sql: "UPDATE scan SET state = 'finished', attachmentId = ?, problem = NULL, updatedAt = ? WHERE id = ?",
-                               arguments: [attachmentId, time, id])
-                try self.appendAudit(db, actor: actor, action: "scan-finish", subject: id, detail: "attachment \(attachmentId)", at: time)
-            }
-        } catch { throw .database("finish scan \(id)", "\(error)") }
-    }
-
     /// Marks a batch discarded and forgets its pages; the caller then deletes the folder.
     public func discardScan(id: String, actor: String, at time: Date = Date()) throws(StoreError) {
         do {

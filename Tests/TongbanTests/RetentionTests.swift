@@ -51,7 +51,7 @@ import Store
             let id = UUID().uuidString.lowercased()
             let created = now.addingTimeInterval(-Double(daysAgo) * 86_400 - 60)
             try store.createScan(ScanRecord(id: id, device: "sane:test:0", caseNumber: "TB-RET-SCAN", materialName: "m", operator: nil,
-                                            settings: "{}", state: .scanning, createdAt: created, updatedAt: created))
+                                            settings: "{}", state: .ready, createdAt: created, updatedAt: created))
             let folder = "\(store.scansDirectory)/\(id)"
             try DurableFile.prepareDirectory(store.scansDirectory)
             try DurableFile.prepareDirectory(folder)
@@ -63,9 +63,8 @@ import Store
                                                      thumbnailPath: "\(folder)/thumb-1.jpg", createdAt: created))
             let manifest = try await intake.store([0x25, 0x50, 0x44, 0x46], AttachmentRequest(
                 caseNumber: "TB-RET-SCAN", materialName: "m", kind: .scan, contentType: "application/pdf", fileName: "m.pdf"),
-                capturedAt: created)
+                capturedAt: created, completing: .scanBatch(id: id))
             if deliver { try store.markDelivered(attachmentId: manifest.attachmentId, receipt: "test") }
-            try store.finishScan(id: id, attachmentId: manifest.attachmentId, actor: "clerk", at: created)
             return id
         }
         let old = try await finishedScan(daysAgo: 31, deliver: true)
