@@ -79,7 +79,7 @@ let package = Package(
             "TongbanCore", "PangoCairo", "Zint", "Yams",
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
-        .target(name: "Imaging", dependencies: ["Leptonica", "TurboJPEG"]),
+        .target(name: "Imaging", dependencies: ["TongbanCore", "Leptonica", "TurboJPEG"]),
         .target(name: "Printing", dependencies: [
             "CUPS", "Notices", "Receipts", "Store", "Delivery", "TongbanCore",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -128,7 +128,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "API", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "SAMProtocol", "IDCard", "Simulators", "Delivery", "Scanning", "Printing", "Notices", "Receipts", "Cameras", "Assist",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "SAMProtocol", "IDCard", "Simulators", "Delivery", "Imaging", "Scanning", "Printing", "Notices", "Receipts", "Cameras", "Assist",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Metrics", package: "swift-metrics"),

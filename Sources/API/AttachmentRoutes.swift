@@ -1,6 +1,7 @@
 import Delivery
 import Foundation
 import HTTPTypes
+import Imaging
 import Hummingbird
 import Store
 import TongbanCore
@@ -27,18 +28,18 @@ enum AttachmentRoutes {
         /// The body is the file; what it is comes in the query: case, material, kind, fileName, pages, device, operator.
         router.post("/v1/attachments") { request, context -> Response in
             guard let intake = dependencies.intake else { throw unavailable() }
-            let query = request.uri.queryParameters
-            let kindText = query["kind"].map(String.init) ?? "other"
+            let kindText = request.queryText("kind") ?? "other"
             var problems: [String] = []
             let kind = AttachmentKind(rawValue: kindText)
             if kind == nil { problems.append("kind '\(kindText)' is not one of \(AttachmentKind.allCases.map(\.rawValue).joined(separator: ", "))") }
-            let pages = query["pages"].flatMap { Int(String($0)) }
-            if query["pages"] != nil && pages == nil { problems.append("pages is not a whole number") }
+            let pagesText = request.queryText("pages")
+            let pages = pagesText.flatMap { Int($0) }
+            if pagesText != nil && pages == nil { problems.append("pages is not a whole number") }
             let attachment = AttachmentRequest(
-                caseNumber: query["case"].map(String.init) ?? "", materialName: query["material"].map(String.init) ?? "",
+                caseNumber: request.queryText("case") ?? "", materialName: request.queryText("material") ?? "",
                 kind: kind ?? .other, contentType: request.headers[.contentType] ?? "application/octet-stream",
-                fileName: query["fileName"].map(String.init) ?? "attachment.bin", pages: pages,
-                device: query["device"].map(String.init), operator: query["operator"].map(String.init))
+                fileName: request.queryText("fileName") ?? "attachment.bin", pages: pages,
+                device: request.queryText("device"), operator: request.queryText("operator"))
             problems += attachment.problems
             guard problems.isEmpty else {
                 throw Problem(code: "invalid-attachment", status: 400, title: "附件信息不完整 Attachment details incomplete",
@@ -69,7 +70,7 @@ enum AttachmentRoutes {
 
         router.get("/v1/attachments") { request, _ -> Response in
             guard let store = dependencies.store else { throw unavailable() }
-            let caseNumber = request.uri.queryParameters["case"].map(String.init)
+            let caseNumber = request.queryText("case")
             return try TongbanAPI.json(try store.attachments(caseNumber: caseNumber).map {
                 AttachmentWithDelivery(attachment: $0.manifest, delivery: $0.delivery)
             })
@@ -103,6 +104,57 @@ enum AttachmentRoutes {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
 
+        /// A wrong capture taken back before it is delivered (`reason` in the query, for the audit log); restorable
+        /// with `POST …/restore` until the retention service purges it (ten minutes at least).
+        router.delete("/v1/attachments/:id") { request, context -> Response in
+            guard let store = dependencies.store else { throw unavailable() }
+            let id = try context.parameters.require("id")
+            let reason = try auditReason(request.queryText("reason"))
+            let deletion: Store.AttachmentDeletion?
+            do {
+                deletion = try store.deleteAttachment(id: id, actor: Caller.current.auditName, reason: reason)
+            } catch StoreError.conflict {
+                throw Problem(code: "attachment-delivered", status: 409, title: "材料已送达，不能删除 Already delivered",
+                              detail: "attachment \(id) reached the case system already; it can only be withdrawn there",
+                              remedy: "请在业务系统中撤回该材料。Withdraw it in the case system.")
+            }
+            guard let deletion else { throw notFound(id) }
+            if let withdrawn = deletion.withdrawn { await dependencies.outbox?.withdrawn(withdrawn) }
+            await dependencies.events.publish("attachment.deleted", AttachmentChange(attachmentId: id, caseNumber: deletion.manifest.caseNumber))
+            return try TongbanAPI.json(deletion.manifest)
+        }
+
+        /// Takes a deletion back (the console's 撤销): listed again, and its delivery due now.
+        router.post("/v1/attachments/:id/restore") { _, context -> Response in
+            guard let store = dependencies.store else { throw unavailable() }
+            let id = try context.parameters.require("id")
+            guard let manifest = try store.restoreAttachment(id: id, actor: Caller.current.auditName) else { throw notFound(id) }
+            dependencies.outbox?.wake()
+            await dependencies.events.publish("attachment.restored", AttachmentChange(attachmentId: id, caseNumber: manifest.caseNumber))
+            return try TongbanAPI.json(manifest)
+        }
+
+        /// A small picture of the attachment (JPEG, at most 320 px wide) for the case's list of materials: a picture
+        /// scaled down, or a PDF's first page picture. 404 `no-thumbnail` for what has none (a form, a recording).
+        /// Opening one of an identity item is audited as opening its content is.
+        router.get("/v1/attachments/:id/thumbnail") { _, context -> Response in
+            let (manifest, bytes) = try await contents(dependencies, try context.parameters.require("id"))
+            guard let thumbnail = await AttachmentThumbnail.make(contentType: manifest.contentType, bytes: bytes) else {
+                throw Problem(code: "no-thumbnail", status: 404, title: "无缩略图 No thumbnail",
+                              detail: "attachment \(manifest.attachmentId) (\(manifest.contentType)) has no picture to show small",
+                              remedy: "打开附件查看。Open the attachment to look at it.")
+            }
+            if manifest.kind.holdsIdentity {
+                try dependencies.store?.appendAudit(actor: Caller.current.auditName, action: "attachment.view",
+                                                    subject: manifest.attachmentId, detail: "thumbnail of kind \(manifest.kind.rawValue)")
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "image/jpeg"
+            headers[.cacheControl] = "no-store"
+            headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: thumbnail)))
+        }
+
         router.get("/v1/outbox") { _, _ -> Response in
             guard let store = dependencies.store else { throw unavailable() }
             let entries = try store.outbox(undeliveredOnly: true)
@@ -132,6 +184,23 @@ enum AttachmentRoutes {
             dependencies.outbox?.wake()
             return Response(status: .accepted)
         }
+    }
+
+    /// `attachment.deleted` and `attachment.restored`.
+    struct AttachmentChange: Codable, Sendable {
+        var attachmentId: String
+        var caseNumber: String
+    }
+
+    /// A reason a person gives for the audit log: one sentence with words in it (not only spaces or punctuation).
+    static func auditReason(_ reason: String?) throws -> String {
+        let reason = reason?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        guard reason.count <= 200, !TextChecks.hasControlCharacters(reason), reason.contains(where: { $0.isLetter || $0.isNumber }) else {
+            throw Problem(code: "reason-required", status: 400, title: "需要填写理由 Reason required",
+                          detail: "the reason is written to the audit log: one sentence of at most 200 characters",
+                          remedy: "请用一句话写明理由（如：拍错了）。Say why in one sentence (e.g. wrong page).")
+        }
+        return reason
     }
 
     static func unavailable() -> Problem {

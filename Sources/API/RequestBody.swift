@@ -74,3 +74,19 @@ struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
         return try await next(request, context)
     }
 }
+
+extension Request {
+    /// A text parameter of the query, decoded as browsers encode it (`application/x-www-form-urlencoded`, WHATWG
+    /// URLSearchParams: `+` is a space, `%2B` a plus sign) — a reason typed with spaces is kept with its spaces.
+    /// Nil when the parameter is absent or its percent-encoding is broken.
+    func queryText(_ name: String) -> String? {
+        guard let query = uri.query else { return nil }
+        func decoded(_ part: Substring) -> String? { part.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard decoded(parts[0]) == name else { continue }
+            return parts.count > 1 ? decoded(parts[1]) : ""
+        }
+        return nil
+    }
+}

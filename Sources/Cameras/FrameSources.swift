@@ -288,7 +288,8 @@ final class PictureFrameSource: FrameSource {
         let sizes = Set(scenes.map { [$0.width, $0.height] }).map { V4L2FrameSize(width: $0[0], height: $0[1], framesPerSecond: [30, 15, 5]) }
         return CameraCapabilities(
             formats: [V4L2FormatDescription(pixelFormat: "MJPG", description: "Motion-JPEG (pictures)", compressed: true, emulated: false, sizes: sizes)],
-            controls: [V4L2Control(id: 1, name: "Scene", type: "menu", minimum: 0, maximum: scenes.count - 1, step: 1, defaultValue: 0, value: scene)])
+            controls: [V4L2Control(id: 1, name: "Scene", type: "menu", minimum: 0, maximum: scenes.count - 1, step: 1, defaultValue: 0, value: scene,
+                             menuItems: scenes.map(\.name))])
     }
 
     /// The scenes' names, in control order.

@@ -67,11 +67,17 @@ public actor OutboxSender: Service {
     /// False when there is nothing undelivered with that id.
     public nonisolated func cancel(attachmentId: String, actor: String) async throws(StoreError) -> Bool {
         guard let entry = try store.cancelDelivery(attachmentId: attachmentId, actor: actor) else { return false }
-        do { try await sink.withdraw(entry) } catch {
-            logger.warning("could not terminate the partial upload", metadata: ["attachment": "\(attachmentId)", "error": "\(error)"])
-        }
-        await events.publish("delivery.cancelled", DeliveryEvent(attachmentId: attachmentId, caseNumber: entry.caseNumber, state: "cancelled"))
+        await withdrawn(entry)
         return true
+    }
+
+    /// After the store withdrew `entry` from delivery (cancelled, or its attachment deleted): the partial upload the
+    /// case core may hold is terminated and `delivery.cancelled` published.
+    public nonisolated func withdrawn(_ entry: OutboxEntry) async {
+        do { try await sink.withdraw(entry) } catch {
+            logger.warning("could not terminate the partial upload", metadata: ["attachment": "\(entry.attachmentId)", "error": "\(error)"])
+        }
+        await events.publish("delivery.cancelled", DeliveryEvent(attachmentId: entry.attachmentId, caseNumber: entry.caseNumber, state: "cancelled"))
     }
 
     /// Looks at the outbox now (a new attachment, a retry asked for).

@@ -34,10 +34,12 @@ public struct RetentionPolicy: Sendable, Equatable {
 }
 
 /// Purges delivered attachments past their retention, hourly: the store marks them (audited), then their folders go;
-/// and answered idempotency keys past two days.
+/// likewise attachments the clerk deleted more than ten minutes before; and answered idempotency keys past two days.
 public struct RetentionService: Service {
     /// How long an answered idempotency key is kept (the draft asks for at least 24 hours).
     public static let idempotencyKeySeconds: TimeInterval = 48 * 3600
+    /// How long an attachment the clerk deleted can still be restored: it is purged at the first round after this.
+    public static let deletedAttachmentSeconds: TimeInterval = 10 * 60
 
     let store: Store
     let policy: RetentionPolicy
@@ -59,13 +61,17 @@ public struct RetentionService: Service {
                 try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
             }
             if !paths.isEmpty { logger.info("purged delivered attachments past retention", metadata: ["count": "\(paths.count)"]) }
+            // What the clerk deleted (a wrong capture) goes once it can no longer be taken back.
+            let deleted = try store.purgeDeletedAttachments(deletedBefore: now.addingTimeInterval(-Self.deletedAttachmentSeconds), at: now)
+            for path in deleted { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+            if !deleted.isEmpty { logger.info("purged attachments the clerk deleted", metadata: ["count": "\(deleted.count)"]) }
             // A finished scan's page images go with its PDF.
             let scans = try store.purgePagesOfPurgedScans(at: now)
             for scan in scans { try? FileManager.default.removeItem(atPath: "\(store.scansDirectory)/\(scan)") }
             if !scans.isEmpty { logger.info("purged the page images of scans whose PDF is past retention", metadata: ["count": "\(scans.count)"]) }
             // Idempotency keys are answered again for at least a day: forgotten after two.
             try store.purgeIdempotencyKeys(before: now.addingTimeInterval(-Self.idempotencyKeySeconds))
-            return paths.count
+            return paths.count + deleted.count
         } catch {
             logger.error("attachment purge failed", metadata: ["error": "\(error)"])
             return 0

@@ -79,7 +79,7 @@ public actor SANEDiscoverer: DeviceDiscoverer {
             let devices = try await SANESession.shared.devices()
             return DiscoveryResult(devices: devices.map { scanner in
                 Device(id: "sane:\(scanner.name)", deviceClass: .scanner, model: "\(scanner.vendor) \(scanner.model)",
-                       transport: .sane, details: ["saneName": scanner.name, "type": scanner.type])
+                       transport: .sane, details: Self.details(of: scanner))
             })
         } catch {
             return DiscoveryResult(devices: [], problem: DiscoveryProblem(
@@ -87,21 +87,36 @@ public actor SANEDiscoverer: DeviceDiscoverer {
                 remedy: "Install sane-utils and check `scanimage -L`; see tongban doctor."))
         }
     }
+
+    /// What the registry keeps of a SANE device. libsane's `test` backend is a simulator — pictures made up by the
+    /// backend, no paper — and is marked so, as Tongban's own simulated devices are.
+    static func details(of scanner: SANEDeviceDescription) -> [String: String] {
+        var details = ["saneName": scanner.name, "type": scanner.type]
+        if scanner.name.hasPrefix("test:") { details["simulated"] = "true" }
+        return details
+    }
 }
 
 /// Printers: the CUPS scheduler's queues with their state.
 public struct CUPSDiscoverer: DeviceDiscoverer {
     public let source = "cups"
     private let client: CUPSClient
+    private let simulatedQueues: Set<String>
 
-    public init(client: CUPSClient) {
+    /// `simulatedQueues`: queues that are simulators (`printers.simulated`), marked `simulated` in their details.
+    public init(client: CUPSClient, simulatedQueues: Set<String> = []) {
         self.client = client
+        self.simulatedQueues = simulatedQueues
     }
 
     public func discover() async -> DiscoveryResult {
         do {
             let destinations = try await client.destinations()
-            return DiscoveryResult(devices: destinations.map(Self.device))
+            return DiscoveryResult(devices: destinations.map { destination in
+                var device = Self.device(destination)
+                if simulatedQueues.contains(destination.name) { device.details["simulated"] = "true" }
+                return device
+            })
         } catch {
             return DiscoveryResult(devices: [], problem: DiscoveryProblem(
                 source: source, message: error.description, remedy: error.problem.remedy ?? ""))

@@ -10,9 +10,21 @@ public struct NoticeDataError: Error, Sendable, Equatable, CustomStringConvertib
 
 extension NoticeDataError: ProblemConvertible {
     public var problem: Problem {
-        Problem(code: "notice-data-invalid", status: 422, title: "通知书数据有误 Notice data is not valid",
-                detail: description,
-                remedy: "按模板字段补全或更正上述各项后重试（GET /v1/notices 列出字段）。Fix every field listed above and retry (GET /v1/notices lists the fields).")
+        var problem = Problem(code: "notice-data-invalid", status: 422, title: "通知书数据有误 Notice data is not valid",
+                              detail: description,
+                              remedy: "按标出的各项补全或更正后重试。Complete or correct the fields marked and try again.")
+        problem.invalidParams = invalidParams
+        return problem
+    }
+
+    /// Each problem as the field it names (every problem starts with the field's path and a colon) and what is wrong.
+    public var invalidParams: [Problem.InvalidParam] {
+        problems.map { text in
+            guard let colon = text.range(of: ": ") else { return Problem.InvalidParam(name: "", kind: "invalid", reason: text) }
+            let reason = String(text[colon.upperBound...])
+            let kind = reason.hasPrefix("required") ? "required" : reason.hasPrefix("not a field") ? "unknown" : "invalid"
+            return Problem.InvalidParam(name: String(text[..<colon.lowerBound]), kind: kind, reason: reason)
+        }
     }
 }
 

@@ -56,6 +56,8 @@ public struct PrinterView: Codable, Sendable, Equatable {
     public var problem: Problem?
     public var warnings: [String]
     public var capabilities: CUPSPrinterCapabilities?
+    /// True for a queue that is a simulator (`printers.simulated`): nothing it prints reaches paper.
+    public var simulated: Bool?
 }
 
 /// Printing: forms rendered and kept as the case's attachment, jobs handed to CUPS and followed to their end through
@@ -76,9 +78,12 @@ public actor PrintService: Service {
     private let pollInterval: Duration
     private let logger: Logger
     private var printerStates: [String: PrinterView] = [:]
+    private let simulatedQueues: Set<String>
 
     public init(store: Store, intake: AttachmentIntake, events: EventBus, renderer: NoticeRenderer, cupsServer: String?,
-                noticeQueue: String?, receiptPrinter: String?, pollInterval: Duration = .seconds(2), logger: Logger) {
+                noticeQueue: String?, receiptPrinter: String?, simulatedQueues: Set<String> = [], pollInterval: Duration = .seconds(2),
+                logger: Logger) {
+        self.simulatedQueues = simulatedQueues
         self.store = store
         self.intake = intake
         self.events = events
@@ -101,6 +106,7 @@ public actor PrintService: Service {
         for destination in destinations {
             var view = await printerView(destination.name, isDefault: destination.isDefault)
             view.capabilities = try? await cups.capabilities(queue: destination.name)
+            if simulatedQueues.contains(destination.name) { view.simulated = true }
             views.append(view)
         }
         return views
@@ -128,6 +134,9 @@ public actor PrintService: Service {
 
     // MARK: - Jobs
 
+    /// The paper every form is laid out on (portrait or landscape).
+    public static let formMedia = "iso_a4_210x297mm"
+
     /// Renders (for a form), keeps the notice as the case's attachment, records the job and hands it to CUPS.
     /// Returns the job once the scheduler has accepted it. Bad data or options: a problem listing each.
     public func print(_ request: PrintRequest) async throws(Problem) -> PrintJobRecord {
@@ -138,6 +147,10 @@ public actor PrintService: Service {
         let queue = try await resolveQueue(request.printer)
         var options: [String: String] = ["copies": String(request.copies)]
         if let sides = request.sides { options["sides"] = sides }
+        // Forms are laid out on A4 (NoticeLayout): asked for as such, or a queue whose default is Letter prints a
+        // Letter page. A PDF the caller sends prints on the paper it asks for, else the queue's default.
+        var request = request
+        if request.media == nil, case .notice = request.document { request.media = Self.formMedia }
         if let media = request.media { options["media"] = media }
         if let quality = request.quality { options["print-quality"] = String(quality) }
         do {

@@ -51,6 +51,8 @@ public struct AttachmentManifest: Codable, Sendable, Equatable {
     /// Set in the local archive's manifest when the file there is sealed (identity kinds): it opens only with this
     /// counter's key, through `tongban archive export`.
     public var sealed: Bool?
+    /// When the clerk deleted it (a wrong capture): no longer listed or delivered, restorable until purged.
+    public var deletedAt: Date?
 
     public init(attachmentId: String, caseNumber: String, materialName: String, kind: AttachmentKind, contentType: String,
                 sha256: String, size: Int, pages: Int?, device: String?, counterId: String, operator: String?,
@@ -175,7 +177,7 @@ extension Store {
         } catch { throw .database("read attachment \(id)", "\(error)") }
     }
 
-    /// Attachments, newest first, optionally of one case, with their delivery state.
+    /// Attachments, newest first, optionally of one case, with their delivery state; deleted ones are left out.
     public func attachments(caseNumber: String? = nil, limit: Int = 500) throws(StoreError) -> [(manifest: AttachmentManifest, delivery: OutboxEntry?)] {
         do {
             return try database.read { db in
@@ -183,7 +185,7 @@ extension Store {
                     SELECT attachment.*, outbox.state AS oState, outbox.attempts, outbox.uploadURL, outbox.offset,
                       outbox.nextAttemptAt, outbox.lastError, outbox.createdAt, outbox.deliveredAt
                     FROM attachment LEFT JOIN outbox ON outbox.attachmentId = attachment.id
-                    WHERE attachment.purgedAt IS NULL AND (? IS NULL OR attachment.caseNumber = ?)
+                    WHERE attachment.purgedAt IS NULL AND attachment.deletedAt IS NULL AND (? IS NULL OR attachment.caseNumber = ?)
                     ORDER BY attachment.capturedAt DESC LIMIT ?
                     """, arguments: [caseNumber, caseNumber, limit])
                 return rows.map { row in
@@ -353,18 +355,30 @@ extension Store {
                     lastError: row["lastError"], createdAt: row["createdAt"], deliveredAt: row["deliveredAt"])
     }
 
-    private static func manifest(from row: Row) -> AttachmentManifest {
+    static func manifest(from row: Row) -> AttachmentManifest {
         var path: String = row["path"]
         if (row["encrypted"] as Bool?) == true, path.hasSuffix(AttachmentFile.sealedSuffix) {
             path.removeLast(AttachmentFile.sealedSuffix.count)
         }
         // Since v6 the clerk's file name is a column of its own (the file is stored as `content`); before, it was the path's last part.
         let fileName: String = (row["fileName"] as String?) ?? (path as NSString).lastPathComponent
-        return AttachmentManifest(
+        var manifest = AttachmentManifest(
             attachmentId: row["id"], caseNumber: row["caseNumber"], materialName: row["materialName"],
             kind: AttachmentKind(rawValue: row["kind"]) ?? .other, contentType: row["contentType"], sha256: row["sha256"],
             size: row["size"], pages: row["pages"], device: row["device"], counterId: row["counterId"],
             operator: row["operator"], capturedAt: row["capturedAt"], retentionClass: row["retentionClass"],
             fileName: fileName)
+        manifest.deletedAt = row["deletedAt"]
+        return manifest
+    }
+
+    /// One attachment's delivery record.
+    static func outboxEntry(_ db: Database, attachmentId: String) throws -> OutboxEntry? {
+        try Row.fetchOne(db, sql: """
+            SELECT outbox.*, outbox.state AS oState, attachment.caseNumber, attachment.size
+            FROM outbox JOIN attachment ON attachment.id = outbox.attachmentId WHERE outbox.attachmentId = ?
+            """, arguments: [attachmentId]).map { row in
+            outboxEntry(from: row, attachmentId: row["attachmentId"], caseNumber: row["caseNumber"], size: row["size"])
+        }
     }
 }

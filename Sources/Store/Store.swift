@@ -138,6 +138,7 @@ public final class Store: Sendable {
         registerPrintMigrations(&migrator)
         registerAssistMigrations(&migrator)
         registerSeamMigrations(&migrator)
+        registerDeletionMigrations(&migrator)
         return migrator
     }
 

@@ -106,6 +106,8 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var receipts: String?
         /// Folder of the notice templates (`*.yaml`); relative paths are resolved against the configuration file.
         public var templates: String
+        /// Queues that are simulators (the demo's ippeveprinter), labelled so wherever a printer is shown.
+        public var simulated: [String] = []
     }
 
     public struct Cameras: Sendable, Equatable {

@@ -64,6 +64,7 @@ public enum ConfigurationKeys {
         .init(path: "printers.notices", kind: .string, defaultValue: nil),
         .init(path: "printers.receipts", kind: .string, defaultValue: nil),
         .init(path: "printers.templates", kind: .string, defaultValue: "notices"),
+        .init(path: "printers.simulated", kind: .stringList, defaultValue: ""),
         .init(path: "cameras.settleFrames", kind: .integer(0...30), defaultValue: "3"),
         .init(path: "cameras.idleReleaseSeconds", kind: .integer(0...600), defaultValue: "5"),
         .init(path: "cameras.previewQuality", kind: .integer(30...95), defaultValue: "80"),

@@ -16,6 +16,25 @@ public struct Problem: Error, Codable, Sendable, Equatable, CustomStringConverti
     public var device: String?
     /// When to try again (the `Retry-After` header of the answer; not part of the JSON).
     public var retryAfterSeconds: Int?
+    /// Each field of the request that was not valid, so a form can mark it beside the field (RFC 9457 §3's
+    /// `invalid-params` example, in this API's camel case).
+    public var invalidParams: [InvalidParam]?
+
+    /// One field of a request that was not valid.
+    public struct InvalidParam: Codable, Sendable, Equatable {
+        /// The field's path in the request's data: `matterName`, `materials[0].name`.
+        public var name: String
+        /// `required` (missing or empty), `unknown` (not a field of the form) or `invalid` (wrong type or value).
+        public var kind: String
+        /// What is wrong, in words.
+        public var reason: String
+
+        public init(name: String, kind: String, reason: String) {
+            self.name = name
+            self.kind = kind
+            self.reason = reason
+        }
+    }
 
     public init(code: String, status: Int, title: String, detail: String, remedy: String? = nil, device: String? = nil) {
         self.code = code
@@ -35,7 +54,7 @@ public struct Problem: Error, Codable, Sendable, Equatable, CustomStringConverti
         return text
     }
 
-    enum CodingKeys: String, CodingKey { case type, code, status, title, detail, remedy, device }
+    enum CodingKeys: String, CodingKey { case type, code, status, title, detail, remedy, device, invalidParams }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -45,6 +64,7 @@ public struct Problem: Error, Codable, Sendable, Equatable, CustomStringConverti
         detail = try container.decode(String.self, forKey: .detail)
         remedy = try container.decodeIfPresent(String.self, forKey: .remedy)
         device = try container.decodeIfPresent(String.self, forKey: .device)
+        invalidParams = try container.decodeIfPresent([InvalidParam].self, forKey: .invalidParams)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -56,6 +76,7 @@ public struct Problem: Error, Codable, Sendable, Equatable, CustomStringConverti
         try container.encode(detail, forKey: .detail)
         try container.encodeIfPresent(remedy, forKey: .remedy)
         try container.encodeIfPresent(device, forKey: .device)
+        try container.encodeIfPresent(invalidParams, forKey: .invalidParams)
     }
 }
 

@@ -74,8 +74,12 @@ public struct V4L2Control: Sendable, Hashable, Codable {
     public var step: Int
     public var defaultValue: Int
     public var value: Int?
+    /// A menu's item names, by value from `minimum` (when known: the simulated camera's scenes).
+    public var menuItems: [String]?
 
-    public init(id: UInt32, name: String, type: String, minimum: Int, maximum: Int, step: Int, defaultValue: Int, value: Int?) {
+    public init(id: UInt32, name: String, type: String, minimum: Int, maximum: Int, step: Int, defaultValue: Int, value: Int?,
+                menuItems: [String]? = nil) {
+        self.menuItems = menuItems
         self.id = id
         self.name = name
         self.type = type

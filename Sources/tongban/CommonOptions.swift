@@ -50,7 +50,8 @@ func makeDiscoverers(_ configuration: TongbanConfiguration, usbContext: USBConte
         discoverers += [
             SANEDiscoverer(refreshInterval: .milliseconds(devices.scannerRefreshMilliseconds),
                            timeout: .milliseconds(devices.scannerListTimeoutMilliseconds)),
-            CUPSDiscoverer(client: CUPSClient(server: configuration.printers.cupsServer)),
+            CUPSDiscoverer(client: CUPSClient(server: configuration.printers.cupsServer),
+                           simulatedQueues: Set(configuration.printers.simulated)),
             VideoDiscoverer(directory: devices.videoDirectory),
             USBReaderDiscoverer(context: usbContext, quirks: quirks),
             SerialReaderDiscoverer(ports: devices.idCardSerialPorts, baudRate: devices.idCardBaudRate),

@@ -120,7 +120,8 @@ struct Serve: AsyncParsableCommand {
         Leptonica.silenceMessages()
         let prints = PrintService(store: store, intake: intake, events: events, renderer: makeNoticeRenderer(configuration),
                                   cupsServer: configuration.printers.cupsServer, noticeQueue: configuration.printers.notices,
-                                  receiptPrinter: configuration.printers.receipts, logger: Logger(label: "tongban.print"))
+                                  receiptPrinter: configuration.printers.receipts, simulatedQueues: Set(configuration.printers.simulated),
+                                  logger: Logger(label: "tongban.print"))
         do { _ = try await prints.recoverInterrupted() } catch { fail(error.problem) }
         let scenesDirectory = configuration.cameraScenesDirectory
         let cameras = CameraService(intake: intake, events: events, logger: Logger(label: "tongban.camera"),

@@ -120,6 +120,11 @@ import TongbanCore
         let submitted = try await harness.service.print(try harness.noticeRequest())
         #expect(submitted.cupsJobId != nil)
         #expect(submitted.state == .queued)
+        // Forms are laid out on A4 and asked for as such: a queue whose default is Letter still prints A4.
+        #expect(submitted.media == "iso_a4_210x297mm")
+        let jobAttributes = try await run("/usr/bin/ipptool", ["-tv", "ipp://\(Rig["TONGBAN_RIG_CUPS_SERVER"])/jobs/\(submitted.cupsJobId ?? 0)",
+                                                               "get-job-attributes.test"]).standardOutput
+        #expect(jobAttributes.contains("media (keyword) = iso_a4_210x297mm"), "\(jobAttributes.suffix(3000))")
         let attachmentId = try #require(submitted.attachmentId)
         let attachment = try #require(try harness.store.attachment(id: attachmentId))
         #expect(attachment.manifest.kind == .notice && attachment.manifest.caseNumber == "SX2026112200017")

@@ -27,6 +27,18 @@ export interface Problem {
   detail: string;
   remedy?: string;
   device?: string;
+  /** The request's fields that were not valid (`notice-data-invalid`). */
+  invalidParams?: InvalidParam[];
+}
+
+/** One field of a request that was not valid. */
+export interface InvalidParam {
+  /** The field's path: `matterName`, `materials[0].name`. */
+  name: string;
+  /** `required` (missing or empty), `unknown` (not a field of the form) or `invalid` (wrong type or value). */
+  kind: 'required' | 'unknown' | 'invalid';
+  /** What is wrong, in words. */
+  reason: string;
 }
 
 /**
@@ -51,6 +63,8 @@ export declare class TongbanError extends Error {
   readonly device?: string;
   /** Seconds to wait before trying again (`Retry-After`), when the service said so (`sign-in-locked`). */
   readonly retryAfter?: number;
+  /** The fields to mark in a form (`notice-data-invalid`); empty for other problems. */
+  readonly invalidParams: InvalidParam[];
   /**
    * True for a 401 `credential-required`, `not-signed-in` or `credential-invalid` (a session key that is no longer
    * valid: signed out, expired, the service restarted): the console shows its sign-in on it.
@@ -217,6 +231,8 @@ export interface Attachment {
   capturedAt: string;
   retentionClass?: string;
   fileName: string;
+  /** Set once the clerk deleted it (`deleteAttachment`): withdrawn from delivery, restorable until purged. */
+  deletedAt?: string;
 }
 
 export interface OutboxEntry {
@@ -338,6 +354,8 @@ export interface Printer {
   problem?: Problem;
   warnings: string[];
   capabilities?: { copies?: number[]; sides?: string[]; media?: string[]; printQuality?: string[]; documentFormats?: string[] };
+  /** True for a simulator queue (`printers.simulated`, the demo's): nothing it prints reaches paper. */
+  simulated?: boolean;
 }
 
 export interface NoticeField {
@@ -573,6 +591,15 @@ export declare class Tongban {
   attachments(options?: { caseNumber?: string }): Promise<{ attachment: Attachment; delivery?: OutboxEntry }[]>;
   attachment(id: string): Promise<Attachment>;
   attachmentContentUrl(id: string): string;
+  /** A small JPEG of the attachment (≤ 320 px; a PDF's first page picture); 404 `no-thumbnail` when it has none. */
+  attachmentThumbnailUrl(id: string): string;
+  /**
+   * Deletes a wrong capture before it is delivered (withdrawn from delivery, audited with `reason`); restorable for
+   * at least ten minutes. Rejects with 409 `attachment-delivered` once the case system has it.
+   */
+  deleteAttachment(id: string, options: { reason: string }): Promise<Attachment>;
+  /** Takes a deletion back: listed and delivered again. */
+  restoreAttachment(id: string): Promise<Attachment>;
   uploadAttachment(file: Blob, options: {
     caseNumber: string; materialName: string; kind?: AttachmentKind; fileName?: string; pages?: number; device?: string; operator?: string;
   }): Promise<Attachment>;

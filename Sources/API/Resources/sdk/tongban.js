@@ -42,6 +42,11 @@ export class TongbanError extends Error {
     this.device = problem.device;
     /** Seconds to wait before trying again (`Retry-After`), when the service said so (e.g. `sign-in-locked`). */
     this.retryAfter = problem.retryAfter;
+    /**
+     * The request's fields that were not valid (`notice-data-invalid`): `[{name, kind, reason}]`, `name` a path
+     * such as `matterName` or `materials[0].name`, `kind` required, unknown or invalid. Empty otherwise.
+     */
+    this.invalidParams = Array.isArray(problem.invalidParams) ? problem.invalidParams : [];
   }
 
   /**
@@ -123,6 +128,16 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const resendable = (body) => !(typeof ReadableStream !== 'undefined' && body instanceof ReadableStream);
 
 const segment = (value) => encodeURIComponent(String(value));
+
+/**
+ * `base` with `query` appended, each value percent-encoded (a space as %20, never `+`: URLSearchParams would write a
+ * typed reason "核对 身份" as "核对+身份"). Undefined and null values are left out.
+ */
+function withQuery(base, query) {
+  const parts = Object.entries(query ?? {}).filter(([, value]) => value !== undefined && value !== null)
+    .map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(String(value))}`);
+  return parts.length ? `${base}${base.includes('?') ? '&' : '?'}${parts.join('&')}` : base;
+}
 
 /** The page's `sessionStorage`, or null where there is none or it may not be used (a sandboxed frame, Node). */
 function pageSessionStorage() {
@@ -244,10 +259,7 @@ export class Tongban {
   async request(method, path, { json, body, contentType, query, raw = false, idempotencyKey, idempotent = true,
     credentialEvent = true, session = true } = {}) {
     method = method.toUpperCase();
-    const url = new URL(this.baseUrl + path);
-    for (const [name, value] of Object.entries(query ?? {})) {
-      if (value !== undefined && value !== null) url.searchParams.set(name, String(value));
-    }
+    const url = withQuery(new URL(this.baseUrl + path).toString(), query);
     const changing = STATE_CHANGING.has(method) && idempotent;
     const headers = {};
     if (changing) headers['Idempotency-Key'] = idempotencyKey ?? newIdempotencyKey();
@@ -320,13 +332,8 @@ export class Tongban {
    * credential. Make it anew after signing in again: a URL with a dead key is refused.
    */
   url(path, query = {}) {
-    const url = new URL(this.baseUrl + path);
-    for (const [name, value] of Object.entries(query)) {
-      if (value !== undefined && value !== null) url.searchParams.set(name, String(value));
-    }
     const key = this._sessionCredential();
-    if (key) url.searchParams.set('session', key);
-    return url.toString();
+    return withQuery(new URL(this.baseUrl + path).toString(), key ? { ...query, session: key } : query);
   }
 
   // ---- the console's clerk session ------------------------------------------------------------------------------
@@ -465,6 +472,18 @@ export class Tongban {
   attachments({ caseNumber } = {}) { return this.request('GET', '/v1/attachments', { query: { case: caseNumber } }); }
   attachment(id) { return this.request('GET', `/v1/attachments/${segment(id)}`); }
   attachmentContentUrl(id) { return this.url(`/v1/attachments/${segment(id)}/content`); }
+  /** A small JPEG of the attachment (≤ 320 px; a PDF's first page picture); 404 `no-thumbnail` when it has none. */
+  attachmentThumbnailUrl(id) { return this.url(`/v1/attachments/${segment(id)}/thumbnail`); }
+  /**
+   * Deletes a wrong capture before it is delivered: its delivery is withdrawn and the deletion audited with
+   * `reason`; it stays restorable (`restoreAttachment`) for at least ten minutes. Rejects with 409
+   * `attachment-delivered` once the case system has it. Resolves with the attachment (its `deletedAt` set).
+   */
+  deleteAttachment(id, { reason }) {
+    return this.request('DELETE', `/v1/attachments/${segment(id)}`, { query: { reason } });
+  }
+  /** Takes a deletion back: the attachment is listed and delivered again. */
+  restoreAttachment(id) { return this.request('POST', `/v1/attachments/${segment(id)}/restore`); }
   /** Stores a file (Blob) as an attachment of a case and queues its delivery. */
   uploadAttachment(file, { caseNumber, materialName, kind = 'other', fileName, pages, device, operator }) {
     return this.request('POST', '/v1/attachments', {
