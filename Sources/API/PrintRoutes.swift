@@ -24,6 +24,8 @@ enum PrintRoutes {
     struct TemplateView: Encodable {
         struct Field: Encodable {
             var name: String, label: String, type: String, required: Bool
+            /// What the form prints when the field is left empty: shown in the form for the clerk to keep or change.
+            var `default`: String?
             var options: [String]?
             var fields: [Field]?
         }
@@ -112,7 +114,7 @@ enum PrintRoutes {
 
     static func view(_ template: NoticeTemplate) -> TemplateView {
         func field(_ spec: NoticeTemplate.FieldSpec) -> TemplateView.Field {
-            .init(name: spec.name, label: spec.label, type: spec.kind.rawValue, required: spec.required,
+            .init(name: spec.name, label: spec.label, type: spec.kind.rawValue, required: spec.required, default: spec.defaultValue,
                   options: spec.options.isEmpty ? nil : spec.options, fields: spec.fields.isEmpty ? nil : spec.fields.map(field))
         }
         return TemplateView(id: template.id, title: template.title, englishTitle: template.englishTitle, source: template.source,

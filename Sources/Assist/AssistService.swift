@@ -596,8 +596,8 @@ public actor AssistService: Service {
     static func janusProblem(_ error: any Error, url: String) -> Problem {
         if let error = error as? JanusError, error.unreachable {
             return Problem(code: "janus-unreachable", status: 503, title: "视频服务器不可用 Video server unreachable",
-                           detail: "Janus at \(url) does not answer: \(error.message)",
-                           remedy: "Start the video server (systemctl start janus) or check assist.janusUrl and the network.")
+                           detail: "Janus at \(url) does not answer: \(error.message) — for the administrator: start Janus (systemctl start janus) or check assist.janusUrl and the network",
+                           remedy: "视频服务暂不可用，请稍后再试或电话联系对方部门。The video service is not available: try later, or phone the office.")
         }
         return Problem(code: "assist-failed", status: 502, title: "视频通话失败 Video call failed", detail: "\(error)",
                        remedy: "Try again; if it persists, check the video server's log.")

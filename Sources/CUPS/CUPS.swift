@@ -31,12 +31,12 @@ extension CUPSError: ProblemConvertible {
     public var problem: Problem {
         if schedulerUnreachable {
             return Problem(code: "cups-unreachable", status: 503, title: "打印服务不可用 Print service unreachable",
-                           detail: description,
-                           remedy: "启动 CUPS（systemctl start cups）或检查 CUPS_SERVER 设置。Start CUPS (systemctl start cups) or check the CUPS_SERVER setting.")
+                           detail: "\(description) — for the administrator: start CUPS (systemctl start cups) or check printers.cupsServer",
+                           remedy: "打印服务没有运行：请联系技术支持。The print service is not running: call technical support.")
         }
         if ippStatus == Int(IPP_STATUS_ERROR_NOT_FOUND.rawValue) {
             return Problem(code: "printer-not-found", status: 404, title: "没有这台打印机 No such printer", detail: description,
-                           remedy: "GET /v1/printers 列出可用打印机。GET /v1/printers lists the printers.")
+                           remedy: "请从列表中另选一台打印机。Choose another printer from the list.")
         }
         return Problem(code: "cups-error", status: 502, title: "打印服务错误 Print service error", detail: description,
                        remedy: "重试；仍失败请运行 tongban doctor。Retry; if it persists run tongban doctor.")

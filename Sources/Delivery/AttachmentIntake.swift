@@ -117,15 +117,19 @@ public final class AttachmentIntake: Sendable {
     private let store: Store
     private let vault: IdentityVault
     private let counterID: String
+    private let deliveryHold: TimeInterval
     private let thread = DedicatedThread(name: "attachment intake")
     private let retentionClass: @Sendable (AttachmentKind) -> String
     private let stored: @Sendable (AttachmentManifest) async -> Void
 
     /// - Parameter stored: runs once for every attachment recorded, after its transaction committed (the service
     ///   wakes the outbox and publishes `attachment.stored`).
-    public init(store: Store, vault: IdentityVault, counterID: String,
+    /// - Parameter deliveryHold: how long a new attachment waits before its first delivery attempt
+    ///   (`caseCore.holdSeconds`: the clerk's window to delete a wrong capture).
+    public init(store: Store, vault: IdentityVault, counterID: String, deliveryHold: TimeInterval = 0,
                 retentionClass: @escaping @Sendable (AttachmentKind) -> String = { $0.rawValue },
                 stored: @escaping @Sendable (AttachmentManifest) async -> Void = { _ in }) {
+        self.deliveryHold = deliveryHold
         self.store = store
         self.vault = vault
         self.counterID = counterID
@@ -197,7 +201,7 @@ public final class AttachmentIntake: Sendable {
     /// power loss; on error nothing is recorded and nothing is left on disk.
     public func finish(_ incoming: Incoming, _ request: AttachmentRequest, capturedAt: Date = Date(),
                        completing completion: AttachmentCompletion? = nil) async throws(StoreError) -> AttachmentManifest {
-        let store = self.store, counterID = self.counterID, retention = retentionClass(request.kind)
+        let store = self.store, counterID = self.counterID, retention = retentionClass(request.kind), hold = deliveryHold
         // The audit log names who asked, as their credential proved it; the manifest's operator (经办人) is who the
         // request names, or else the signed-in person.
         let caller = Caller.current
@@ -233,7 +237,8 @@ public final class AttachmentIntake: Sendable {
                 do { manifestJSON = try JSONEncoder.tongban.encode(manifest) } catch { throw .database("encode manifest", "\(error)") }
                 do throws(StorageError) { try DurableFile.write(Array(manifestJSON), to: "\(directory)/manifest.json") } catch { throw .storage(error) }
                 CrashPoint.reach("attachment.manifest-written")
-                try store.addAttachment(manifest, file: file, actor: auditActor, at: capturedAt, completing: completion)
+                try store.addAttachment(manifest, file: file, actor: auditActor, at: capturedAt, completing: completion,
+                                        deliverAfter: hold > 0 ? Date().addingTimeInterval(hold) : nil)
             } catch {
                 unlink(incoming.temporaryPath)
                 Self.removeTree(directory)

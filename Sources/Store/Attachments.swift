@@ -114,8 +114,9 @@ extension Store {
     /// with its audit record and what the attachment completes. Only after this returns may the capture be
     /// acknowledged. Throws `StoreError.conflict` (and records nothing) when `completion` no longer applies — a batch
     /// another request finished first.
+    /// - Parameter deliverAfter: the first delivery attempt's time (nil: at once).
     public func addAttachment(_ manifest: AttachmentManifest, file: AttachmentFile, actor: String, at time: Date = Date(),
-                              completing completion: AttachmentCompletion? = nil) throws(StoreError) {
+                              completing completion: AttachmentCompletion? = nil, deliverAfter: Date? = nil) throws(StoreError) {
         do {
             try database.write { db in
                 try db.execute(sql: """
@@ -126,8 +127,8 @@ extension Store {
                                      manifest.contentType, manifest.sha256, manifest.size, manifest.pages, manifest.device,
                                      manifest.counterId, manifest.operator, manifest.capturedAt, manifest.retentionClass,
                                      file.path, file.encrypted, manifest.fileName])
-                try db.execute(sql: "INSERT INTO outbox (attachmentId, state, createdAt) VALUES (?, 'pending', ?)",
-                               arguments: [manifest.attachmentId, time])
+                try db.execute(sql: "INSERT INTO outbox (attachmentId, state, createdAt, nextAttemptAt) VALUES (?, 'pending', ?, ?)",
+                               arguments: [manifest.attachmentId, time, deliverAfter])
                 try self.appendAudit(db, actor: actor, action: "capture", subject: manifest.attachmentId,
                                      detail: "case \(manifest.caseNumber) \(manifest.kind.rawValue) \(manifest.size) bytes sha256 \(manifest.sha256)",
                                      at: time)

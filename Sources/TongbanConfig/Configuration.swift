@@ -176,6 +176,9 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var parallelUploads: Int
         /// The longest wait between two attempts (exponential backoff with jitter grows up to it).
         public var retryMaxSeconds: Int
+        /// How long a new attachment waits before its first delivery attempt: the time a clerk has to take back a
+        /// wrong capture (once delivered, only the case system can).
+        public var holdSeconds: Int = 0
     }
 
     public struct Retention: Sendable, Equatable {

@@ -94,6 +94,7 @@ public enum ConfigurationKeys {
         .init(path: "caseCore.chunkKilobytes", kind: .integer(64...262_144), defaultValue: "4096"),
         .init(path: "caseCore.parallelUploads", kind: .integer(1...16), defaultValue: "2"),
         .init(path: "caseCore.retryMaxSeconds", kind: .integer(1...86_400), defaultValue: "300"),
+        .init(path: "caseCore.holdSeconds", kind: .integer(0...600), defaultValue: "0"),
         .init(path: "retention.identityDays", kind: .integer(1...3650), defaultValue: "7"),
         .init(path: "retention.scanDays", kind: .integer(1...3650), defaultValue: "30"),
         .init(path: "retention.noticeDays", kind: .integer(1...3650), defaultValue: "30"),

@@ -313,7 +313,8 @@ public enum ConfigurationLoader {
                                 archiveDirectory: try string("caseCore.archiveDir").flatMap { $0.isEmpty ? nil : $0 },
                                 chunkSize: try integer("caseCore.chunkKilobytes") * 1024,
                                 parallelUploads: try integer("caseCore.parallelUploads"),
-                                retryMaxSeconds: try integer("caseCore.retryMaxSeconds")),
+                                retryMaxSeconds: try integer("caseCore.retryMaxSeconds"),
+                                holdSeconds: try integer("caseCore.holdSeconds")),
                 retention: .init(identityDays: try integer("retention.identityDays"), scanDays: try integer("retention.scanDays"),
                                  noticeDays: try integer("retention.noticeDays"), recordingDays: try integer("retention.recordingDays")),
                 sourceFile: sourceFile)

@@ -88,7 +88,8 @@ struct Serve: AsyncParsableCommand {
                                         noticeDays: configuration.retention.noticeDays, recordingDays: configuration.retention.recordingDays)
         // The one hand-off of every device class: once an attachment's transaction committed, the outbox is woken
         // and the page told.
-        let intake = AttachmentIntake(store: store, vault: vault, counterID: configuration.counter.id, stored: { manifest in
+        let intake = AttachmentIntake(store: store, vault: vault, counterID: configuration.counter.id,
+                                      deliveryHold: TimeInterval(configuration.caseCore.holdSeconds), stored: { manifest in
             outbox.wake()
             await events.publish("attachment.stored", manifest)
         })

@@ -363,6 +363,8 @@ export interface NoticeField {
   label: string;
   type: 'string' | 'integer' | 'number' | 'boolean' | 'date' | 'choice' | 'list' | 'object';
   required: boolean;
+  /** What the form prints when the field is left empty: show it for the clerk to keep or change. */
+  default?: string;
   options?: string[];
   fields?: NoticeField[];
 }
