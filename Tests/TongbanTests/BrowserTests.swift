@@ -123,4 +123,41 @@ import Testing
         let forged = try await curl(authorization + ["\(tongban)/v1/attachments?case=FOREIGN2026112200001"]).body
         #expect(forged == "[]", "a no-cors POST from the foreign page stored nothing: \(forged)")
     }
+
+    /// Wave 2 · 2/8: a whole case as a clerk works it, at 1366 × 768 (and a screenshot at 1920 × 1080), through the
+    /// console's own controls — `Tests/tools/console_case.py` checks each finding of the issue (1–10: the fill that
+    /// filled the materials rows, the previous applicant left on screen, batches replaced silently, raw JavaScript
+    /// errors, stale messages, developers' words, a page 4.4 screens tall, what was missing, Letter paper, demo devices
+    /// not labelled), then a second applicant after 新办件 with no trace of the first anywhere in the page. Counts the
+    /// clicks, typed fields and scrolls a whole case needs; screenshots and the printed PDF rendered are kept in
+    /// `.build/artefacts/browser/case`.
+    @Test(.enabled(if: Rig.available)) func aWholeCaseAtTheCounterAndTheNextApplicantFindsNoTraceOfTheLast() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "chromium is missing: run scripts/setup")
+        let directory = try makeTemporaryDirectory()
+        let sane = "\(directory)/sane"
+        try FileManager.default.createDirectory(atPath: sane, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "\(Rig["SANE_CONFIG_DIR"])/dll.conf", toPath: "\(sane)/dll.conf")
+        let testConf = try String(contentsOfFile: "\(Rig["SANE_CONFIG_DIR"])/test.conf", encoding: .utf8)
+            .replacingOccurrences(of: #"(?m)^test-picture .*$"#, with: "test-picture \"Color pattern\"", options: .regularExpression)
+        try testConf.write(toFile: "\(sane)/test.conf", atomically: true, encoding: .utf8)
+        let server = try ChildProcess.serve(["--demo", "--config", "\(packageRoot)/Config/tongban.yaml", "--listen", "127.0.0.1:0",
+                                             "--data-dir", "\(directory)/data"],
+                                            environment: ["TONGBAN_API_TOKEN": Self.token,
+                                                          "TONGBAN_PRINTERS_CUPS_SERVER": Rig["TONGBAN_RIG_CUPS_SERVER"],
+                                                          "TONGBAN_PRINTERS_NOTICES": Rig["TONGBAN_RIG_PRINTER_QUEUE"],
+                                                          "TONGBAN_PRINTERS_SIMULATED": Rig["TONGBAN_RIG_PRINTER_QUEUE"],
+                                                          "SANE_CONFIG_DIR": sane])
+        defer { kill(server.process.processIdentifier, SIGKILL) }
+        let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
+        try? FileManager.default.removeItem(atPath: "\(Self.artefacts)/case")
+        let result = try await run("/usr/bin/python3", ["\(packageRoot)/Tests/tools/browser_e2e.py", "case", "--tongban", "http://127.0.0.1:\(port)",
+                                                        "--artefacts", Self.artefacts, "--spool", Rig["TONGBAN_RIG_IPP_SPOOL"],
+                                                        "--audit-db", "\(directory)/data/tongban.sqlite"])
+        let findings = driverFindings(result.standardOutput)
+        let failed = findings["failedItems"] as? [String] ?? ["no findings"]
+        let items = findings["items"] as? [String: Any] ?? [:]
+        #expect(result.status == 0 && failed.isEmpty,
+                "items failed: \(failed) — \(failed.map { "\($0): \(items[$0] ?? "")" }) \(result.standardError.suffix(1500))")
+        print("console case: \(findings["figures"] ?? [:])")
+    }
 }

@@ -3,8 +3,10 @@
 page from an origin Tongban does not allow. Clicks are real mouse events at the element's place on the page;
 text is typed with Input.insertText. A screenshot of each step goes to the artefacts folder.
 
-usage: browser_e2e.py console|example|foreign --tongban URL --artefacts DIR [--page URL] [--case NO]
-                      [--clerk demo --pin 000000]
+usage: browser_e2e.py console|example|foreign|case --tongban URL --artefacts DIR [--page URL] [--case NO]
+                      [--clerk demo --pin 000000] [--spool DIR] [--audit-db FILE] [--results DIR]
+`case` (Tests/tools/console_case.py) works a whole case, and then a second applicant's, through the console at
+1366×768, checking the console issue item by item; it counts the clicks, typed fields and scrolls the case needed.
 The console is signed in to through its own form (the demo clerk by default); the clerk's credential is the session
 key the SDK keeps in the tab's sessionStorage (`tongban.sessionKey`), never a cookie. The example page must be served by
 Examples/case-system/server.py, whose /assertion signs the page's credential.
@@ -14,6 +16,7 @@ Uses Debian's python3 with python3-websockets.
 import argparse
 import asyncio
 import base64
+import contextlib
 import ctypes
 import json
 import os
@@ -51,6 +54,32 @@ class Browser:
         self.exceptions = []
         self.console_errors = []
         self.shots = 0
+        self.requests = []  # URLs of the page's requests (once the Network domain is enabled)
+        # What the clerk's hands do, while `counting`: real clicks, fields typed, <select> choices, shortcut keys, and
+        # the scrolls needed because the element to click was not (wholly) in the viewport.
+        self.counting = False
+        self.reset_counts()
+        self.width, self.height = 1400, 1000
+
+    def reset_counts(self):
+        self.counts = {"clicks": 0, "typedFields": 0, "choices": 0, "keys": 0, "scrolls": 0}
+
+    def count(self, what):
+        if self.counting:
+            self.counts[what] += 1
+
+    @contextlib.contextmanager
+    def uncounted(self):
+        """Actions of a check (or the demo's stand-ins for the applicant), not of the clerk's case."""
+        was, self.counting = self.counting, False
+        try:
+            yield
+        finally:
+            self.counting = was
+
+    async def viewport(self, width, height):
+        await self.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
+        self.width, self.height = width, height
 
     async def start(self):
         self.process = subprocess.Popen(
@@ -82,6 +111,10 @@ class Browser:
                 self.exceptions.append(details.get("exception", {}).get("description") or details.get("text"))
             elif data.get("method") == "Runtime.consoleAPICalled" and data["params"]["type"] == "error":
                 self.console_errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in data["params"]["args"]))
+            elif data.get("method") == "Network.requestWillBeSent":
+                self.requests.append(data["params"]["request"]["url"])
+            elif str(data.get("method", "")).startswith("Network."):
+                pass
             else:
                 await self.events.put(data)
 
@@ -96,8 +129,13 @@ class Browser:
         return answer.get("result", {})
 
     async def navigate(self, url):
+        """Loads `url` and waits for the new document (the old one is marked, so its own 'complete' does not count)."""
+        try:
+            await self.evaluate("window.__leaving = true")
+        except StepFailed:
+            pass
         await self.send("Page.navigate", url=url)
-        await self.wait_for("document.readyState === 'complete'", what=f"{url} to load")
+        await self.wait_for("!window.__leaving && document.readyState === 'complete'", what=f"{url} to load")
 
     async def evaluate(self, expression):
         result = await self.send("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
@@ -116,46 +154,97 @@ class Browser:
                 raise StepFailed(f"waited {timeout} s for {what} ({expression})")
             await asyncio.sleep(0.2)
 
-    async def click(self, selector):
-        """A real left click at the middle of the element, after scrolling it into view."""
+    async def click(self, selector, counted=True):
+        """A real left click at the middle of the element's visible part, after scrolling it into view: counted as a
+        scroll when it was not wholly in sight (outside the viewport, or clipped by a scrolling panel). A click that
+        would land on another element (a dialog, a drawer over it) fails rather than click what is on top."""
         box = await self.evaluate(f"""(() => {{
             const element = document.querySelector({json.dumps(selector)});
             if (!element) return null;
-            element.scrollIntoView({{block: 'center'}});
-            const rect = element.getBoundingClientRect();
-            return {{x: rect.x + rect.width / 2, y: rect.y + rect.height / 2, disabled: !!element.disabled,
-                    hidden: rect.width === 0 || rect.height === 0}};
+            const sight = () => {{
+                const rect = element.getBoundingClientRect();
+                let [top, bottom, left, right] = [rect.top, rect.bottom, rect.left, rect.right];
+                for (let parent = element.parentElement; parent; parent = parent.parentElement) {{
+                    const style = getComputedStyle(parent);
+                    if (!/auto|scroll|hidden/.test(style.overflowX + style.overflowY)) continue;
+                    const clip = parent.getBoundingClientRect();
+                    [top, bottom, left, right] = [Math.max(top, clip.top), Math.min(bottom, clip.bottom), Math.max(left, clip.left), Math.min(right, clip.right)];
+                }}
+                [top, bottom, left, right] = [Math.max(top, 0), Math.min(bottom, innerHeight), Math.max(left, 0), Math.min(right, innerWidth)];
+                return {{rect, top, bottom, left, right,
+                         whole: top <= rect.top + 1 && bottom >= rect.bottom - 1 && left <= rect.left + 1 && right >= rect.right - 1}};
+            }};
+            let seen = sight();
+            const scrolled = !seen.whole;
+            if (scrolled) {{ element.scrollIntoView({{block: 'center', inline: 'nearest'}}); seen = sight(); }}
+            const x = (seen.left + seen.right) / 2, y = (seen.top + seen.bottom) / 2;
+            const hit = document.elementFromPoint(x, y);
+            const covered = !hit || !(element === hit || element.contains(hit) || (element.control ?? null) === hit || hit.contains(element) && hit.tagName === 'LABEL');
+            return {{x, y, disabled: !!element.disabled, hidden: seen.rect.width === 0 || seen.rect.height === 0 || seen.bottom <= seen.top,
+                    scrolled, covered, by: covered && hit ? (hit.id ? '#' + hit.id : hit.tagName.toLowerCase() + (hit.className ? '.' + String(hit.className).split(' ')[0] : '')) : null}};
         }})()""")
         if box is None or box["hidden"]:
             raise StepFailed(f"{selector} is not on the page")
         if box["disabled"]:
             raise StepFailed(f"{selector} is disabled")
+        if box["covered"]:
+            raise StepFailed(f"{selector} is covered by {box['by']}")
+        if box["scrolled"]:
+            self.count("scrolls")
+        if counted:
+            self.count("clicks")
         for kind in ("mousePressed", "mouseReleased"):
             await self.send("Input.dispatchMouseEvent", type=kind, x=box["x"], y=box["y"], button="left", clickCount=1)
 
     async def type(self, selector, text):
         """Focuses the field, selects what it holds and types over it; leaving the field fires its change event."""
-        await self.click(selector)
+        await self.click(selector, counted=False)
         await self.evaluate(f"document.querySelector({json.dumps(selector)}).select()")
+        self.count("typedFields")
         await self.send("Input.insertText", text=text)
         await self.evaluate(f"document.querySelector({json.dumps(selector)}).blur()")
 
     async def choose(self, selector, value):
+        """Picks an option of a <select> (by script: one choice, counted as such)."""
+        self.count("choices")
         await self.evaluate(f"""(() => {{ const select = document.querySelector({json.dumps(selector)});
             select.value = {json.dumps(value)}; select.dispatchEvent(new Event('change')); }})()""")
 
     async def key(self, key, code, modifiers=1):
         """A key press with modifiers (1 = Alt)."""
+        self.count("keys")
         for kind in ("keyDown", "keyUp"):
             await self.send("Input.dispatchKeyEvent", type=kind, key=key, code=code, modifiers=modifiers)
 
-    async def screenshot(self, name):
+    async def screenshot(self, name, full=False, small=False):
+        """The viewport (or, `full`, the whole page); `small` also keeps a copy under 400 KB (scaled down by Chromium
+        as far as needed; named small-…), for results kept in the repository."""
         self.shots += 1
-        result = await self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        params = {"format": "png", "captureBeyondViewport": True}
+        width, height = self.width, self.height
+        if full or small:
+            metrics = await self.send("Page.getLayoutMetrics")
+            size = metrics.get("cssContentSize") or metrics["contentSize"]
+            width, height = int(size["width"]), int(size["height"])
+        if full:
+            params["clip"] = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
+        result = await self.send("Page.captureScreenshot", **params)
         os.makedirs(self.artefacts, exist_ok=True)
         path = os.path.join(self.artefacts, f"{self.shots:02d}-{name}.png")
         with open(path, "wb") as file:
             file.write(base64.b64decode(result["data"]))
+        if small:
+            shown = height if full else min(height, self.height)
+            scale = 1.0
+            for _ in range(6):
+                result = await self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                                         clip={"x": 0, "y": 0, "width": width, "height": shown, "scale": scale})
+                data = base64.b64decode(result["data"])
+                if len(data) < 390_000:
+                    break
+                scale *= 0.8
+            with open(os.path.join(self.artefacts, f"{self.shots:02d}-small-{name}.png"), "wb") as file:
+                file.write(data)
         return path
 
     async def stop(self):
@@ -230,7 +319,11 @@ async def console_scenario(browser, tongban, case_number, clerk, pin, findings):
     findings["maskedRecord"] = masked
     await browser.screenshot("idcard-read-masked")
     await browser.click("#reveal")  # no reason: the form refuses (required field), nothing is revealed
-    await asyncio.sleep(0.3)
+    try:  # refused in words beside the field (or by the browser's own check of a required field)
+        await browser.wait_for("document.querySelector('#reveal-reason').getAttribute('aria-invalid') === 'true'"
+                               " || !document.querySelector('#mask').hidden", "the reveal without a reason to be refused", timeout=10)
+    except StepFailed:
+        pass
     findings["revealedWithoutReason"] = await browser.evaluate("!document.querySelector('#mask').hidden")
     await browser.type("#reveal-reason", "核对申请表 checking the application form")
     await browser.click("#reveal")
@@ -253,7 +346,7 @@ async def console_scenario(browser, tongban, case_number, clerk, pin, findings):
     first = await browser.evaluate("document.querySelector('#scan-pages li').dataset.page")
     await browser.click("#scan-pages li:first-child button.rotate")
     await browser.wait_for("document.querySelector('#scan-pages li:first-child img').style.transform.includes('90deg')", "the page to turn")
-    await browser.click("#scan-pages li:first-child button[title]:nth-child(2)")  # move the first page later
+    await browser.click("#scan-pages li:first-child button.later")  # move the first page later
     await browser.wait_for(f"document.querySelectorAll('#scan-pages li')[1].dataset.page === {json.dumps(first)}", "the pages to swap")
     await browser.screenshot("scan-three-pages")
     await browser.key("f", "KeyF")  # Alt+F finishes the batch
@@ -267,20 +360,24 @@ async def console_scenario(browser, tongban, case_number, clerk, pin, findings):
     await browser.wait_for("document.querySelector('#camera-preview').naturalWidth > 0", "the live preview")
     await browser.choose("#capture-mode", "document")
     await browser.click("#capture")
+    # The case's materials (#materials) list the scan and the capture.
     findings["captureStatus"] = await browser.wait_for(
-        "document.querySelectorAll('#captures li').length === 1 && document.querySelector('#capture-status').textContent",
+        "document.querySelectorAll('#materials li[data-attachment]').length === 2 && document.querySelector('#capture-status').textContent",
         "the document capture", timeout=120)
     await browser.screenshot("camera-document-captured")
-    # The captured picture shows through the attachment's content URL (with the session key), a PDF as a link.
+    # The capture shows as a thumbnail through the attachment's URL (with the session key), or as a tile.
     findings["captureShown"] = await browser.wait_for(
-        "(() => { const img = document.querySelector('#captures li img');"
-        " return img ? img.complete && img.naturalWidth > 0 && 'image' : document.querySelector('#captures li a') && 'link'; })()",
+        "(() => { const li = [...document.querySelectorAll('#materials li[data-attachment]')].at(-1); const img = li?.querySelector('img.thumb');"
+        " return img ? img.complete && img.naturalWidth > 0 && 'image' : li?.querySelector('.thumb') && 'tile'; })()",
         "the captured picture to show")
     await browser.click("#camera-toggle")
 
     # Printing: the receipt notice, filled from the card, previewed, printed and followed to the end.
     await browser.choose("#notice-template", "receipt-notice")
     await browser.click("#notice-fill")
+    if await browser.evaluate("!!document.querySelector('#reason-dialog') && !document.querySelector('#reason-dialog').hidden"):
+        await browser.type("#reason-input", "填写通知书")  # asked when the record is not shown in full
+        await browser.click("#reason-ok")
     findings["filledApplicant"] = await browser.wait_for(
         "document.querySelector('#notice-form input[name=applicantName]').value", "the applicant's name from the card")
     await browser.type("#notice-form input[name=matterName]", "食品经营许可证核发")
@@ -296,16 +393,16 @@ async def console_scenario(browser, tongban, case_number, clerk, pin, findings):
     await browser.screenshot("notice-printed")
 
     # Outbox: everything captured for the case delivered (scan PDF, document, notice).
-    await browser.wait_for("document.querySelectorAll('#outbox-table tbody tr[data-state=delivered]').length >= 3",
+    await browser.wait_for("document.querySelectorAll('#deliveries tr[data-attachment][data-state=delivered]').length >= 3",
                            "three deliveries", timeout=120)
     findings["outbox"] = await browser.evaluate(
-        "[...document.querySelectorAll('#outbox-table tbody tr')].map(r => [...r.cells].slice(0, 4).map(c => c.textContent).join(' | '))")
+        "[...document.querySelectorAll('#deliveries tr[data-attachment]')].map(r => [...r.cells].slice(0, 3).map(c => c.innerText.replace(/\\s+/g, ' ')).join(' | '))")
     await browser.screenshot("outbox-delivered")
 
     # English at Alt+L, back with the same keys.
     await browser.key("l", "KeyL")
-    findings["englishHeading"] = await browser.wait_for("document.querySelector('#scanning h2').textContent === 'Scanning' && 'Scanning'",
-                                                        "the English console")
+    findings["englishHeading"] = await browser.wait_for(
+        "document.querySelector('#scanning h3, #scanning h2').textContent === 'Scanning' && 'Scanning'", "the English console")
     await browser.screenshot("console-english")
     await browser.key("l", "KeyL")
 
@@ -585,7 +682,7 @@ async def janus_scenario(browser, janus, room, feed, findings):
 
 async def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["console", "example", "foreign", "janus", "janus-publish", "answer"])
+    parser.add_argument("scenario", choices=["console", "example", "foreign", "case", "janus", "janus-publish", "answer"])
     parser.add_argument("--office")
     parser.add_argument("--talk", type=float, default=3, help="answer: seconds of talk measured")
     parser.add_argument("--decline-first", action="store_true", help="answer: decline the first call, answer the next")
@@ -599,6 +696,11 @@ async def main():
     parser.add_argument("--clerk", default="demo", help="console: the clerk to sign in as (the demo clerk by default)")
     parser.add_argument("--pin", default="000000", help="console: that clerk's PIN")
     parser.add_argument("--artefacts", required=True)
+    parser.add_argument("--spool", default=os.environ.get("TONGBAN_RIG_IPP_SPOOL") or rig_setting("TONGBAN_RIG_IPP_SPOOL"),
+                        help="case: ippeveprinter's spool folder, where the printed PDFs land (the rig's by default)")
+    parser.add_argument("--audit-db", help="case: the service's tongban.sqlite, to read the reveal's audited reason")
+    parser.add_argument("--results", help="case: where to copy a small set of the pictures (Benchmarks/results/console)")
+    parser.add_argument("--compare", help="case: findings (JSON) of a run against the first wave's console, for the README")
     arguments = parser.parse_args()
     artefacts = os.path.join(arguments.artefacts, arguments.scenario)
     os.makedirs(artefacts, exist_ok=True)
@@ -617,6 +719,14 @@ async def main():
             await janus_publish_scenario(browser, arguments.janus, arguments.room, arguments.seconds, findings)
         elif arguments.scenario == "janus":
             await janus_scenario(browser, arguments.janus, arguments.room, arguments.feed, findings)
+        elif arguments.scenario == "case":
+            import console_case
+            failed = await console_case.case_scenario(browser, arguments.tongban, arguments.clerk, arguments.pin, artefacts,
+                                                      findings, arguments.spool, arguments.audit_db, StepFailed)
+            if arguments.results:
+                findings["published"] = console_case.publish(artefacts, arguments.results, findings, arguments.compare)
+            if failed:
+                status = 1
         else:
             await foreign_scenario(browser, arguments.page, arguments.tongban, arguments.case, findings)
     except (StepFailed, asyncio.TimeoutError) as failure:
@@ -635,4 +745,18 @@ async def main():
     return status
 
 
-sys.exit(asyncio.run(main()))
+def rig_setting(name):
+    """A setting of the test rig (.rig/env at the top of the repository), or None."""
+    try:
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".rig", "env")) as file:
+            for line in file:
+                if line.startswith(f"{name}="):
+                    return line.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    sys.exit(asyncio.run(main()))
