@@ -36,6 +36,9 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let startedAt = Date()
+        // A write to a connection the other end closed is an error to handle, never a signal that ends the service
+        // (SwiftNIO ignores SIGPIPE only once its first socket exists; libraries must not turn it back on, see SANE).
+        signal(SIGPIPE, SIG_IGN)
         var overrides: [String: String] = [:]
         if let listen { overrides["api.listen"] = listen }
         if demo { overrides["devices.simulate"] = "missing" }
@@ -129,7 +132,9 @@ struct Serve: AsyncParsableCommand {
                                     settleFrames: configuration.cameras.settleFrames,
                                     idleRelease: TimeInterval(configuration.cameras.idleReleaseSeconds),
                                     previewQuality: configuration.cameras.previewQuality,
-                                    defaultStillForMilliseconds: configuration.cameras.autoCaptureStillMilliseconds) { id in
+                                    defaultStillForMilliseconds: configuration.cameras.autoCaptureStillMilliseconds,
+                                    calibration: CameraCalibration(viewWidthMillimetres: Double(configuration.cameras.viewWidthMillimetres),
+                                                                   horizontalFieldOfViewDegrees: Double(configuration.cameras.fieldOfViewDegrees))) { id in
             guard let device = await registry.snapshot().devices.first(where: { $0.id == id && $0.deviceClass == .camera }) else { return nil }
             if device.transport == .simulator {
                 return (device.model, .pictures(scenes: CameraService.scenes(in: scenesDirectory)))
