@@ -76,7 +76,7 @@ let package = Package(
         .target(name: "ArchivalPDF"),
         .target(name: "Receipts", dependencies: ["TongbanCore"]),
         .target(name: "Notices", dependencies: [
-            "TongbanCore", "PangoCairo", "Zint", "Yams",
+            "TongbanCore", "PangoCairo", "Zint", "ArchivalPDF", "Yams",
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
         .target(name: "Imaging", dependencies: ["TongbanCore", "Leptonica", "TurboJPEG"]),
@@ -141,7 +141,7 @@ let package = Package(
             "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer", "Notices", "Assist",
         ]),
         .executableTarget(name: "tongban", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "LibUSB", "Delivery", "Scanning", "Imaging", "ArchivalPDF", "SANE", "Leptonica", "Notices", "Receipts", "Printing", "CUPS", "Cameras", "V4L2", "Assist",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "LibUSB", "Delivery", "Scanning", "Imaging", "TurboJPEG", "ArchivalPDF", "SANE", "Leptonica", "Notices", "Receipts", "Printing", "CUPS", "Cameras", "V4L2", "Assist",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),

@@ -28,18 +28,18 @@ enum AttachmentRoutes {
         /// The body is the file; what it is comes in the query: case, material, kind, fileName, pages, device, operator.
         router.post("/v1/attachments") { request, context -> Response in
             guard let intake = dependencies.intake else { throw unavailable() }
-            let kindText = request.queryText("kind") ?? "other"
+            let kindText = try request.queryText("kind") ?? "other"
             var problems: [String] = []
             let kind = AttachmentKind(rawValue: kindText)
             if kind == nil { problems.append("kind '\(kindText)' is not one of \(AttachmentKind.allCases.map(\.rawValue).joined(separator: ", "))") }
-            let pagesText = request.queryText("pages")
+            let pagesText = try request.queryText("pages")
             let pages = pagesText.flatMap { Int($0) }
             if pagesText != nil && pages == nil { problems.append("pages is not a whole number") }
             let attachment = AttachmentRequest(
-                caseNumber: request.queryText("case") ?? "", materialName: request.queryText("material") ?? "",
+                caseNumber: try request.queryText("case") ?? "", materialName: try request.queryText("material") ?? "",
                 kind: kind ?? .other, contentType: request.headers[.contentType] ?? "application/octet-stream",
-                fileName: request.queryText("fileName") ?? "attachment.bin", pages: pages,
-                device: request.queryText("device"), operator: request.queryText("operator"))
+                fileName: try request.queryText("fileName") ?? "attachment.bin", pages: pages,
+                device: try request.queryText("device"), operator: try request.queryText("operator"))
             problems += attachment.problems
             guard problems.isEmpty else {
                 throw Problem(code: "invalid-attachment", status: 400, title: "附件信息不完整 Attachment details incomplete",
@@ -70,7 +70,7 @@ enum AttachmentRoutes {
 
         router.get("/v1/attachments") { request, _ -> Response in
             guard let store = dependencies.store else { throw unavailable() }
-            let caseNumber = request.queryText("case")
+            let caseNumber = try request.queryText("case")
             return try TongbanAPI.json(try store.attachments(caseNumber: caseNumber).map {
                 AttachmentWithDelivery(attachment: $0.manifest, delivery: $0.delivery)
             })
@@ -109,7 +109,14 @@ enum AttachmentRoutes {
         router.delete("/v1/attachments/:id") { request, context -> Response in
             guard let store = dependencies.store else { throw unavailable() }
             let id = try context.parameters.require("id")
-            let reason = try auditReason(request.queryText("reason"))
+            let reason = try auditReason(try request.queryText("reason"))
+            // Being uploaded this moment: the case core may already hold most of it. The clerk tries again in a moment
+            // (it is then delivered, and only the case system can take it back, or not yet started, and deleted).
+            if await dependencies.outbox?.isDelivering(id) == true {
+                throw Problem(code: "attachment-being-delivered", status: 409, title: "材料正在送达 Being delivered",
+                              detail: "attachment \(id) is being uploaded to the case system right now",
+                              remedy: "请稍候几秒再删除；若已送达，请在业务系统中撤回。Wait a few seconds and try again; once delivered, withdraw it in the case system.")
+            }
             let deletion: Store.AttachmentDeletion?
             do {
                 deletion = try store.deleteAttachment(id: id, actor: Caller.current.auditName, reason: reason)
@@ -138,11 +145,15 @@ enum AttachmentRoutes {
         /// scaled down, or a PDF's first page picture. 404 `no-thumbnail` for what has none (a form, a recording).
         /// Opening one of an identity item is audited as opening its content is.
         router.get("/v1/attachments/:id/thumbnail") { _, context -> Response in
-            let (manifest, bytes) = try await contents(dependencies, try context.parameters.require("id"))
+            let id = try context.parameters.require("id")
+            // Only pictures and PDFs have one: nothing else (a recording of hundreds of megabytes) is read to say so.
+            if let listed = try dependencies.store?.attachment(id: id)?.manifest,
+               !["image/jpeg", "application/pdf"].contains(listed.contentType.lowercased()) {
+                throw noThumbnail(listed)
+            }
+            let (manifest, bytes) = try await contents(dependencies, id)
             guard let thumbnail = await AttachmentThumbnail.make(contentType: manifest.contentType, bytes: bytes) else {
-                throw Problem(code: "no-thumbnail", status: 404, title: "无缩略图 No thumbnail",
-                              detail: "attachment \(manifest.attachmentId) (\(manifest.contentType)) has no picture to show small",
-                              remedy: "打开附件查看。Open the attachment to look at it.")
+                throw noThumbnail(manifest)
             }
             if manifest.kind.holdsIdentity {
                 try dependencies.store?.appendAudit(actor: Caller.current.auditName, action: "attachment.view",
@@ -208,10 +219,21 @@ enum AttachmentRoutes {
                 detail: "this service runs without its store", remedy: "Run tongban serve with a data folder.")
     }
 
+    /// An attachment's bytes; a deleted one is not shown any more (it waits only for a restore or its purge).
     static func contents(_ dependencies: APIDependencies, _ id: String) async throws -> (AttachmentManifest, [UInt8]) {
         guard let intake = dependencies.intake else { throw unavailable() }
         guard let found = try await intake.contents(of: id) else { throw notFound(id) }
+        guard found.manifest.deletedAt == nil else {
+            throw Problem(code: "attachment-deleted", status: 410, title: "材料已删除 Deleted",
+                          detail: "attachment \(id) was deleted by the clerk", remedy: "如删错了，请撤销删除。If it was deleted by mistake, restore it.")
+        }
         return found
+    }
+
+    static func noThumbnail(_ manifest: AttachmentManifest) -> Problem {
+        Problem(code: "no-thumbnail", status: 404, title: "无缩略图 No thumbnail",
+                detail: "attachment \(manifest.attachmentId) (\(manifest.contentType)) has no picture to show small",
+                remedy: "打开附件查看。Open the attachment to look at it.")
     }
 
     static func notFound(_ id: String) -> Problem {

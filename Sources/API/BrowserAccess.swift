@@ -56,7 +56,7 @@ public struct BrowserAccessPolicy: Sendable {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
         if path == "/v1/events" { return true }
         if parts.count == 4, parts[0] == "v1", parts[1] == "cameras", parts[3] == "preview" { return true }
-        if parts.count == 4, parts[0] == "v1", parts[1] == "attachments", parts[3] == "content" { return true }
+        if parts.count == 4, parts[0] == "v1", parts[1] == "attachments", ["content", "thumbnail"].contains(parts[3]) { return true }
         if parts.count == 6, parts[0] == "v1", parts[1] == "scans", parts[3] == "pages", ["image", "thumbnail"].contains(parts[5]) { return true }
         if parts.count == 4, parts[0] == "v1", parts[1] == "idcard", parts[2] == "records" {
             // Decoded as the route decodes it (`reveal=%74rue` is `reveal=true`); any value but false counts.

@@ -62,7 +62,7 @@ enum IDCardRoutes {
             }
             if request.uri.queryParameters["reveal"] == "true" {
                 // A credential was required for this read (BrowserAccessPolicy.isPersonalRead).
-                let reason = request.queryText("reason")
+                let reason = try request.queryText("reason")
                 return try TongbanAPI.json(try await reveal(recordID: id, reason: reason, request: request, dependencies))
             }
             return try TongbanAPI.json(record.maskedCopy())

@@ -78,14 +78,21 @@ struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
 extension Request {
     /// A text parameter of the query, decoded as browsers encode it (`application/x-www-form-urlencoded`, WHATWG
     /// URLSearchParams: `+` is a space, `%2B` a plus sign) — a reason typed with spaces is kept with its spaces.
-    /// Nil when the parameter is absent or its percent-encoding is broken.
-    func queryText(_ name: String) -> String? {
+    /// Nil when the parameter is absent; a 400 when its percent-encoding is not UTF-8 (never taken as absent: a
+    /// broken case number must not list every case).
+    func queryText(_ name: String) throws(Problem) -> String? {
         guard let query = uri.query else { return nil }
         func decoded(_ part: Substring) -> String? { part.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
         for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard decoded(parts[0]) == name else { continue }
-            return parts.count > 1 ? decoded(parts[1]) : ""
+            guard parts.count > 1 else { return "" }
+            guard let value = decoded(parts[1]) else {
+                throw Problem(code: "invalid-query-encoding", status: 400, title: "请求参数编码错误 Malformed query",
+                              detail: "the query parameter \(name) is not percent-encoded UTF-8",
+                              remedy: "Percent-encode the value as UTF-8 (encodeURIComponent).")
+            }
+            return value
         }
         return nil
     }

@@ -52,9 +52,13 @@ public struct CameraCaptureRequest: Sendable, Codable {
     /// How long auto-capture waits at most.
     public var timeoutMs: Int?
     public var `operator`: String?
+    /// Keep it although it is doubtful (out of view, blurred, glare, too few pixels): the clerk looked and insists.
+    /// Without it such a capture is refused (`capture-needs-retake`, `document-out-of-frame`) and nothing is stored.
+    public var insist: Bool?
 
     public init(mode: CaptureMode, caseNumber: String, materialName: String? = nil, format: String? = nil, enhance: Bool? = nil,
-                autoCapture: Bool? = nil, stillForMs: Int? = nil, timeoutMs: Int? = nil, operator: String? = nil) {
+                autoCapture: Bool? = nil, stillForMs: Int? = nil, timeoutMs: Int? = nil, operator: String? = nil, insist: Bool? = nil) {
+        self.insist = insist
         self.mode = mode
         self.caseNumber = caseNumber
         self.materialName = materialName
@@ -88,6 +92,8 @@ public struct CameraCaptureResult: Sendable, Encodable {
     public var height: Int
     /// Where the document or card was found in the picture (document and ID-card modes).
     public var corners: [ImagePoint]?
+    /// Card or page, true proportions and size, and what was doubtful (document and ID-card modes).
+    public var assessment: CaptureAssessment?
 }
 
 /// `POST /v1/idcard-copies`: both sides of a card, captured before, on one page.
@@ -136,11 +142,13 @@ public actor CameraService: Service {
     private let resolve: @Sendable (String) async -> (model: String, backing: Backing)?
     private var cameras: [String: (model: String, camera: LiveCamera)] = [:]
     private let processing = DedicatedThread(name: "camera processing")
+    private let calibration: CameraCalibration
 
     /// `resolve` maps a camera id to its device (nil: no such camera).
     public init(intake: AttachmentIntake, events: EventBus, logger: Logger, settleFrames: Int = 3, idleRelease: TimeInterval = 5,
-                previewQuality: Int = 80, defaultStillForMilliseconds: Int = 1200,
+                previewQuality: Int = 80, defaultStillForMilliseconds: Int = 1200, calibration: CameraCalibration = .unknown,
                 resolve: @escaping @Sendable (String) async -> (model: String, backing: Backing)?) {
+        self.calibration = calibration
         self.intake = intake
         self.events = events
         self.logger = logger
@@ -217,7 +225,10 @@ public actor CameraService: Service {
         }
         let frame: CameraFrame
         do { frame = try await camera.still() } catch { throw Self.problem(error) }
-        let made = try await processing.perform { () throws(Problem) -> Made in try Self.make(frame, request, device: id) }
+        let calibration = self.calibration
+        let made = try await processing.perform { () throws(Problem) -> CaptureProcessor.Made in
+            try CaptureProcessor.make(frame, request, device: id, calibration: calibration)
+        }
         let attachment = AttachmentRequest(caseNumber: request.caseNumber, materialName: request.materialName ?? request.mode.defaultMaterialName,
                                            kind: request.mode.kind, contentType: made.contentType, fileName: made.fileName,
                                            pages: made.contentType == "application/pdf" ? 1 : nil, device: id, operator: request.operator)
@@ -229,7 +240,7 @@ public actor CameraService: Service {
             "caseNumber": .string(manifest.caseNumber),
         ]))
         return CameraCaptureResult(attachment: manifest, mode: request.mode, pictureWidth: frame.width, pictureHeight: frame.height,
-                                   width: made.width, height: made.height, corners: made.corners)
+                                   width: made.width, height: made.height, corners: made.corners, assessment: made.assessment)
     }
 
     /// Front and back of an ID card, captured before as `idcard-front` / `idcard-back`, at true size on one A4 page
@@ -265,79 +276,6 @@ public actor CameraService: Service {
         } catch { throw error.problem }
     }
 
-    // MARK: Processing (on the processing thread)
-
-    /// A capture made into an attachment's bytes.
-    public struct Made: Sendable {
-        public var bytes: [UInt8]
-        public var contentType: String
-        public var fileName: String
-        public var width: Int
-        public var height: Int
-        public var corners: [ImagePoint]?
-    }
-
-    /// ID-1 cards (resident cards, permits) are 85.6 × 54 mm: 1011 × 638 pixels at 300 dpi.
-    static let cardSize = (width: 1011, height: 638)
-
-    /// Makes a camera picture what the request's mode says (blocking: call it off the cooperative pool).
-    public static func make(_ frame: CameraFrame, _ request: CameraCaptureRequest, device: String) throws(Problem) -> Made {
-        if request.mode == .photo {
-            return Made(bytes: frame.jpeg, contentType: "image/jpeg", fileName: "photo.jpg", width: frame.width, height: frame.height)
-        }
-        let picture: (pixels: [UInt8], width: Int, height: Int)
-        do { picture = try JPEGDecoder().decode(frame.jpeg, layout: .rgb) } catch {
-            throw Problem(code: "camera-frame-undecodable", status: 502, title: "摄像头画面无法解码 Camera frame cannot be decoded",
-                          detail: "\(device): \(error)", remedy: "重新拍摄；如反复出现请更换摄像头。Capture again; replace the camera if it repeats.")
-        }
-        let grey = Luminance.grey(fromRGB: picture.pixels)
-        let isCard = request.mode != .document
-        guard var outline = DocumentFinder.find(grey: grey, width: picture.width, height: picture.height) else {
-            throw Problem(code: isCard ? "idcard-not-found" : "document-not-found", status: 422,
-                          title: isCard ? "画面中找不到身份证 No ID card in view" : "画面中找不到材料 No document in view",
-                          detail: "\(device): no bright \(isCard ? "card" : "page") stands out from the desk in the \(picture.width)×\(picture.height) picture",
-                          remedy: "把\(isCard ? "证件" : "材料")完整放在高拍仪下的深色台面上再拍。Lay it wholly inside the view on the dark mat and capture again.")
-        }
-        var size: (width: Int, height: Int)
-        if isCard {
-            outline = outline.landscape
-            let ratio = outline.flatSize.width / max(1, outline.flatSize.height)
-            guard (1.3...1.9).contains(ratio) else {
-                throw Problem(code: "idcard-not-found", status: 422, title: "画面中找不到身份证 No ID card in view",
-                              detail: "\(device): the bright shape found is \(String(format: "%.2f", ratio)):1, a card is 1.59:1",
-                              remedy: "只放一张证件，完整放在深色台面上再拍。Lay only the card, wholly in view, on the dark mat.")
-            }
-            size = cardSize
-        } else {
-            size = (Int(outline.flatSize.width.rounded()), Int(outline.flatSize.height.rounded()))
-        }
-        guard let warp = PerspectiveWarp(quadrilateral: outline, width: size.width, height: size.height) else {
-            throw Problem(code: "document-not-found", status: 422, title: "画面中找不到材料 No document in view",
-                          detail: "\(device): the outline found is degenerate", remedy: "重新摆放后再拍。Straighten the paper and capture again.")
-        }
-        var pixels = warp.apply(to: picture.pixels, width: picture.width, height: picture.height, channels: 3,
-                                outputWidth: size.width, outputHeight: size.height)
-        if request.mode == .document && request.enhance != false { pixels = PhotoEnhancer.enhance(pixels, channels: 3) }
-        // A photographed page's true size is unknown: take it as A4 (its long side 11.69 in); cards are 300 dpi.
-        let dotsPerInch = isCard ? 300 : max(1, Int((Double(max(size.width, size.height)) / 11.69).rounded()))
-        let jpeg: [UInt8]
-        do { jpeg = try JPEGEncoder().encode(pixels: pixels, width: size.width, height: size.height, layout: .rgb, quality: 88, dotsPerInch: dotsPerInch) } catch {
-            throw Problem(code: "camera-encode-failed", status: 500, title: "图像编码失败 Encoding failed", detail: "\(device): \(error)",
-                          remedy: "重新拍摄。Capture again.")
-        }
-        let corners = outline.corners
-        let wantsPDF = request.format == "pdf" || (request.format == nil && request.mode == .document)
-        guard wantsPDF else {
-            return Made(bytes: jpeg, contentType: "image/jpeg", fileName: "\(request.mode.rawValue).jpg", width: size.width, height: size.height, corners: corners)
-        }
-        var writer = ArchivalPDFWriter()
-        var pdf = writer.begin()
-        pdf += writer.page(PDFPageImage(encoding: .jpeg(components: 3), data: jpeg, pixelWidth: size.width, pixelHeight: size.height,
-                                        dotsPerInch: Double(dotsPerInch)))
-        pdf += writer.finish(PDFDocumentInfo(title: request.materialName ?? request.mode.defaultMaterialName, subject: request.caseNumber,
-                                             keywords: request.caseNumber, created: Date()))
-        return Made(bytes: pdf, contentType: "application/pdf", fileName: "\(request.mode.rawValue).pdf", width: size.width, height: size.height, corners: corners)
-    }
 
     // MARK: Auto-capture
 
@@ -451,7 +389,10 @@ enum IDCardCopy {
             }
             try canvas.endPage()
             guard let pdf = try canvas.finish().first else { throw CairoError(call: "cairo_surface_finish", status: "no document") }
-            return Array(pdf)
+            // Kept as an identity item of the case: PDF/A-2b, like every document Tongban keeps.
+            return try ArchivalUpdate.archival(Array(pdf), info: PDFDocumentInfo(title: "身份证复印件", subject: watermark,
+                                                                                keywords: "身份证复印件", producer: "Tongban (cairo)",
+                                                                                created: date))
         } catch {
             throw Problem(code: "idcard-copy-failed", status: 500, title: "复印件生成失败 The copy could not be made", detail: "\(error)",
                           remedy: "重新拍摄两面后再试。Capture both sides again and retry.")

@@ -11,6 +11,14 @@ public struct CameraFrame: Sendable {
     public var jpeg: [UInt8]
     /// The camera's own JPEG (MJPEG), passed through untouched rather than encoded here.
     public var passthrough: Bool
+
+    public init(sequence: Int, width: Int, height: Int, jpeg: [UInt8], passthrough: Bool) {
+        self.sequence = sequence
+        self.width = width
+        self.height = height
+        self.jpeg = jpeg
+        self.passthrough = passthrough
+    }
 }
 
 /// The size and rate a client asks for; the camera's nearest offer is used.

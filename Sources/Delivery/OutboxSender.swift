@@ -80,6 +80,9 @@ public actor OutboxSender: Service {
         await events.publish("delivery.cancelled", DeliveryEvent(attachmentId: entry.attachmentId, caseNumber: entry.caseNumber, state: "cancelled"))
     }
 
+    /// Whether the attachment's upload is under way right now (a deletion then waits: the case core may be receiving it).
+    public func isDelivering(_ attachmentId: String) -> Bool { inFlight.contains(attachmentId) }
+
     /// Looks at the outbox now (a new attachment, a retry asked for).
     public nonisolated func wake() {
         Task { await self.signal() }

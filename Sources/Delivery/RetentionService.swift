@@ -33,7 +33,7 @@ public struct RetentionPolicy: Sendable, Equatable {
     }
 }
 
-/// Purges delivered attachments past their retention, hourly: the store marks them (audited), then their folders go;
+/// Purges delivered attachments past their retention, every five minutes: the store marks them (audited), then their folders go;
 /// likewise attachments the clerk deleted more than ten minutes before; and answered idempotency keys past two days.
 public struct RetentionService: Service {
     /// How long an answered idempotency key is kept (the draft asks for at least 24 hours).
@@ -81,7 +81,8 @@ public struct RetentionService: Service {
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             purgeOnce()
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
+            // Every five minutes: what a clerk deleted goes soon after it can no longer be taken back.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(300)) }
         }
     }
 }

@@ -52,24 +52,86 @@ public enum DocumentFinder {
 
     /// The outline of the largest bright region covering at least `minimumAreaFraction` of the picture, or nil.
     public static func find(grey: [UInt8], width: Int, height: Int, minimumAreaFraction: Double = 0.04) -> Quadrilateral? {
+        locate(grey: grey, width: width, height: height, minimumAreaFraction: minimumAreaFraction)?.outline
+    }
+
+    /// Where a document lies in a picture.
+    public struct Location: Sendable {
+        /// Its outline (for a document running out of the picture: the part in view, cut by the picture's edge).
+        public var outline: Quadrilateral
+        /// It runs out of the picture: some of it is not in view.
+        public var outOfFrame: Bool
+    }
+
+    /// The largest bright region covering at least `minimumAreaFraction` of the picture: its outline, and whether it
+    /// runs out of the picture (it reaches the picture's edge along more than a few pixels), or nil. A document
+    /// darker than the desk (a dark form on a light desk) is found as the largest dark region when no bright one is.
+    public static func locate(grey: [UInt8], width: Int, height: Int, minimumAreaFraction: Double = 0.015) -> Location? {
         precondition(grey.count == width * height, "grey buffer does not match the geometry")
         let factor = max(1, Int((Double(max(width, height)) / Double(workingSize)).rounded(.up)))
-        let small = downscaled(grey, width: width, height: height, factor: factor)
+        var small = downscaled(grey, width: width, height: height, factor: factor)
+        if let found = search(small, factor: factor, minimumAreaFraction: minimumAreaFraction, onlySolid: false) { return found }
+        // A dark document on a light desk: the same search on the negative, for a clean sheet of page size only (a
+        // phone or a mouse pad is no document).
+        small.pixels = small.pixels.map { 255 - $0 }
+        return search(small, factor: factor, minimumAreaFraction: max(minimumAreaFraction, 0.08), onlySolid: true)
+    }
+
+    /// A region that is not a clean sheet (joined to bright patches of the desk) is taken only when it covers at least
+    /// this much of the picture: speckle on a patterned desk never does.
+    static let minimumAreaOfUncleanRegion = 0.04
+
+    /// A region as the search weighs it: its pixels, outline points and rough corners.
+    struct Candidate {
+        var region: [Int]
+        var boundary: [ImagePoint]
+        var corners: [ImagePoint]
+        /// The region's share of its four-cornered outline: near 1 for a sheet, less for a sheet joined to the desk.
+        var solidity: Double
+    }
+
+    /// - Parameter onlySolid: take only a clean sheet (the search on the negative, for a dark document).
+    static func search(_ small: (pixels: [UInt8], width: Int, height: Int), factor: Int, minimumAreaFraction: Double,
+                       onlySolid: Bool) -> Location? {
         // Paper is the brightest thing on the desk and evenly so: halfway from Otsu's split up to the bright class's
         // mean keeps bright patches of a patterned desk from joining the page, while moving the page's own edge
-        // by under a pixel.
+        // by under a pixel. Under a shadow or a lamp's fall-off part of the page is darker than that: lower
+        // thresholds join it back, as long as the region stays a solid quadrilateral (joined to the desk, it would
+        // not).
         let otsu = otsuThreshold(small.pixels)
         let bright = small.pixels.lazy.filter { Int($0) >= otsu }
         let brightMean = bright.isEmpty ? otsu : bright.reduce(0) { $0 + Int($1) } / max(1, bright.count)
-        let threshold = (otsu + brightMean) / 2
-        guard let region = largestBrightRegion(small.pixels, width: small.width, height: small.height, threshold: threshold),
-              Double(region.count) >= minimumAreaFraction * Double(small.width * small.height) else { return nil }
-        let boundary = boundaryPoints(region, width: small.width, height: small.height)
-        let hull = convexHull(boundary)
-        guard hull.count >= 4, let rough = fourCorners(of: hull) else { return nil }
-        let refined = refine(rough, boundary: boundary)
+        let high = (otsu + brightMean) / 2
+        let minimum = minimumAreaFraction * Double(small.width * small.height)
+        var first: Candidate?
+        var best: Candidate?
+        for threshold in [high, (high + otsu) / 2, otsu, otsu - (high - otsu) / 2] {
+            guard let region = largestBrightRegion(small.pixels, width: small.width, height: small.height, threshold: threshold),
+                  Double(region.count) >= minimum else { continue }
+            let boundary = boundaryPoints(region, width: small.width, height: small.height)
+            let hull = convexHull(boundary)
+            guard hull.count >= 4, let rough = fourCorners(of: hull) else { continue }
+            let candidate = Candidate(region: region, boundary: boundary, corners: rough,
+                                      solidity: Double(region.count) / max(1, Quadrilateral(corners: rough).area))
+            if first == nil { first = candidate }
+            if candidate.solidity >= 0.92 && candidate.region.count > (best?.region.count ?? 0) { best = candidate }
+        }
+        let unclean = onlySolid ? nil : first.flatMap { candidate in
+            Double(candidate.region.count) >= minimumAreaOfUncleanRegion * Double(small.width * small.height) ? candidate : nil
+        }
+        guard let chosen = best ?? unclean else { return nil }
+        let refined = refine(chosen.corners, boundary: chosen.boundary)
         let scale = Double(factor)
-        return ordered(refined.map { ImagePoint(x: $0.x * scale, y: $0.y * scale) })
+        return Location(outline: ordered(refined.map { ImagePoint(x: $0.x * scale, y: $0.y * scale) }),
+                        outOfFrame: edgePixels(chosen.region, width: small.width, height: small.height) > 2)
+    }
+
+    /// How many of the region's pixels lie on the picture's outermost rows and columns.
+    static func edgePixels(_ region: [Int], width: Int, height: Int) -> Int {
+        region.reduce(0) { count, index in
+            let x = index % width, y = index / width
+            return count + (x == 0 || y == 0 || x == width - 1 || y == height - 1 ? 1 : 0)
+        }
     }
 
     // MARK: Steps
@@ -204,17 +266,32 @@ public enum DocumentFinder {
             let length = a.distance(to: b)
             guard length > 8 else { lines.append(nil); continue }
             let direction = ImagePoint(x: (b.x - a.x) / length, y: (b.y - a.y) / length)
-            let near = boundary.filter { point in
-                let t = ((point.x - a.x) * direction.x + (point.y - a.y) * direction.y) / length
-                let offset = abs((point.x - a.x) * direction.y - (point.y - a.y) * direction.x)
-                return t > 0.12 && t < 0.88 && offset < 2.5
+            // The boundary points along the side, in a band around the rough side that widens until it holds the
+            // edge: a card's rounded corners can leave the rough corners on their arcs, the side between them up to
+            // a corner's radius inside the true edge. Then only the points close to the line that band gave.
+            let inBand = { (width: Double) in
+                boundary.filter { point in
+                    let t = ((point.x - a.x) * direction.x + (point.y - a.y) * direction.y) / length
+                    let offset = abs((point.x - a.x) * direction.y - (point.y - a.y) * direction.x)
+                    return t > 0.12 && t < 0.88 && offset < width
+                }
             }
-            lines.append(near.count >= 6 ? fitLine(near) : nil)
+            let widths = [max(2.5, 0.025 * length), 0.06 * length, 0.1 * length]
+            guard let band = widths.lazy.map(inBand).first(where: { Double($0.count) >= max(6, 0.2 * length) }) else {
+                lines.append(nil)
+                continue
+            }
+            let first = fitLine(band)
+            let near = band.filter { point in
+                abs((point.x - first.point.x) * first.direction.y - (point.y - first.point.y) * first.direction.x) < 2
+            }
+            lines.append(near.count >= 6 ? fitLine(near) : first)
         }
-        // The fitted edges are trusted over the rough corner, within a twentieth of the sides' length: far enough to
-        // reach a corner the hull cut off (a page running out of the picture), near enough to reject a bad fit.
+        // The fitted edges are trusted over the rough corner, within 12 % of the longer side: far enough to reach a
+        // corner the hull cut off (a card's rounded corner, radius 3.7 % of its length, may leave the rough corner
+        // at the arc's end; a page running out of the picture), near enough to reject a bad fit.
         return (0..<4).map { corner in
-            let reach = max(6, 0.05 * min(corners[corner].distance(to: corners[(corner + 1) % 4]),
+            let reach = max(6, 0.12 * max(corners[corner].distance(to: corners[(corner + 1) % 4]),
                                           corners[corner].distance(to: corners[(corner + 3) % 4])))
             guard let previous = lines[(corner + 3) % 4], let current = lines[corner],
                   let point = intersection(previous, current), point.distance(to: corners[corner]) < reach else { return corners[corner] }

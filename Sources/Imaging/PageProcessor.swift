@@ -128,9 +128,10 @@ public final class PageProcessor {
                     width: min(page.width - box.x * factor, box.width * factor),
                     height: min(page.height - box.y * factor, box.height * factor))
         }
-        let ink = Self.inkFraction(small, inside: (x: crop.x / factor, y: crop.y / factor,
-                                                   width: crop.width / factor, height: crop.height / factor))
-        let blank = options.detectBlank && ink < options.blankInkFraction
+        let (ink, paper) = Self.inkFraction(small, inside: (x: crop.x / factor, y: crop.y / factor,
+                                                            width: crop.width / factor, height: crop.height / factor))
+        // Blank means paper without ink: a page dark all over (a photo, a dark form, a black cover) is content.
+        let blank = options.detectBlank && ink < options.blankInkFraction && paper >= Self.lightestDarkPage
         let layout: PixelLayout = page.channels == 3 ? .rgb : .gray
         let stride = page.width * page.channels
         let origin = crop.y * stride + crop.x * page.channels
@@ -261,11 +262,16 @@ public final class PageProcessor {
     }
 
     /// The share of pixels clearly darker than the paper, ignoring a 4% margin (edge shadows, punch holes).
-    static func inkFraction(_ image: GrayImage, inside box: (x: Int, y: Int, width: Int, height: Int)) -> Double {
+    /// A page whose commonest shade (its 80th percentile) is darker than this is not paper but dark content.
+    static let lightestDarkPage = 110
+
+    /// The share of the page darker than its paper by a clear step, and the paper's shade (the level 80 % of the
+    /// page lies at or below).
+    static func inkFraction(_ image: GrayImage, inside box: (x: Int, y: Int, width: Int, height: Int)) -> (ink: Double, paper: Int) {
         let marginX = box.width / 25, marginY = box.height / 25
         let x0 = box.x + marginX, x1 = min(image.width, box.x + box.width - marginX)
         let y0 = box.y + marginY, y1 = min(image.height, box.y + box.height - marginY)
-        guard x1 > x0, y1 > y0 else { return 0 }
+        guard x1 > x0, y1 > y0 else { return (0, 255) }
         var histogram = [Int](repeating: 0, count: 256)
         for row in y0..<y1 {
             for column in x0..<x1 { histogram[Int(image.pixels[row * image.width + column])] += 1 }
@@ -279,7 +285,7 @@ public final class PageProcessor {
         }
         let inkBelow = max(0, paper - 60)
         let ink = histogram[0..<inkBelow].reduce(0, +)
-        return Double(ink) / Double(total)
+        return (Double(ink) / Double(total), paper)
     }
 
     static func grayRegion(_ page: RawPage, _ crop: (x: Int, y: Int, width: Int, height: Int)) -> [UInt8] {

@@ -1,3 +1,4 @@
+import ArchivalPDF
 import Foundation
 import PangoCairo
 import TongbanCore
@@ -44,6 +45,8 @@ public enum NoticeRenderError: Error, Sendable, CustomStringConvertible {
     case invalidData(NoticeDataError)
     case barcode(ZintError)
     case drawing(CairoError)
+    /// The PDF cairo wrote could not be made PDF/A.
+    case archival(ArchivalUpdateError)
 
     public var description: String {
         switch self {
@@ -51,6 +54,7 @@ public enum NoticeRenderError: Error, Sendable, CustomStringConvertible {
         case .invalidData(let error): return error.description
         case .barcode(let error): return error.description
         case .drawing(let error): return error.description
+        case .archival(let error): return error.description
         }
     }
 }
@@ -66,7 +70,7 @@ extension NoticeRenderError: ProblemConvertible {
         case .barcode:
             return Problem(code: "notice-barcode-failed", status: 422, title: "条码生成失败 Barcode could not be made",
                            detail: description, remedy: "检查受理编号是否含有条码不能表示的字符。Check the case number for characters a barcode cannot carry.")
-        case .drawing:
+        case .drawing, .archival:
             return Problem(code: "notice-render-failed", status: 500, title: "通知书生成失败 Notice could not be drawn",
                            detail: description, remedy: "运行 tongban doctor 检查 pango/cairo 与 Noto CJK 字体。Run tongban doctor to check pango/cairo and the Noto CJK fonts.")
         }
@@ -134,7 +138,19 @@ public final class NoticeRenderer: Sendable {
             let pages: [NoticeLayout.Page]
             do { pages = try layout.pages() } catch { throw NoticeRenderError.barcode(error) }
             try layout.draw(pages)
-            return RenderedNotice(template: template.id, format: format, files: try canvas.finish(), pageCount: pages.count)
+            var files = try canvas.finish()
+            if format == .pdf {
+                // Kept as the case's attachment: PDF/A-2b like every document Tongban keeps. Dated by the form's printed
+                // day, so a reprint the same day is the same bytes.
+                let day = ISO8601DateFormatter().date(from: "\(printedDate)T00:00:00+08:00") ?? date
+                let info = PDFDocumentInfo(title: template.title, subject: (context["caseNumber"] as? String) ?? "",
+                                           keywords: (context["caseNumber"] as? String) ?? template.id, creator: "Tongban \(template.id)",
+                                           producer: "Tongban (cairo)", created: day, timeZone: TimeZone(secondsFromGMT: 8 * 3600)!)
+                do { files = try files.map { Data(try ArchivalUpdate.archival(Array($0), info: info)) } } catch let error as ArchivalUpdateError {
+                    throw NoticeRenderError.archival(error)
+                }
+            }
+            return RenderedNotice(template: template.id, format: format, files: files, pageCount: pages.count)
         } catch let error as NoticeRenderError {
             throw error
         } catch let error as CairoError {

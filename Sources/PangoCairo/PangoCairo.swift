@@ -112,7 +112,9 @@ public final class Canvas {
             return CAIRO_STATUS_SUCCESS
         }, Unmanaged.passUnretained(sink).toOpaque(), 595.28, 841.89)
         try CairoError.check(cairo_surface_status(surface), "cairo_pdf_surface_create_for_stream")
-        cairo_pdf_surface_restrict_to_version(surface, CAIRO_PDF_VERSION_1_5)
+        // PDF 1.4: cairo then writes a classic cross-reference table and no object streams (cairo ≥ 1.17.6 uses them from
+        // 1.5 on), which the archival update reads; 1.4 has all a form needs (transparency, embedded CID fonts).
+        cairo_pdf_surface_restrict_to_version(surface, CAIRO_PDF_VERSION_1_4)
         let fields: [(cairo_pdf_metadata_t, String)] = [
             (CAIRO_PDF_METADATA_TITLE, metadata.title), (CAIRO_PDF_METADATA_SUBJECT, metadata.subject),
             (CAIRO_PDF_METADATA_KEYWORDS, metadata.keywords), (CAIRO_PDF_METADATA_CREATOR, metadata.creator),
@@ -259,6 +261,9 @@ public final class Canvas {
         cairo_translate(cr, box.x, box.y)
         cairo_scale(cr, box.width / Double(width), box.height / Double(height))
         cairo_set_source_surface(cr, image, 0, 0)
+        // Drawn at its own resolution, not smoothed by the viewer: PDF/A (ISO 19005-2 §6.2.8) wants /Interpolate false,
+        // which cairo writes for a fast or nearest filter.
+        cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_FAST)
         cairo_paint(cr)
         cairo_restore(cr)
     }

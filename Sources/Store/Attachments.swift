@@ -205,8 +205,8 @@ extension Store {
 
     /// Pending entries whose next attempt is due at `now`, oldest first.
     public func dueOutboxEntries(now: Date, limit: Int) throws(StoreError) -> [OutboxEntry] {
-        try outboxEntries(where: "outbox.state = 'pending' AND (outbox.nextAttemptAt IS NULL OR outbox.nextAttemptAt <= ?)",
-                          arguments: [now], limit: limit)
+        try outboxEntries(where: "outbox.state = 'pending' AND (outbox.nextAttemptAt IS NULL OR outbox.nextAttemptAt <= ?) "
+                            + "AND attachment.deletedAt IS NULL", arguments: [now], limit: limit)
     }
 
     /// How many attachments wait for delivery (pending or failed) and since when the oldest waits.
@@ -281,7 +281,8 @@ extension Store {
             return try database.write { db in
                 try db.execute(sql: """
                     UPDATE outbox SET state = 'pending', nextAttemptAt = NULL WHERE attachmentId = ? AND state != 'delivered'
-                    """, arguments: [attachmentId])
+                      AND (SELECT deletedAt FROM attachment WHERE id = ?) IS NULL
+                    """, arguments: [attachmentId, attachmentId])
                 guard db.changesCount > 0 else { return false }
                 try self.appendAudit(db, actor: actor, action: "retry-delivery", subject: attachmentId, detail: "", at: Date())
                 return true

@@ -53,7 +53,8 @@ extension Store {
         } catch { throw .database("delete attachment \(id)", "\(error)") }
     }
 
-    /// Takes a deletion back: the attachment is listed again and the delivery it withdrew is due now. Restoring an
+    /// Takes a deletion back: the attachment is listed again and the delivery it withdrew is as it was (waiting, due
+    /// now; or failed, held until retried by hand). Restoring an
     /// attachment that is not deleted changes nothing. Nil when there is no such attachment (or it was purged).
     public func restoreAttachment(id: String, actor: String, at time: Date = Date()) throws(StoreError) -> AttachmentManifest? {
         do {
@@ -61,10 +62,11 @@ extension Store {
                 guard let row = try Row.fetchOne(db, sql: "SELECT * FROM attachment WHERE id = ? AND purgedAt IS NULL",
                                                  arguments: [id]) else { return nil }
                 if (row["deletedAt"] as Date?) != nil {
-                    if (row["deletedOutboxState"] as String?) != nil {
+                    if let withdrawn = row["deletedOutboxState"] as String? {
+                        // As it was: waiting (due now), or failed and held until retried by hand.
                         try db.execute(sql: """
-                            UPDATE outbox SET state = 'pending', nextAttemptAt = NULL WHERE attachmentId = ? AND state = 'cancelled'
-                            """, arguments: [id])
+                            UPDATE outbox SET state = ?, nextAttemptAt = NULL WHERE attachmentId = ? AND state = 'cancelled'
+                            """, arguments: [withdrawn, id])
                     }
                     try db.execute(sql: "UPDATE attachment SET deletedAt = NULL, deletedBy = NULL, deletedOutboxState = NULL WHERE id = ?",
                                    arguments: [id])

@@ -119,6 +119,10 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var previewQuality: Int
         /// Auto-capture: how long the scene must stay still after a change.
         public var autoCaptureStillMilliseconds: Int
+        /// The document camera's calibration: how wide the desk it sees is at the mat, in mm (0: not known).
+        public var viewWidthMillimetres: Int
+        /// The document camera's horizontal field of view in degrees (0: not known).
+        public var fieldOfViewDegrees: Int
         /// Folder of the simulated camera's scenes (`*.jpg` / `*.mjpeg`), relative to the configuration file.
         public var simulatorScenes: String
     }

@@ -69,6 +69,8 @@ public enum ConfigurationKeys {
         .init(path: "cameras.idleReleaseSeconds", kind: .integer(0...600), defaultValue: "5"),
         .init(path: "cameras.previewQuality", kind: .integer(30...95), defaultValue: "80"),
         .init(path: "cameras.autoCaptureStillMs", kind: .integer(100...10_000), defaultValue: "1200"),
+        .init(path: "cameras.viewWidthMillimetres", kind: .integer(0...2000), defaultValue: "0"),
+        .init(path: "cameras.fieldOfViewDegrees", kind: .integer(0...150), defaultValue: "0"),
         .init(path: "cameras.simulatorScenes", kind: .string, defaultValue: "camera"),
         .init(path: "assist.janusUrl", kind: .url, defaultValue: nil),
         .init(path: "assist.office", kind: .string, defaultValue: ""),

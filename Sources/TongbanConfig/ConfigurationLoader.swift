@@ -298,6 +298,8 @@ public enum ConfigurationLoader {
                                idleReleaseSeconds: try integer("cameras.idleReleaseSeconds"),
                                previewQuality: try integer("cameras.previewQuality"),
                                autoCaptureStillMilliseconds: try integer("cameras.autoCaptureStillMs"),
+                               viewWidthMillimetres: try integer("cameras.viewWidthMillimetres"),
+                               fieldOfViewDegrees: try integer("cameras.fieldOfViewDegrees"),
                                simulatorScenes: try requiredString("cameras.simulatorScenes")),
                 assist: .init(janusURL: try url("assist.janusUrl"), office: try string("assist.office") ?? "",
                               answersFor: try list("assist.answersFor"), ringTimeoutSeconds: try integer("assist.ringTimeoutSeconds"),

@@ -19,6 +19,9 @@ public struct Problem: Error, Codable, Sendable, Equatable, CustomStringConverti
     /// Each field of the request that was not valid, so a form can mark it beside the field (RFC 9457 §3's
     /// `invalid-params` example, in this API's camel case).
     public var invalidParams: [InvalidParam]?
+    /// What made a capture doubtful (`capture-needs-retake`, `document-out-of-frame`): `blur`, `glare`,
+    /// `low-resolution`, `out-of-frame` — the console offers a retake, or keeping it anyway.
+    public var warnings: [String]?
 
     /// One field of a request that was not valid.
     public struct InvalidParam: Codable, Sendable, Equatable {
@@ -54,7 +57,7 @@ public struct Problem: Error, Codable, Sendable, Equatable, CustomStringConverti
         return text
     }
 
-    enum CodingKeys: String, CodingKey { case type, code, status, title, detail, remedy, device, invalidParams }
+    enum CodingKeys: String, CodingKey { case type, code, status, title, detail, remedy, device, invalidParams, warnings }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -65,6 +68,7 @@ public struct Problem: Error, Codable, Sendable, Equatable, CustomStringConverti
         remedy = try container.decodeIfPresent(String.self, forKey: .remedy)
         device = try container.decodeIfPresent(String.self, forKey: .device)
         invalidParams = try container.decodeIfPresent([InvalidParam].self, forKey: .invalidParams)
+        warnings = try container.decodeIfPresent([String].self, forKey: .warnings)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -77,6 +81,7 @@ public struct Problem: Error, Codable, Sendable, Equatable, CustomStringConverti
         try container.encodeIfPresent(remedy, forKey: .remedy)
         try container.encodeIfPresent(device, forKey: .device)
         try container.encodeIfPresent(invalidParams, forKey: .invalidParams)
+        try container.encodeIfPresent(warnings, forKey: .warnings)
     }
 }
 

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Cameras
 import Foundation
+import Imaging
 import Store
+import TurboJPEG
 import TongbanCore
 import V4L2
 
@@ -9,7 +11,7 @@ import V4L2
 struct CameraCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "camera", abstract: "List cameras, stream from one, or capture a still into a file.",
-        subcommands: [List.self, Stream.self, Capture.self])
+        subcommands: [List.self, Stream.self, Capture.self, Process.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every /dev/video* capture node with its formats, sizes, rates and controls.")
@@ -103,15 +105,71 @@ struct CameraCommand: ParsableCommand {
             }
             let still: (frame: CameraFrame, mode: CameraMode)
             do { still = try DirectCamera(path: device).still(settleFrames: settleFrames) } catch { exitWith(error) }
-            let made: CameraService.Made
+            let made: CaptureProcessor.Made
             do {
-                made = try CameraService.make(still.frame, CameraCaptureRequest(mode: captureMode, caseNumber: "cli", format: format),
-                                              device: device)
+                made = try CaptureProcessor.make(still.frame, CameraCaptureRequest(mode: captureMode, caseNumber: "cli", format: format),
+                                                 device: device)
             } catch { fail(error) }
             do {
                 try DurableFile.write(made.bytes, to: out, permissions: 0o644)
             } catch { fail(error.problem) }
             print(#"{"file": "\#(out)", "contentType": "\#(made.contentType)", "width": \#(made.width), "height": \#(made.height), "pictureWidth": \#(still.frame.width), "pictureHeight": \#(still.frame.height), "pixelFormat": "\#(still.mode.pixelFormat)"}"#)
+        }
+    }
+
+    /// A picture from a file made into what --mode says, exactly as a capture would: for trying the document finder
+    /// and its judgements on photos of real desks (and the test corpus).
+    struct Process: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a JPEG picture into a document or card image as a capture would; prints what was found as JSON.",
+            discussion: "Exit 0 with {file, width, height, corners, assessment}; exit 2 with the problem (refused: not found, out of view, not a card, needs a retake).")
+
+        @Option(help: "document, idcard-front or idcard-back.") var mode: String = "document"
+        @Option(help: "jpeg or pdf (documents default to pdf).") var format: String?
+        @Option(name: .customLong("view-width-mm"), help: "How wide the desk the camera sees is at the mat, in mm (0: not known).") var viewWidth: Double = 0
+        @Option(name: .customLong("field-of-view"), help: "The camera's horizontal field of view in degrees (0: not known).") var fieldOfView: Double = 0
+        @Flag(help: "Keep it although it is doubtful (out of view, blurred, glare, too few pixels).") var insist = false
+        @Flag(help: "Do not even out the light or stretch the levels.") var noEnhance = false
+        @Option(help: "Where to write the file.") var out: String
+        @Argument(help: "The picture (JPEG).") var picture: String
+
+        struct Output: Encodable {
+            var file: String
+            var contentType: String
+            var width: Int
+            var height: Int
+            var pictureWidth: Int
+            var pictureHeight: Int
+            var corners: [ImagePoint]?
+            var assessment: CaptureAssessment?
+        }
+
+        func run() throws {
+            guard let captureMode = CaptureMode(rawValue: mode), captureMode != .photo else {
+                fail(Problem(code: "invalid-option", status: 400, title: "参数无效 Bad --mode", detail: "--mode \(mode) is not document, idcard-front or idcard-back",
+                             remedy: "Pick one of those."))
+            }
+            guard let bytes = FileManager.default.contents(atPath: picture) else {
+                fail(Problem(code: "file-not-found", status: 404, title: "找不到文件 No such file", detail: picture, remedy: "Give a JPEG picture."))
+            }
+            let jpeg = Array(bytes)
+            let size: (width: Int, height: Int)
+            do { size = try JPEGDecoder().dimensions(jpeg) } catch {
+                fail(Problem(code: "not-a-jpeg", status: 415, title: "不是 JPEG 图片 Not a JPEG", detail: "\(picture): \(error)", remedy: "Give a JPEG picture."))
+            }
+            let frame = CameraFrame(sequence: 0, width: size.width, height: size.height, jpeg: jpeg, passthrough: true)
+            let request = CameraCaptureRequest(mode: captureMode, caseNumber: "cli", format: format, enhance: noEnhance ? false : nil,
+                                               insist: insist ? true : nil)
+            let calibration = CameraCalibration(viewWidthMillimetres: viewWidth, horizontalFieldOfViewDegrees: fieldOfView)
+            let made: CaptureProcessor.Made
+            do { made = try CaptureProcessor.make(frame, request, device: picture, calibration: calibration) } catch {
+                print(String(decoding: (try? JSONEncoder.tongban.encode(error)) ?? Data(), as: UTF8.self))
+                Foundation.exit(2)
+            }
+            do { try DurableFile.write(made.bytes, to: out, permissions: 0o644) } catch { fail(error.problem) }
+            let output = Output(file: out, contentType: made.contentType, width: made.width, height: made.height, pictureWidth: size.width,
+                                pictureHeight: size.height, corners: made.corners, assessment: made.assessment)
+            print(String(decoding: (try? JSONEncoder.tongban.encode(output)) ?? Data(), as: UTF8.self))
         }
     }
 }

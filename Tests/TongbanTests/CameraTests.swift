@@ -204,6 +204,9 @@ import TurboJPEG
         #expect(audit.standardOutput.contains("attachment.view \(copyID)"), "opening the copy is audited: \(audit.standardOutput) \(audit.standardError)")
         let info = try await run("/usr/bin/pdfinfo", [file])
         #expect(info.standardOutput.contains("595.2") && info.standardOutput.contains("841.8"), "A4: \(info.standardOutput)")
+        // Finding: ID-card copies were kept without output intent or XMP; now PDF/A-2b like every document kept.
+        let archival = try await archivalCheck(file)
+        #expect(archival.passed, "\(archival.report)")
         let images = try await run("/usr/bin/pdfimages", ["-list", file])
         let rows = images.standardOutput.split(separator: "\n").dropFirst(2).map { $0.split(separator: " ", omittingEmptySubsequences: true) }
         #expect(rows.count == 2, "\(images.standardOutput)")
@@ -223,8 +226,8 @@ import TurboJPEG
         #expect(document.status == 201, "\(document.json)")
         #expect((document.json["attachment"] as? [String: Any])?["contentType"] as? String == "application/pdf")
         let ratio = Double(document.json["height"] as? Int ?? 0) / Double(document.json["width"] as? Int ?? 1)
-        // One view cannot tell a tilted page's true proportions; the mean of opposite sides comes within a few percent.
-        #expect(abs(ratio / (297.0 / 210) - 1) < 0.12, "the page's proportions near A4's: \(ratio) \(document.json)")
+        // The true proportions from the perspective (the desk photos are a pinhole camera's), snapped to A4's.
+        #expect(abs(ratio / (297.0 / 210) - 1) < 0.02, "the page's proportions A4's: \(ratio) \(document.json)")
         // Its page is taken as A4: the long side 297 mm on paper, whatever the camera's resolution.
         let documentID = try #require((document.json["attachment"] as? [String: Any])?["attachmentId"] as? String)
         _ = try await run("/usr/bin/curl", ["-s", "--noproxy", "*", "-H", "Authorization: Bearer \(Self.token)", "-o", "\(directory)/document.pdf",
@@ -233,6 +236,8 @@ import TurboJPEG
             .split(separator: "\n").first { $0.hasPrefix("Page size:") }.map(String.init) ?? ""
         let points = pageSize.split(separator: " ").compactMap { Double($0) }
         #expect(abs((points.max() ?? 0) - 841.89) < 841.89 * 0.02, "\(pageSize)")
+        let documentArchival = try await archivalCheck("\(directory)/document.pdf")
+        #expect(documentArchival.passed, "\(documentArchival.report)")
         // Bad requests name every problem; an unknown camera is a 404.
         let bad = try await Self.api(service.port, "POST", "/v1/cameras/sim:camera/capture", #"{"mode": "document", "caseNumber": "", "format": "tiff"}"#)
         #expect(bad.status == 400 && (bad.json["detail"] as? String ?? "").contains("format"), "\(bad.json)")

@@ -33,18 +33,31 @@ import Testing
         let sides = size.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         #expect(sides.count == 2 && sides.allSatisfy { $0 > 50 && $0 <= 320 }, "thumbnail height width: \(size)")
 
+        // An identity item's thumbnail is personal data: no credential, no picture (and the one shown is audited).
+        let card = try await service.upload(Self.desk, query: "case=TB-DEL&material=card&kind=idcard&fileName=card.jpg")
+        let cardID = try #require(card.json["attachmentId"] as? String)
+        let anonymous = try await service.call("GET", "/v1/attachments/\(cardID)/thumbnail", headers: [], extra: ["-o", "/dev/null"])
+        #expect(anonymous.status == 401, "\(anonymous.headers)")
+        #expect(try await service.call("GET", "/v1/attachments/\(cardID)/thumbnail", extra: ["-o", "/dev/null"]).status == 200)
+        // A query whose percent-encoding is not UTF-8 is refused, never read as "no case" (which would list every case).
+        let broken = try await service.call("GET", "/v1/attachments?case=%E4%B8")
+        #expect(broken.status == 400 && broken.json["code"] as? String == "invalid-query-encoding", "\(broken.body)")
+
         // No reason, or one of only spaces (`+` is a space in a query, as browsers encode it): refused, nothing changes.
         for query in ["", "?reason=", "?reason=+++", "?reason=%20%20"] {
             let refused = try await service.call("DELETE", "/v1/attachments/\(id)\(query)")
             #expect(refused.status == 400 && refused.json["code"] as? String == "reason-required", "\(query): \(refused.body)")
         }
-        #expect(try await service.attachments(case: "TB-DEL").count == 1)
+        #expect(try await service.attachments(case: "TB-DEL").count == 2)
 
-        let deleted = try await service.call("DELETE", "/v1/attachments/\(id)?reason=%E6%8B%8D%E9%94%99%E4%BA%86+%E9%87%8D%E6%8B%8D")
+        let deleted = try await service.call("DELETE", "/v1/attachments/\(id)?reason=%E6%8B%8D%E9%94%99%E4%BA%86+%E9%87%8D%E6%8B%8D%2B1")
         #expect(deleted.status == 200 && deleted.json["deletedAt"] != nil, "\(deleted.body)")
-        #expect(try await service.attachments(case: "TB-DEL").isEmpty, "a deleted attachment is no longer listed")
+        #expect(try await service.attachments(case: "TB-DEL").count == 1, "a deleted attachment is no longer listed")
         let outbox = try await service.call("GET", "/v1/outbox").json
-        #expect(outbox["undelivered"] as? Int == 0, "its delivery is withdrawn: \(outbox)")
+        #expect(outbox["undelivered"] as? Int == 1, "its delivery is withdrawn: \(outbox)")
+        // Nor is it shown, or retried into delivery behind the clerk's back.
+        #expect(try await service.call("GET", "/v1/attachments/\(id)/content", extra: ["-o", "/dev/null"]).status == 410)
+        #expect(try await service.call("POST", "/v1/outbox/\(id)/retry").status == 404)
         // Deleting it again answers the same; an unknown one is 404.
         #expect(try await service.call("DELETE", "/v1/attachments/\(id)?reason=again").status == 200)
         #expect(try await service.call("DELETE", "/v1/attachments/no-such-id?reason=again").status == 404)
@@ -52,14 +65,15 @@ import Testing
         // 撤销: listed and waiting for delivery again.
         let restored = try await service.call("POST", "/v1/attachments/\(id)/restore")
         #expect(restored.status == 200 && restored.json["deletedAt"] == nil, "\(restored.body)")
-        #expect(try await service.attachments(case: "TB-DEL").count == 1)
-        #expect(try await service.call("GET", "/v1/outbox").json["undelivered"] as? Int == 1)
+        #expect(try await service.attachments(case: "TB-DEL").count == 2)
+        #expect(try await service.call("GET", "/v1/outbox").json["undelivered"] as? Int == 2)
         #expect(try await service.process.stop() == 0)
 
         // The audit log names the deletion with the reason as typed (spaces kept) and the restore.
         let records = try Store(directory: "\(directory)/data").auditRecords(limit: 50)
         let deletion = records.filter { $0.action == "attachment.delete" && $0.subject == id }
-        #expect(deletion.count == 1 && deletion.first?.detail.hasSuffix("拍错了 重拍") == true, "\(deletion.map(\.detail))")
+        #expect(deletion.count == 1 && deletion.first?.detail.hasSuffix("拍错了 重拍+1") == true, "\(deletion.map(\.detail))")
+        #expect(records.contains { $0.action == "attachment.view" && $0.subject == cardID }, "the identity thumbnail shown is audited")
         #expect(records.contains { $0.action == "attachment.restore" && $0.subject == id })
     }
 
@@ -80,7 +94,8 @@ import Testing
         // The retention round purges what was deleted more than ten minutes before, and its folder.
         let store = try Store(directory: "\(directory)/data")
         let other = try #require(try store.attachments(caseNumber: "TB-DEL2").first?.manifest)
-        _ = try store.restoreAttachment(id: other.attachmentId, actor: "test")  // not deleted: nothing changes
+        let unchanged = try store.restoreAttachment(id: other.attachmentId, actor: "test")  // not deleted: nothing changes
+        #expect(unchanged?.deletedAt == nil && unchanged?.attachmentId == other.attachmentId)
         let late = try await Self.storedAttachment(in: store)
         _ = try store.deleteAttachment(id: late.id, actor: "test", reason: "wrong", at: Date().addingTimeInterval(-3600))
         let folder = (late.path as NSString).deletingLastPathComponent

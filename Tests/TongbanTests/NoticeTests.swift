@@ -40,6 +40,9 @@ import TongbanCore
         let directory = try makeTemporaryDirectory("notice-\(id)")
         let pdf = try await renderer.render(id, data: try Self.example(id), format: .pdf)
         let path = try Self.write(pdf.files[0], "\(id).pdf", in: directory)
+        // Kept as the case's attachment: PDF/A-2b (finding: printed notices had no output intent, no XMP).
+        let archival = try await archivalCheck(path)
+        #expect(archival.passed, "\(id): \(archival.report)")
         let fonts = try await run("/usr/bin/pdffonts", [path]).standardOutput
         let cjk = fonts.split(separator: "\n").filter { $0.contains("NotoSansCJK") }
         #expect(!cjk.isEmpty, "pdffonts: \(fonts)")

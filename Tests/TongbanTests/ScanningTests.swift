@@ -305,6 +305,8 @@ import TongbanCore
         let (_, file) = try #require(try harness.store.attachment(id: manifest.attachmentId))
         let check = try await run("/usr/bin/qpdf", ["--check", file.path])
         #expect(check.status == 0, "\(check.standardOutput)")
+        let archival = try await archivalCheck(file.path)
+        #expect(archival.passed, "\(archival.report)")
         let images = try await run("/usr/bin/pdfimages", ["-list", file.path]).standardOutput
         let rows = images.split(separator: "\n").dropFirst(2).map { $0.split(separator: " ", omittingEmptySubsequences: true) }
         #expect(rows.count == 3)
@@ -338,6 +340,15 @@ import TongbanCore
         #expect(scan.pageCount == 2 && scan.blankPages == 2)
         await #expect(throws: Problem.self) { try await harness.service.finish(scan.id, operator: nil) }
         let manifest = try await harness.service.finish(scan.id, includeBlank: true, operator: nil)
+        #expect(manifest.pages == 2)
+    }
+
+    /// Finding: a solid dark page was dropped as blank. Blank means paper without ink; dark all over is content.
+    @Test(.enabled(if: saneReady)) func aDarkPageIsContentNotBlank() async throws {
+        let harness = try Harness()
+        let scan = try await harness.scan(Self.request(options: ["test-picture": "Solid black"], maxPages: 2))
+        #expect(scan.pageCount == 2 && scan.blankPages == 0, "\(scan.pages.map(\.blank))")
+        let manifest = try await harness.service.finish(scan.id, operator: nil)
         #expect(manifest.pages == 2)
     }
 

@@ -209,3 +209,11 @@ func driverFindings(_ output: String) -> [String: Any] {
     let line = output.split(separator: "\n").last.map(String.init) ?? ""
     return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
 }
+
+/// PDF/A-2b as pikepdf's conservative validator (pikepdf[pdfa], from veraPDF's rules) and `qpdf --check` see `path`:
+/// whether both passed, and the checker's JSON line (the violations named) for the expectation's message.
+func archivalCheck(_ path: String) async throws -> (passed: Bool, report: String) {
+    let python = "\(packageRoot)/.venv/bin/python"
+    let result = try await run(python, ["\(packageRoot)/Tests/tools/pdfa_check.py", path])
+    return (result.status == 0, result.standardOutput + result.standardError)
+}

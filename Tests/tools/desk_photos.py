@@ -36,18 +36,39 @@ def background(path, seed):
     subprocess.run(["convert", *spec, path], check=True)
 
 
+# The camera: a pinhole with its principal point at the picture's centre and this horizontal field of view.
+FIELD_OF_VIEW = 60.0
+
+
 def quad(rng, page_w, page_h):
-    """Where the page's corners land: rotated, scaled, shifted and tilted (the far edge shorter)."""
+    """Where the page's corners land: the page lying on the desk, turned and shifted, seen by a pinhole camera tilted
+    forward by a few degrees (so the far edge is shorter, as a real camera sees it: a true perspective); wholly in
+    view, a margin from the picture's edges."""
+    while True:
+        corners = placed(rng, page_w, page_h)
+        if all(8 <= x <= WIDTH - 8 and 8 <= y <= HEIGHT - 8 for x, y in corners):
+            return corners
+
+
+def placed(rng, page_w, page_h):
+    """One random placement of the page (its corners may fall outside the picture)."""
     target_h = HEIGHT * rng.uniform(0.55, 0.82)
     scale = target_h / max(page_h, page_w * 0.9)
     w, h = page_w * scale, page_h * scale
     angle = math.radians(rng.uniform(-25, 25))
-    tilt = rng.uniform(0.80, 1.0)  # the top edge's length relative to the bottom's
-    cx = WIDTH / 2 + rng.uniform(-0.12, 0.12) * WIDTH
-    cy = HEIGHT / 2 + rng.uniform(-0.08, 0.08) * HEIGHT
-    local = [(-w / 2 * tilt, -h / 2), (w / 2 * tilt, -h / 2), (w / 2, h / 2), (-w / 2, h / 2)]
+    pitch = math.radians(rng.uniform(0, 20))
+    focal = WIDTH / 2 / math.tan(math.radians(FIELD_OF_VIEW / 2))
+    ox = rng.uniform(-0.12, 0.12) * WIDTH
+    oy = rng.uniform(-0.08, 0.08) * HEIGHT
     cos, sin = math.cos(angle), math.sin(angle)
-    return [(cx + x * cos - y * sin, cy + x * sin + y * cos) for x, y in local]
+    corners = []
+    for x, y in [(-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2)]:
+        # On the desk plane (at the camera's focal distance, where a pixel of the page is a pixel of the picture)…
+        px, py = ox + x * cos - y * sin, oy + x * sin + y * cos
+        # …which is tilted by `pitch` about the picture's horizontal axis, then projected.
+        depth = focal + py * math.sin(pitch)
+        corners.append((WIDTH / 2 + focal * px / depth, HEIGHT / 2 + focal * py * math.cos(pitch) / depth))
+    return corners
 
 
 def photo(page, out_jpg, seed, corners_txt=None):
@@ -72,7 +93,8 @@ def photo(page, out_jpg, seed, corners_txt=None):
 
 
 def card(outdir):
-    """An ID card specimen (ID-1, 85.6 × 54 mm at 10 px/mm), front and back; a made-up person, marked 样本."""
+    """An ID card specimen (ID-1, 85.6 × 54 mm at 10 px/mm, corners rounded at 3.18 mm as ISO/IEC 7810 has them),
+    front and back; a made-up person, marked 样本."""
     common = ["-size", "856x540", "gradient:#eef3f6-#d8e6ee", "-font", FONT, "-fill", "#203040"]
     subprocess.run(["convert", *common,
                     "-pointsize", "30", "-annotate", "+60+90", "姓名  李华",
@@ -83,6 +105,7 @@ def card(outdir):
                     "-fill", "#b8c4cc", "-draw", "rectangle 600,70 800,330",
                     "-fill", "#c03030", "-pointsize", "44", "-annotate", "+640+420", "样本",
                     os.path.join(outdir, "card-front.png")], check=True)
+    rounded(os.path.join(outdir, "card-front.png"))
     subprocess.run(["convert", *common,
                     "-fill", "#a03030", "-draw", "circle 120,120 120,50",
                     "-fill", "#203040", "-pointsize", "40", "-annotate", "+260+110", "中华人民共和国",
@@ -91,6 +114,13 @@ def card(outdir):
                     "-annotate", "+120+460", "有效期限  2020.01.01-长期",
                     "-fill", "#c03030", "-pointsize", "44", "-annotate", "+640+300", "样本",
                     os.path.join(outdir, "card-back.png")], check=True)
+    rounded(os.path.join(outdir, "card-back.png"))
+
+
+def rounded(path):
+    """Cuts the card's corners round (radius 31.8 px = 3.18 mm): transparent outside, so the desk shows there."""
+    subprocess.run(["convert", path, "(", "-size", "856x540", "xc:none", "-fill", "white",
+                    "-draw", "roundrectangle 0,0 855,539 31.8,31.8", ")", "-compose", "DstIn", "-composite", path], check=True)
 
 
 def main():

@@ -76,6 +76,7 @@ const texts = {
   modeFront: ['身份证人像面', 'ID card, photo side'], modeBack: ['身份证国徽面', 'ID card, emblem side'],
   autoCapture: ['放稳后自动拍摄', 'Capture when still'], capture: ['拍摄', 'Capture'],
   defaultCaptureMaterial: ['拍摄材料', 'Captured document'], capturing: ['拍摄中…', 'Capturing…'],
+  keepAnyway: ['仍然保存', 'Keep anyway'], retake: ['重拍', 'Retake'], deliveredShort: ['已送达', 'delivered'],
   waitingStill: ['请放好材料并保持不动…', 'Lay the document down and hold still…'], captured: ['已拍摄：', 'Captured: '],
   makeCopy: ['生成身份证复印件', 'Make the ID-card copy'], defaultWatermark: ['仅供办理本业务使用，他用无效', 'For this application only; void for any other use'],
   copyMade: ['已生成身份证复印件：', 'ID-card copy made: '],
@@ -184,6 +185,17 @@ const catalogue = {
   'no-materials': ['本案还没有可填入的材料', 'This case has no materials to fill in', '先扫描或拍摄材料，或直接在表中填写。',
     'Scan or capture the materials first, or type them into the list.'],
   'no-template': ['请先选择要打印的通知书', 'Choose the form to print first', '在上方的列表中选择通知书。', 'Pick the form in the list above.'],
+  'document-not-found': ['画面中找不到材料', 'No document in view', '把材料整个放在高拍仪下的深色台面上，再拍一次。',
+    'Lay the document wholly in view on the dark mat and capture again.'],
+  'idcard-not-found': ['画面中找不到证件', 'No ID card in view', '只放一张证件，整个放在高拍仪下的深色台面上，再拍一次。',
+    'Lay only the card, wholly in view on the dark mat, and capture again.'],
+  'idcard-not-a-card': ['这不是证件，是一张纸', 'This is a page, not an ID card', '拍纸质材料请选「文档」；拍证件时台面上只放证件。',
+    'Capture a page as a document; for a card side lay only the card.'],
+  'document-out-of-frame': ['材料有一部分在画面外', 'Part of it is out of view', '把材料整个移入画面后重拍；确需保存请点「仍然保存」。',
+    'Move it wholly into view and capture again, or press Keep anyway.'],
+  'capture-needs-retake': ['这张拍得不够清楚', 'This capture is not clear enough', '请重拍；确需保存请点「仍然保存」。',
+    'Capture it again, or press Keep anyway.'],
+  'reason-required': ['请写明理由', 'Give a reason', '用一句话写明理由，例如 拍错了。', 'Say why in one sentence, e.g. wrong page.'],
   'preview-ended': ['高拍仪预览中断了', 'The camera preview stopped', '请检查高拍仪的连线，然后重新打开预览；', 'Check the camera\'s cable, then start the preview again. '],
   'no-camera': ['没有可用的高拍仪', 'No document camera is available', '请检查高拍仪的电源和连线；', 'Check the camera\'s power and cable. '],
   // identity
@@ -261,10 +273,17 @@ const catalogue = {
   'assist-failed': ['视频协助没有接通', 'The video call did not connect', '请重新呼叫；', 'Call again. '],
   'janus-unreachable': ['视频服务连接不上', 'The video service does not answer', '请稍后重试；', 'Try again later. '],
 };
+// What made a capture doubtful (the problem's `warnings`).
+const captureDoubts = {
+  blur: ['画面模糊（请放稳、等待对焦）', 'it is blurred (hold it still, let the camera focus)'],
+  glare: ['有反光（请调整角度或关掉台灯）', 'a reflection burns out part of it (tilt it or dim the lamp)'],
+  'low-resolution': ['分辨率不足（请把材料移近镜头）', 'too few pixels (bring it closer to the camera)'],
+  'out-of-frame': ['有一部分在画面外', 'part of it is out of view'],
+};
 // Codes that say the same thing as another.
 const sameAs = {
   'credential-required': 'not-signed-in', 'credential-invalid': 'not-signed-in', 'assertion-invalid': 'not-signed-in',
-  'idcard-not-found': 'no-reader', 'scanner-access-denied': 'scanner-error', 'scanner-io-error': 'scanner-error',
+  'scanner-access-denied': 'scanner-error', 'scanner-io-error': 'scanner-error',
   'scanner-out-of-memory': 'scanner-error', 'scanning-unavailable': 'no-scanner', 'camera-encode-failed': 'camera-failed',
   'camera-frame-undecodable': 'camera-failed', 'cameras-unavailable': 'camera-not-found', 'printer-not-found': 'no-printer',
   'printing-unavailable': 'no-printer', 'cups-unreachable': 'printer-unreachable', 'cups-error': 'printer-unreachable',
@@ -1193,7 +1212,23 @@ $('#capture-form').addEventListener('submit', (event) => {
     const request = { mode, caseNumber: caseNo, materialName: $('#capture-material').value.trim() || undefined, autoCapture, operator: operator() };
     clearMessage($('#capture-status'));
     sayProgress($('#capture-status'), () => (autoCapture ? t('waitingStill') : t('capturing')));
-    const result = await tongban.capture(camera, request);
+    let result;
+    try {
+      result = await tongban.capture(camera, request);
+    } catch (error) {
+      // Doubtful (out of view, blurred, glare, too few pixels): nothing was stored; the clerk retakes it or keeps it.
+      if (!['capture-needs-retake', 'document-out-of-frame'].includes(error?.code)) throw error;
+      clearMessage($('#capture-status'));
+      const [sentence] = clerkWords(error);
+      const doubts = (error.warnings ?? []).map((code) => pick(captureDoubts[code], code)).join(pick(['；', '; ']));
+      const answer = await confirmDialog({ text: `${sentence}${doubts ? pick(['：', ': ']) + doubts : ''}`, yes: t('keepAnyway'), no: t('retake') });
+      if (answer !== 'yes') {
+        say($('#capture-status'), error);
+        return;
+      }
+      sayProgress($('#capture-status'), () => t('capturing'));
+      result = await tongban.capture(camera, { ...request, autoCapture: false, insist: true });
+    }
     captureModes.set(result.attachment.attachmentId, mode);
     sayOk($('#capture-status'), () => `${t('captured')}${result.attachment.materialName} · ${t('caseShort')} ${result.attachment.caseNumber}`);
     refreshCase();
@@ -1245,7 +1280,9 @@ function renderMaterials() {
   if (!caseItems.length) {
     list.replaceChildren(make('li', { className: 'empty', textContent: no ? t('noMaterials') : t('noCaseYet') }));
   } else {
-    list.replaceChildren(...caseItems.map(({ attachment }) => {
+    list.replaceChildren(...caseItems.map(({ attachment, delivery }) => {
+      // What the case system has can only be taken back there: no delete offered once delivered.
+      const delivered = delivery?.state === 'delivered';
       const view = () => openViewer(attachment.materialName, tongban.attachmentContentUrl(attachment.attachmentId), attachment.contentType);
       const thumb = make('img', { className: 'thumb', alt: attachment.materialName, loading: 'lazy', src: thumbnailUrl(attachment.attachmentId), onclick: view });
       thumb.addEventListener('error', () => { const tile = kindTile(attachment); tile.addEventListener('click', view); thumb.replaceWith(tile); });
@@ -1256,8 +1293,9 @@ function renderMaterials() {
           attachment.pages ? `${attachment.pages} ${t('pagesUnit')}` : '', chinaTime(timeOf(attachment))].filter(Boolean).join(' · ') }),
         make('span', { className: 'tools' },
           make('button', { type: 'button', className: 'view', textContent: t('view'), onclick: view }),
-          make('button', { type: 'button', className: 'delete', textContent: t('delete'),
-            onclick: (event) => act(event.currentTarget, $('#materials-status'), () => deleteMaterial(attachment)) })));
+          delivered ? make('span', { className: 'delivered', textContent: t('deliveredShort') })
+            : make('button', { type: 'button', className: 'delete', textContent: t('delete'),
+              onclick: (event) => act(event.currentTarget, $('#materials-status'), () => deleteMaterial(attachment)) })));
     }));
   }
   const { front, back } = cardSides();

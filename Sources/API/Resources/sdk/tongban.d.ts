@@ -29,6 +29,8 @@ export interface Problem {
   device?: string;
   /** The request's fields that were not valid (`notice-data-invalid`). */
   invalidParams?: InvalidParam[];
+  /** What made a capture doubtful (`capture-needs-retake`, `document-out-of-frame`). */
+  warnings?: string[];
 }
 
 /** One field of a request that was not valid. */
@@ -65,6 +67,11 @@ export declare class TongbanError extends Error {
   readonly retryAfter?: number;
   /** The fields to mark in a form (`notice-data-invalid`); empty for other problems. */
   readonly invalidParams: InvalidParam[];
+  /**
+   * What made a capture doubtful (`capture-needs-retake`, `document-out-of-frame`): `blur`, `glare`, `low-resolution`,
+   * `out-of-frame`. Nothing was stored: capture again, or with `insist: true` to keep it all the same.
+   */
+  readonly warnings: string[];
   /**
    * True for a 401 `credential-required`, `not-signed-in` or `credential-invalid` (a session key that is no longer
    * valid: signed out, expired, the service restarted): the console shows its sign-in on it.
@@ -271,6 +278,31 @@ export interface CaptureRequest {
   stillForMs?: number;
   timeoutMs?: number;
   operator?: string;
+  /**
+   * Keep it although it is doubtful (out of view, blurred, glare, too few pixels). Without it such a capture is
+   * refused with `capture-needs-retake` or `document-out-of-frame` (the error's `warnings` say why) and nothing is
+   * stored.
+   */
+  insist?: boolean;
+}
+
+/** What a document or card capture found out (document and card modes). */
+export interface CaptureAssessment {
+  decision: 'page' | 'card';
+  /** The flat document's width ÷ height as captured. */
+  aspect: number;
+  aspectMethod: 'fieldOfView' | 'vanishingPoints' | 'sides';
+  /** A4, A5, B5, Letter, 16K or ID-1, when it is close to one. */
+  standardSize?: string;
+  /** Its size on the desk, when the camera's calibration (cameras.viewWidthMillimetres) is known. */
+  sizeMillimetres?: { width: number; height: number };
+  outOfFrame: boolean;
+  roundedCorners?: number;
+  sharpness?: number;
+  dotsPerInch?: number;
+  focalLength?: number;
+  /** Kept although doubtful (`insist`): what was doubtful, in words. */
+  warnings: { code: string; message: string }[];
 }
 
 export interface CaptureResult {
@@ -284,6 +316,8 @@ export interface CaptureResult {
   height: number;
   /** Where the page or card was found in the picture (document and card modes). */
   corners?: { x: number; y: number }[];
+  /** Card or page, true proportions and size, what was doubtful (document and card modes). */
+  assessment?: CaptureAssessment;
 }
 
 export interface CameraMode {

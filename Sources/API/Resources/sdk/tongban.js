@@ -47,6 +47,11 @@ export class TongbanError extends Error {
      * such as `matterName` or `materials[0].name`, `kind` required, unknown or invalid. Empty otherwise.
      */
     this.invalidParams = Array.isArray(problem.invalidParams) ? problem.invalidParams : [];
+    /**
+     * What made a capture doubtful (`capture-needs-retake`, `document-out-of-frame`): `blur`, `glare`,
+     * `low-resolution`, `out-of-frame`. Nothing was stored: capture again, or again with `insist: true` to keep it.
+     */
+    this.warnings = Array.isArray(problem.warnings) ? problem.warnings : [];
   }
 
   /**
