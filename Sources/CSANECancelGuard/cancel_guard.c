@@ -9,9 +9,16 @@
 // export it: Package.swift, --export-dynamic-symbol) and makes every cancellation deferred: the reader thread is
 // then cancelled at its next cancellation point (read, write, usleep — where backends spend their time), never
 // inside the allocator. Nothing else in Tongban uses asynchronous cancellation.
+//
+// The same reader threads also set SIGPIPE back to its default disposition as they start (sanei_thread's
+// restore_sigpipe, on the new thread, so after sane_start has returned): a threaded process then dies of the next
+// write to a socket whose other end has gone — a browser leaving a live camera preview, a reload of the console —
+// with exit 141. SIGPIPE is therefore blocked in every thread, from before main (every thread inherits the mask of
+// the thread that made it): such a write fails with EPIPE, which SwiftNIO handles, whatever the disposition.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 
 #include "cancel_guard.h"
@@ -24,6 +31,14 @@ int pthread_setcanceltype(int type, int *oldtype) {
     }
     (void)type;
     return libc_setcanceltype(PTHREAD_CANCEL_DEFERRED, oldtype);
+}
+
+__attribute__((constructor)) static void tongban_block_sigpipe(void) {
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
+    signal(SIGPIPE, SIG_IGN);
 }
 
 int tongban_sane_cancel_guard_linked(void) { return 1; }

@@ -108,6 +108,9 @@ public enum DocumentFinder {
         for threshold in [high, (high + otsu) / 2, otsu, otsu - (high - otsu) / 2] {
             guard let region = largestBrightRegion(small.pixels, width: small.width, height: small.height, threshold: threshold),
                   Double(region.count) >= minimum else { continue }
+            // Below the first threshold only a sheet wholly in view is taken: what reaches the picture's edge there is
+            // the desk's own texture running together (a page out of view is judged at the first threshold).
+            if threshold != high && edgePixels(region, width: small.width, height: small.height) > 0 { continue }
             let boundary = boundaryPoints(region, width: small.width, height: small.height)
             let hull = convexHull(boundary)
             guard hull.count >= 4, let rough = fourCorners(of: hull) else { continue }

@@ -100,7 +100,7 @@ public final class SANESession: Sendable {
         _ = tongban_sane_cancel_guard_linked()
         initialisation = try! thread.performBlocking {
             var versionCode: SANE_Int = 0
-            let status = SIGPIPEDisposition.kept { sane_init(&versionCode, nil) }
+            let status = sane_init(&versionCode, nil)
             guard status == SANE_STATUS_GOOD else {
                 return .failure(SANEError(call: "sane_init", status: SANEStatus(status)))
             }

@@ -2,19 +2,6 @@ import CSANE
 import Foundation
 import TongbanCore
 
-/// Backends that read through a thread of their own (libsane's `sanei_thread`, the test backend among them) set
-/// SIGPIPE back to its default when they start one — in a threaded process that makes the next write to a socket the
-/// other end closed (a browser leaving a live preview) kill the whole service. The disposition the process had (SwiftNIO
-/// ignores SIGPIPE) is put back after every call that may start one.
-enum SIGPIPEDisposition {
-    static func kept<Result>(_ body: () -> Result) -> Result {
-        var saved = sigaction()
-        sigaction(SIGPIPE, nil, &saved)
-        defer { sigaction(SIGPIPE, &saved, nil) }
-        return body()
-    }
-}
-
 /// The type of a SANE option's value.
 public enum SANEValueType: Int32, Sendable, Codable {
     case bool = 0, int, fixed, string, button, group
@@ -214,7 +201,7 @@ public final class SANEDevice: Sendable {
             var planes: [SANEParameters.Format: [UInt8]] = [:]
             var page: SANEPage?
             repeat {
-                let started = SIGPIPEDisposition.kept { sane_start(handle.pointer) }
+                let started = sane_start(handle.pointer)
                 if started == SANE_STATUS_NO_DOCS, planes.isEmpty { return nil }
                 guard started == SANE_STATUS_GOOD else {
                     sane_cancel(handle.pointer)
@@ -489,7 +476,7 @@ extension SANESession {
         _ = try version()
         return try await perform { () throws(SANEError) -> OpenedHandle in
             var handle: SANE_Handle?
-            let status = SIGPIPEDisposition.kept { sane_open(name, &handle) }
+            let status = sane_open(name, &handle)
             guard status == SANE_STATUS_GOOD, let handle else {
                 throw SANEError(call: "sane_open", device: name, status: SANEStatus(status))
             }

@@ -36,9 +36,6 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let startedAt = Date()
-        // A write to a connection the other end closed is an error to handle, never a signal that ends the service
-        // (SwiftNIO ignores SIGPIPE only once its first socket exists; libraries must not turn it back on, see SANE).
-        signal(SIGPIPE, SIG_IGN)
         var overrides: [String: String] = [:]
         if let listen { overrides["api.listen"] = listen }
         if demo { overrides["devices.simulate"] = "missing" }

@@ -86,7 +86,8 @@ import TurboJPEG
     }
 
     static func api(_ port: Int, _ method: String, _ path: String, _ body: String? = nil) async throws -> (status: Int, json: [String: Any]) {
-        var arguments = ["-X", method, "-H", "Authorization: Bearer \(token)", "http://127.0.0.1:\(port)\(path)"]
+        // A capture on a loaded machine (a debug build, the suite's other servers) can take longer than curl's usual 10 s.
+        var arguments = ["-X", method, "--max-time", "120", "-H", "Authorization: Bearer \(token)", "http://127.0.0.1:\(port)\(path)"]
         if let body { arguments += ["-H", "Content-Type: application/json", "--data-binary", body] }
         let answer = try await curl(arguments)
         return (answer.status, (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any]) ?? ["body": answer.body])
@@ -133,10 +134,19 @@ import TurboJPEG
             import socket, time
             s = socket.create_connection(("127.0.0.1", \(service.port)))
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            s.sendall(b"GET /v1/cameras/sim:camera/preview?fps=30 HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Bearer \(Self.token)\\r\\n\\r\\n")
+            s.sendall(b"GET /v1/cameras/sim:camera/preview?fps=30 HTTP/1.1\\r\\nHost: 127.0.0.1:\(service.port)\\r\\nAuthorization: Bearer \(Self.token)\\r\\n\\r\\n")
             time.sleep(20)
             """])
         defer { kill(stalled.process.processIdentifier, SIGKILL) }
+        // It is watching before the other one starts (a loaded machine starts python slower than curl reads 3 s; its
+        // Host header names this service, or the DNS-rebinding check refuses it and it never watches at all).
+        var watching = false
+        for _ in 0..<300 where !watching {
+            let cameras = try await Self.api(service.port, "GET", "/v1/cameras")
+            watching = ((cameras.json["cameras"] as? [[String: Any]])?.first?["viewers"] as? Int ?? 0) >= 1
+            if !watching { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(watching, "the stalled viewer is connected")
         // … and one that reads for three seconds.
         let watched = try await run("/usr/bin/curl", ["-s", "--noproxy", "*", "--max-time", "3", "-H", "Authorization: Bearer \(Self.token)",
                                                       "-o", "\(directory)/preview.bin", preview])
