@@ -22,6 +22,18 @@ import Testing
         return (child, origin)
     }
 
+    /// A SANE configuration folder of the rig's test backend with a picture on its pages (its solid black ones are
+    /// content, and show nothing to look at).
+    static func pictureScanner(in directory: String) throws -> String {
+        let sane = "\(directory)/sane"
+        try FileManager.default.createDirectory(atPath: sane, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "\(Rig["SANE_CONFIG_DIR"])/dll.conf", toPath: "\(sane)/dll.conf")
+        let testConf = try String(contentsOfFile: "\(Rig["SANE_CONFIG_DIR"])/test.conf", encoding: .utf8)
+            .replacingOccurrences(of: #"(?m)^test-picture .*$"#, with: "test-picture \"Color pattern\"", options: .regularExpression)
+        try testConf.write(toFile: "\(sane)/test.conf", atomically: true, encoding: .utf8)
+        return sane
+    }
+
     /// Runs one scenario of the driver; returns its findings.
     static func scenario(_ name: String, tongban: String, page: String? = nil, caseNumber: String) async throws -> [String: Any] {
         var arguments = ["\(packageRoot)/Tests/tools/browser_e2e.py", name, "--tongban", tongban, "--case", caseNumber,
@@ -37,13 +49,7 @@ import Testing
     @Test(.enabled(if: Rig.available)) func consoleAndExampleWorkTheCounterAndForeignPagesAreRefused() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "chromium is missing: run scripts/setup")
         let directory = try makeTemporaryDirectory()
-        // The rig's SANE test backend with a picture on the pages (its solid black ones are rightly found blank).
-        let sane = "\(directory)/sane"
-        try FileManager.default.createDirectory(atPath: sane, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: "\(Rig["SANE_CONFIG_DIR"])/dll.conf", toPath: "\(sane)/dll.conf")
-        let testConf = try String(contentsOfFile: "\(Rig["SANE_CONFIG_DIR"])/test.conf", encoding: .utf8)
-            .replacingOccurrences(of: #"(?m)^test-picture .*$"#, with: "test-picture \"Color pattern\"", options: .regularExpression)
-        try testConf.write(toFile: "\(sane)/test.conf", atomically: true, encoding: .utf8)
+        let sane = try Self.pictureScanner(in: directory)
 
         // The allowed case system's key is trusted; the foreign page's server signs with a key Tongban does not know.
         let allowedKey = "\(directory)/case-system.pem"
@@ -134,12 +140,7 @@ import Testing
     @Test(.enabled(if: Rig.available)) func aWholeCaseAtTheCounterAndTheNextApplicantFindsNoTraceOfTheLast() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "chromium is missing: run scripts/setup")
         let directory = try makeTemporaryDirectory()
-        let sane = "\(directory)/sane"
-        try FileManager.default.createDirectory(atPath: sane, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: "\(Rig["SANE_CONFIG_DIR"])/dll.conf", toPath: "\(sane)/dll.conf")
-        let testConf = try String(contentsOfFile: "\(Rig["SANE_CONFIG_DIR"])/test.conf", encoding: .utf8)
-            .replacingOccurrences(of: #"(?m)^test-picture .*$"#, with: "test-picture \"Color pattern\"", options: .regularExpression)
-        try testConf.write(toFile: "\(sane)/test.conf", atomically: true, encoding: .utf8)
+        let sane = try Self.pictureScanner(in: directory)
         let server = try ChildProcess.serve(["--demo", "--config", "\(packageRoot)/Config/tongban.yaml", "--listen", "127.0.0.1:0",
                                              "--data-dir", "\(directory)/data"],
                                             environment: ["TONGBAN_API_TOKEN": Self.token,

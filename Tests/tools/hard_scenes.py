@@ -1367,7 +1367,7 @@ def main():
     mk.add_argument("--only", default="")
     ev = sub.add_parser("evaluate")
     ev.add_argument("outdir")
-    ev.add_argument("--tongban", default="/work/main/.build/debug/tongban")
+    ev.add_argument("--tongban", default=os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), ".build", "debug", "tongban"))
     ev.add_argument("--json")
     ev.add_argument("--only", default="")
     ev.add_argument("--oracle", action="store_true", help="a stand-in that knows the truth, instead of tongban")
