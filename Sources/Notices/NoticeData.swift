@@ -4,7 +4,10 @@ import TongbanCore
 /// The data given for a form does not fit its fields. Lists every problem at once, each naming the field.
 public struct NoticeDataError: Error, Sendable, Equatable, CustomStringConvertible {
     public var template: String
-    public var problems: [String]
+    /// Each field that is not valid: its path, the kind of problem and what is wrong.
+    public var fields: [Problem.InvalidParam]
+    /// The problems in words, `path: what is wrong`.
+    public var problems: [String] { fields.map { $0.name.isEmpty ? $0.reason : "\($0.name): \($0.reason)" } }
     public var description: String { "data for \(template) is not valid: " + problems.joined(separator: "; ") }
 }
 
@@ -13,19 +16,15 @@ extension NoticeDataError: ProblemConvertible {
         var problem = Problem(code: "notice-data-invalid", status: 422, title: "通知书数据有误 Notice data is not valid",
                               detail: description,
                               remedy: "按标出的各项补全或更正后重试。Complete or correct the fields marked and try again.")
-        problem.invalidParams = invalidParams
+        problem.invalidParams = fields
         return problem
     }
+}
 
-    /// Each problem as the field it names (every problem starts with the field's path and a colon) and what is wrong.
-    public var invalidParams: [Problem.InvalidParam] {
-        problems.map { text in
-            guard let colon = text.range(of: ": ") else { return Problem.InvalidParam(name: "", kind: "invalid", reason: text) }
-            let reason = String(text[colon.upperBound...])
-            let kind = reason.hasPrefix("required") ? "required" : reason.hasPrefix("not a field") ? "unknown" : "invalid"
-            return Problem.InvalidParam(name: String(text[..<colon.lowerBound]), kind: kind, reason: reason)
-        }
-    }
+extension Problem.InvalidParam {
+    static func required(_ name: String, _ reason: String) -> Self { .init(name: name, kind: "required", reason: reason) }
+    static func unknown(_ name: String, _ reason: String) -> Self { .init(name: name, kind: "unknown", reason: reason) }
+    static func invalid(_ name: String, _ reason: String) -> Self { .init(name: name, kind: "invalid", reason: reason) }
 }
 
 /// Checks request data against a template's fields and turns it into the Mustache context.
@@ -34,20 +33,20 @@ enum NoticeData {
     static func context(for template: NoticeTemplate, data: JSONValue, date: Date,
                         settings: [String: String]) throws(NoticeDataError) -> [String: Any] {
         guard case .object(let object) = data else {
-            throw NoticeDataError(template: template.id, problems: ["the data must be a JSON object"])
+            throw NoticeDataError(template: template.id, fields: [.invalid("", "the data must be a JSON object")])
         }
-        var problems: [String] = []
+        var problems: [Problem.InvalidParam] = []
         var context = convert(object, fields: template.fields, path: "", problems: &problems)
         if template.caseNumberCodes {
             let caseNumber = object["caseNumber"]?.stringValue ?? ""
             if caseNumber.isEmpty {
-                problems.append("caseNumber: required (printed as QR code and Code 128)")
+                problems.append(.required("caseNumber", "required (printed as QR code and Code 128)"))
             } else if !caseNumber.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0.asciiValue! >= 0x21 }) {
-                problems.append("caseNumber: \"\(caseNumber)\" must be printable ASCII without spaces to be a Code 128 barcode")
+                problems.append(.invalid("caseNumber", "\"\(caseNumber)\" must be printable ASCII without spaces to be a Code 128 barcode"))
             }
             context["caseNumber"] = caseNumber
         }
-        guard problems.isEmpty else { throw NoticeDataError(template: template.id, problems: problems) }
+        guard problems.isEmpty else { throw NoticeDataError(template: template.id, fields: problems) }
         let printed = (object["date"]?.stringValue).flatMap(parseDate) ?? date
         context["today"] = dateContext(printed)
         context["settings"] = settings
@@ -55,11 +54,11 @@ enum NoticeData {
     }
 
     private static func convert(_ object: [String: JSONValue], fields: [NoticeTemplate.FieldSpec], path: String,
-                                problems: inout [String]) -> [String: Any] {
+                                problems: inout [Problem.InvalidParam]) -> [String: Any] {
         var result: [String: Any] = [:]
         let known = Set(fields.map(\.name))
         for key in object.keys.sorted() where !known.contains(key) && key != "caseNumber" && key != "date" {
-            problems.append("\(path)\(key): not a field of this form")
+            problems.append(.unknown("\(path)\(key)", "not a field of this form"))
         }
         for field in fields {
             let name = path + field.name
@@ -68,7 +67,7 @@ enum NoticeData {
                 value = field.kind == .integer || field.kind == .number ? Double(fallback).map(JSONValue.number) : .string(fallback)
             }
             guard let value, value != .null else {
-                if field.required { problems.append("\(name): required (\(field.label))") }
+                if field.required { problems.append(.required(name, "required (\(field.label))")) }
                 if field.kind == .list { result[field.name] = [[String: Any]]() }
                 if field.kind == .choice { result[field.name + "Options"] = options(field, chosen: nil) }
                 continue
@@ -76,7 +75,7 @@ enum NoticeData {
             switch (field.kind, value) {
             case (.string, .string(let text)):
                 if field.required && text.trimmingCharacters(in: .whitespaces).isEmpty {
-                    problems.append("\(name): required (\(field.label)), got an empty text")
+                    problems.append(.required(name, "required (\(field.label)), got an empty text"))
                 }
                 result[field.name] = text
             case (.string, .number(let number)):
@@ -92,31 +91,31 @@ enum NoticeData {
                     result[field.name] = text
                     result[field.name + "Chinese"] = (dateContext(date)["chinese"] as? String) ?? text
                 } else {
-                    problems.append("\(name): \"\(text)\" is not a date (YYYY-MM-DD)")
+                    problems.append(.invalid(name, "\"\(text)\" is not a date (YYYY-MM-DD)"))
                 }
             case (.choice, .string(let text)):
                 if field.options.contains(text) {
                     result[field.name] = text
                     result[field.name + "Options"] = options(field, chosen: text)
                 } else {
-                    problems.append("\(name): \"\(text)\" is not one of \(field.options.joined(separator: ", "))")
+                    problems.append(.invalid(name, "\"\(text)\" is not one of \(field.options.joined(separator: ", "))"))
                 }
             case (.list, .array(let items)):
                 var converted: [[String: Any]] = []
                 for (index, item) in items.enumerated() {
                     guard case .object(let itemObject) = item else {
-                        problems.append("\(name)[\(index)]: must be an object"); continue
+                        problems.append(.invalid("\(name)[\(index)]", "must be an object")); continue
                     }
                     var itemContext = convert(itemObject, fields: field.fields, path: "\(name)[\(index)].", problems: &problems)
                     itemContext["number"] = String(index + 1)
                     converted.append(itemContext)
                 }
-                if field.required && items.isEmpty { problems.append("\(name): required (\(field.label)), got an empty list") }
+                if field.required && items.isEmpty { problems.append(.required(name, "required (\(field.label)), got an empty list")) }
                 result[field.name] = converted
             case (.object, .object(let inner)):
                 result[field.name] = convert(inner, fields: field.fields, path: "\(name).", problems: &problems)
             default:
-                problems.append("\(name): expected \(describe(field.kind)), got \(describe(value))")
+                problems.append(.invalid(name, "expected \(describe(field.kind)), got \(describe(value))"))
             }
         }
         return result
