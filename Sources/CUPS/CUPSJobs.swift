@@ -60,11 +60,14 @@ extension CUPSClient {
     }
 
     /// The options of `options` the queue does not accept (empty: all fine), checked with `cupsCheckDestSupported`.
+    /// An option the queue declares nothing about (a raw queue, or one whose printer could not be asked when it was
+    /// added) is not refused: there is nothing to check it against, and the printer is the judge.
     public func unsupportedOptions(queue: String, options: [String: String]) async throws(CUPSError) -> [UnsupportedOption] {
         try await withDestination(queue) { dest, info in
             var problems: [UnsupportedOption] = []
             for (name, value) in options.sorted(by: { $0.key < $1.key }) where cupsCheckDestSupported(nil, dest, info, name, value) == 0 {
                 let supported = cupsFindDestSupported(nil, dest, info, name).map(Self.strings) ?? []
+                guard !supported.isEmpty else { continue }
                 problems.append(UnsupportedOption(name: name, value: value, supported: supported))
             }
             return problems

@@ -88,7 +88,7 @@ func runBlocking(_ executable: String, _ arguments: [String], environment: [Stri
 
 /// Runs `curl` and returns status code, headers and body. `--http1.1`, no proxy.
 func curl(_ arguments: [String]) async throws -> (status: Int, headers: String, body: String) {
-    let result = try await run("/usr/bin/curl", ["-s", "--noproxy", "*", "-D", "-", "--max-time", "10"] + arguments)
+    let result = try await run("/usr/bin/curl", ["-s", "--noproxy", "*", "-D", "-", "--max-time", "60"] + arguments)
     let parts = result.standardOutput.components(separatedBy: "\r\n\r\n")
     let headers = parts.first ?? ""
     let body = parts.dropFirst().joined(separator: "\r\n\r\n")
