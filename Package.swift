@@ -44,6 +44,8 @@ let package = Package(
         systemLibrary("CPangoCairo", pkgConfig: "pangocairo", apt: "libpango1.0-dev"),
         systemLibrary("CZint", apt: "libzint-dev"),
         systemLibrary("CGStreamer", pkgConfig: "gstreamer-webrtc-1.0", apt: "libgstreamer-plugins-bad1.0-dev"),
+        systemLibrary("CTesseract", pkgConfig: "tesseract", apt: "libtesseract-dev"),
+        systemLibrary("CZBar", pkgConfig: "zbar", apt: "libzbar-dev"),
         .systemLibrary(name: "CPseudoTerminal"),
         // Makes SANE backends' reader threads cancel only at cancellation points (see its source); compiled C,
         // exported from every executable that loads SANE backends.
@@ -59,6 +61,8 @@ let package = Package(
         .target(name: "PangoCairo", dependencies: ["CPangoCairo"]),
         .target(name: "Zint", dependencies: ["CZint"]),
         .target(name: "GStreamer", dependencies: ["CGStreamer"]),
+        .target(name: "Tesseract", dependencies: ["CTesseract"]),
+        .target(name: "ZBar", dependencies: ["CZBar"]),
 
         // MARK: The product.
         .target(name: "TongbanCore", dependencies: [.product(name: "Logging", package: "swift-log")]),
@@ -79,7 +83,7 @@ let package = Package(
             "TongbanCore", "PangoCairo", "Zint", "ArchivalPDF", "Yams",
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
-        .target(name: "Imaging", dependencies: ["TongbanCore", "Leptonica", "TurboJPEG"]),
+        .target(name: "Imaging", dependencies: ["TongbanCore", "Leptonica", "TurboJPEG", "Tesseract", "ZBar"]),
         .target(name: "Printing", dependencies: [
             "CUPS", "Notices", "Receipts", "Store", "Delivery", "TongbanCore",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -87,7 +91,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "Scanning", dependencies: [
-            "SANE", "Imaging", "ArchivalPDF", "Store", "Delivery", "TongbanCore",
+            "SANE", "Imaging", "ArchivalPDF", "Store", "Delivery", "TongbanCore", "Tesseract", "ZBar",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -138,10 +142,10 @@ let package = Package(
         ], resources: [.copy("Resources")]),
         .target(name: "Doctor", dependencies: [
             "TongbanCore", "TongbanConfig", "Store", "Devices", "SANE", "CUPS", "LibUSB", "V4L2", "IDCard",
-            "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer", "Notices", "Assist",
+            "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer", "Notices", "Assist", "Tesseract", "ZBar",
         ]),
         .executableTarget(name: "tongban", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "LibUSB", "Delivery", "Scanning", "Imaging", "TurboJPEG", "ArchivalPDF", "SANE", "Leptonica", "Notices", "Receipts", "Printing", "CUPS", "Cameras", "V4L2", "Assist",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "LibUSB", "Delivery", "Scanning", "Imaging", "TurboJPEG", "ArchivalPDF", "SANE", "Leptonica", "Notices", "Receipts", "Printing", "CUPS", "Cameras", "V4L2", "Assist", "Tesseract", "ZBar",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
@@ -154,7 +158,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "TongbanTests", dependencies: [
             "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "Delivery", "Scanning", "Imaging", "ArchivalPDF", "Receipts", "Notices", "Printing", "Cameras",
-            "SANE", "CUPS", "LibUSB", "V4L2", "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer", "Assist",
+            "SANE", "CUPS", "LibUSB", "V4L2", "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer", "Assist", "Tesseract", "ZBar",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),

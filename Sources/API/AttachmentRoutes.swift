@@ -68,12 +68,23 @@ enum AttachmentRoutes {
             return try TongbanAPI.json(manifest, status: .created)
         }
 
+        /// `case` lists one case's attachments; with `text`, only those whose recognised text contains the phrase.
         router.get("/v1/attachments") { request, _ -> Response in
             guard let store = dependencies.store else { throw unavailable() }
             let caseNumber = try request.queryText("case")
-            return try TongbanAPI.json(try store.attachments(caseNumber: caseNumber).map {
-                AttachmentWithDelivery(attachment: $0.manifest, delivery: $0.delivery)
-            })
+            var listed = try store.attachments(caseNumber: caseNumber)
+            if let phrase = try request.queryText("text") {
+                guard let caseNumber else {
+                        var problem = Problem(code: "invalid-query", status: 400, title: "缺少受理编号 Case number missing",
+                                          detail: "text search runs within one case: give case as well as text",
+                                          remedy: "Add case=<受理编号> to the query.")
+                    problem.invalidParams = [.init(name: "case", kind: "required", reason: "text search runs within one case")]
+                    throw problem
+                }
+                let matching = try store.attachmentIDs(caseNumber: caseNumber, textContaining: phrase)
+                listed = listed.filter { matching.contains($0.manifest.attachmentId) }
+            }
+            return try TongbanAPI.json(listed.map { AttachmentWithDelivery(attachment: $0.manifest, delivery: $0.delivery) })
         }
 
         /// The manifest from the store: the file (a call's recording can be hundreds of megabytes) is not read.
@@ -164,6 +175,28 @@ enum AttachmentRoutes {
             headers[.cacheControl] = "no-store"
             headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: thumbnail)))
+        }
+
+        /// The text recognised on the attachment (`text/plain`, pages apart by a form feed); 404 `no-text` when none
+        /// was (a photo, a page without text, a batch scanned without recognition).
+        router.get("/v1/attachments/:id/text") { _, context -> Response in
+            guard let store = dependencies.store else { throw unavailable() }
+            let id = try context.parameters.require("id")
+            guard let (manifest, _) = try store.attachment(id: id) else { throw notFound(id) }
+            guard manifest.deletedAt == nil else {
+                throw Problem(code: "attachment-deleted", status: 410, title: "材料已删除 Deleted",
+                              detail: "attachment \(id) was deleted by the clerk", remedy: "如删错了，请撤销删除。If it was deleted by mistake, restore it.")
+            }
+            guard let text = try store.attachmentText(id: id) else {
+                throw Problem(code: "no-text", status: 404, title: "没有识别出文字 No recognised text",
+                              detail: "no text was recognised on attachment \(id) (\(manifest.contentType))",
+                              remedy: "扫描时开启文字识别（ocr），或重新扫描。Scan with text recognition (ocr) on, or scan again.")
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; charset=utf-8"
+            headers[.cacheControl] = "no-store"
+            headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
 
         router.get("/v1/outbox") { _, _ -> Response in

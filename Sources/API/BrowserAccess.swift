@@ -56,16 +56,26 @@ public struct BrowserAccessPolicy: Sendable {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
         if path == "/v1/events" { return true }
         if parts.count == 4, parts[0] == "v1", parts[1] == "cameras", parts[3] == "preview" { return true }
-        if parts.count == 4, parts[0] == "v1", parts[1] == "attachments", ["content", "thumbnail"].contains(parts[3]) { return true }
+        if parts.count == 4, parts[0] == "v1", parts[1] == "attachments", ["content", "thumbnail", "text"].contains(parts[3]) { return true }
+        // A search of the recognised text answers whether a name is in a case's papers: a read of them.
+        if path == "/v1/attachments", Self.queryFields(query).contains(where: { $0.name == "text" }) { return true }
         if parts.count == 6, parts[0] == "v1", parts[1] == "scans", parts[3] == "pages", ["image", "thumbnail"].contains(parts[5]) { return true }
         if parts.count == 4, parts[0] == "v1", parts[1] == "idcard", parts[2] == "records" {
             // Decoded as the route decodes it (`reveal=%74rue` is `reveal=true`); any value but false counts.
-            return (query ?? "").split(separator: "&").contains { pair in
-                let field = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
-                return field.first == "reveal" && field.dropFirst().first?.lowercased() != "false"
-            }
+            return queryFields(query).contains { $0.name == "reveal" && $0.value?.lowercased() != "false" }
         }
         return false
+    }
+
+    /// The query's fields, decoded as the routes decode them (`reveal=%74rue` is `reveal=true`, `+` a space).
+    static func queryFields(_ query: String?) -> [(name: String, value: String?)] {
+        (query ?? "").split(separator: "&").map { pair in
+            let field = pair.split(separator: "=", maxSplits: 1).map {
+                let plain = String($0).replacingOccurrences(of: "+", with: " ")
+                return plain.removingPercentEncoding ?? plain
+            }
+            return (field.first ?? "", field.dropFirst().first)
+        }
     }
 
     /// Whether `origin` is this service's own (the console).

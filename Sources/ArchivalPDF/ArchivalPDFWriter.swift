@@ -17,14 +17,18 @@ public struct PDFPageImage: Sendable {
     public var dotsPerInch: Double
     /// Clockwise display rotation, a multiple of 90 (the image itself is not touched).
     public var rotation: Int
+    /// Recognised text laid invisibly over the image (empty: a picture only).
+    public var textLines: [PDFTextLine]
 
-    public init(encoding: Encoding, data: [UInt8], pixelWidth: Int, pixelHeight: Int, dotsPerInch: Double, rotation: Int = 0) {
+    public init(encoding: Encoding, data: [UInt8], pixelWidth: Int, pixelHeight: Int, dotsPerInch: Double, rotation: Int = 0,
+                textLines: [PDFTextLine] = []) {
         self.encoding = encoding
         self.data = data
         self.pixelWidth = pixelWidth
         self.pixelHeight = pixelHeight
         self.dotsPerInch = dotsPerInch
         self.rotation = rotation
+        self.textLines = textLines
     }
 }
 
@@ -57,7 +61,8 @@ public struct PDFDocumentInfo: Sendable {
 /// Writes a PDF/A-2b document of scanned pages, one page at a time, without holding more than one page in memory.
 ///
 /// Call `begin()`, then `page(_:)` for each page, then `finish(_:)`; each returns the bytes to append to the file.
-/// Images are embedded unchanged. The document carries XMP metadata (`pdfaid:part 2`, `conformance B`), an sRGB
+/// Images are embedded unchanged; a page's recognised text lies invisibly over its image (see `TextLayerFont`), so
+/// the document can be searched and `pdftotext` reads it. The document carries XMP metadata (`pdfaid:part 2`, `conformance B`), an sRGB
 /// output intent with the ICC profile `SRGBProfile` builds, an Info dictionary matching the XMP, and a file ID.
 public struct ArchivalPDFWriter: Sendable {
     private var offsets: [Int: Int] = [:]
@@ -65,6 +70,9 @@ public struct ArchivalPDFWriter: Sendable {
     private var pageObjects: [Int] = []
     private var nextObject = 7
     private var digest = FNV()
+    private var textFont = TextLayerFont()
+    /// The text layer's Type0 font, allocated when the first page with text is written.
+    private var textFontObject: Int?
 
     // Fixed objects.
     private let catalogObject = 1, pagesObject = 2, metadataObject = 3, outputIntentObject = 4, profileObject = 5, infoObject = 6
@@ -95,11 +103,21 @@ public struct ArchivalPDFWriter: Sendable {
                 + "/DecodeParms << /K -1 /Columns \(image.pixelWidth) /Rows \(image.pixelHeight) >>"
         }
         out += stream(imageObject, dictionary: dictionary, data: image.data)
-        let content = "q \(Self.number(widthPoints)) 0 0 \(Self.number(heightPoints)) 0 0 cm /Im0 Do Q\n"
+        var content = "q \(Self.number(widthPoints)) 0 0 \(Self.number(heightPoints)) 0 0 cm /Im0 Do Q\n"
+        var fontResource = ""
+        if !image.textLines.isEmpty {
+            let text = textFont.contentOperators(image.textLines, pageHeightPixels: image.pixelHeight, scale: 72 / image.dotsPerInch)
+            if !text.isEmpty {
+                let font = textFontObject ?? allocate()
+                textFontObject = font
+                content += text
+                fontResource = " /Font << /TL0 \(font) 0 R >>"
+            }
+        }
         out += stream(contentObject, dictionary: "", data: Array(content.utf8))
         let rotation = ((image.rotation % 360) + 360) % 360
         out += object(pageObject, "<< /Type /Page /Parent \(pagesObject) 0 R /MediaBox [0 0 \(Self.number(widthPoints)) \(Self.number(heightPoints))] "
-            + "/Resources << /XObject << /Im0 \(imageObject) 0 R >> >> /Contents \(contentObject) 0 R"
+            + "/Resources << /XObject << /Im0 \(imageObject) 0 R >>\(fontResource) >> /Contents \(contentObject) 0 R"
             + (rotation == 0 ? "" : " /Rotate \(rotation)") + " >>")
         return out
     }
@@ -109,6 +127,7 @@ public struct ArchivalPDFWriter: Sendable {
         var out: [UInt8] = []
         let kids = pageObjects.map { "\($0) 0 R" }.joined(separator: " ")
         out += object(pagesObject, "<< /Type /Pages /Kids [\(kids)] /Count \(pageObjects.count) >>")
+        if let font = textFontObject { out += textFontObjects(font) }
         out += stream(metadataObject, dictionary: "/Type /Metadata /Subtype /XML", data: Array(Self.xmp(info).utf8))
         let profile = SRGBProfile.bytes
         out += stream(profileObject, dictionary: "/N 3", data: profile)
@@ -129,6 +148,25 @@ public struct ArchivalPDFWriter: Sendable {
         table += "trailer\n<< /Size \(nextObject) /Root \(catalogObject) 0 R /Info \(infoObject) 0 R /ID [<\(identifier)> <\(identifier)>] >>\n"
         table += "startxref\n\(crossReference)\n%%EOF\n"
         out += emit(Array(table.utf8))
+        return out
+    }
+
+    /// The text layer's font: Type0 → CIDFontType2 with its descriptor, embedded program, CIDToGIDMap and
+    /// ToUnicode map.
+    private mutating func textFontObjects(_ font: Int) -> [UInt8] {
+        let descendant = allocate(), descriptor = allocate(), program = allocate(), glyphMap = allocate(), toUnicode = allocate()
+        var out: [UInt8] = []
+        out += object(font, "<< /Type /Font /Subtype /Type0 /BaseFont /GlyphLessFont /Encoding /Identity-H "
+            + "/DescendantFonts [\(descendant) 0 R] /ToUnicode \(toUnicode) 0 R >>")
+        out += object(descendant, "<< /Type /Font /Subtype /CIDFontType2 /BaseFont /GlyphLessFont "
+            + "/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor \(descriptor) 0 R "
+            + "/DW \(TextLayerFont.advance) /CIDToGIDMap \(glyphMap) 0 R >>")
+        out += object(descriptor, "<< /Type /FontDescriptor /FontName /GlyphLessFont /Flags 5 /FontBBox [0 0 \(TextLayerFont.advance) 1000] "
+            + "/ItalicAngle 0 /Ascent 1000 /Descent 0 /CapHeight 1000 /StemV 80 /FontFile2 \(program) 0 R >>")
+        let fontProgram = TextLayerFont.program
+        out += stream(program, dictionary: "/Length1 \(fontProgram.count)", data: fontProgram)
+        out += stream(glyphMap, dictionary: "", data: textFont.cidToGlyphMap)
+        out += stream(toUnicode, dictionary: "", data: Array(textFont.toUnicode.utf8))
         return out
     }
 

@@ -14,6 +14,10 @@ public struct AttachmentRequest: Sendable {
     public var pages: Int?
     public var device: String?
     public var `operator`: String?
+    /// The text recognised on it, kept for search and `GET /v1/attachments/{id}/text`.
+    public var text: String?
+    /// The QR codes and barcodes found on it, carried in its manifest.
+    public var barcodes: [AttachmentBarcode] = []
 
     public init(caseNumber: String, materialName: String, kind: AttachmentKind, contentType: String, fileName: String,
                 pages: Int? = nil, device: String? = nil, operator: String? = nil) {
@@ -210,11 +214,12 @@ public final class AttachmentIntake: Sendable {
         let manifest = try await thread.perform { () throws(StoreError) -> AttachmentManifest in
             defer { incoming.close() }
             let digest = incoming.hasher.finalize().map { String(format: "%02x", $0) }.joined()
-            let manifest = AttachmentManifest(
+            var manifest = AttachmentManifest(
                 attachmentId: incoming.id, caseNumber: request.caseNumber, materialName: request.materialName, kind: request.kind,
                 contentType: request.contentType, sha256: digest, size: incoming.size, pages: request.pages, device: request.device,
                 counterId: counterID, operator: operatorName, capturedAt: capturedAt, retentionClass: retention,
                 fileName: request.fileName)
+            manifest.barcodes = request.barcodes.isEmpty ? nil : request.barcodes
             let day = "\(store.filesDirectory)/\(Self.day(capturedAt))"
             let directory = "\(day)/\(incoming.id)"
             let sealed = incoming.sealer != nil
@@ -238,7 +243,9 @@ public final class AttachmentIntake: Sendable {
                 do throws(StorageError) { try DurableFile.write(Array(manifestJSON), to: "\(directory)/manifest.json") } catch { throw .storage(error) }
                 CrashPoint.reach("attachment.manifest-written")
                 try store.addAttachment(manifest, file: file, actor: auditActor, at: capturedAt, completing: completion,
-                                        deliverAfter: hold > 0 ? Date().addingTimeInterval(hold) : nil)
+                                        deliverAfter: hold > 0 ? Date().addingTimeInterval(hold) : nil,
+                                        // Text read off an identity item would be identity data in clear: never kept.
+                                        text: request.kind.holdsIdentity ? nil : request.text)
             } catch {
                 unlink(incoming.temporaryPath)
                 Self.removeTree(directory)

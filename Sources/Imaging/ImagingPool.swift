@@ -9,11 +9,13 @@ public final class ImagingPool: @unchecked Sendable {
     /// How many threads work the queue.
     public let workers: Int
 
-    /// - Parameter workers: threads; defaults to the machine's cores.
-    public init(workers: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+    /// - Parameters:
+    ///   - workers: threads; defaults to the machine's cores.
+    ///   - text: how pages that ask for text are read (each thread loads its recogniser when first asked).
+    public init(workers: Int = ProcessInfo.processInfo.activeProcessorCount, text: TextRecognitionSettings = TextRecognitionSettings()) throws {
         self.workers = max(1, workers)
         for index in 0..<self.workers {
-            let handoff = Handoff(processor: try PageProcessor())
+            let handoff = Handoff(processor: try PageProcessor(text: text))
             let thread = Thread { self.work(handoff.processor) }  // the threads keep the pool alive until `stop()`
             thread.name = "imaging \(index + 1)"
             thread.start()

@@ -1,6 +1,8 @@
 import Foundation
 import Leptonica
+import Tesseract
 import TurboJPEG
+import ZBar
 
 /// How a scanned page is cleaned and encoded.
 public struct PageCleanup: Sendable, Codable, Equatable {
@@ -18,11 +20,15 @@ public struct PageCleanup: Sendable, Codable, Equatable {
     public var minimumSkewDegrees: Double = 0.1
     /// Fraction of the page area that must carry ink for the page not to be blank.
     public var blankInkFraction: Double = 0.002
+    /// Recognise the page's text (Tesseract) for the PDF's invisible text layer and the attachment's search text.
+    public var recognizeText: Bool = false
+    /// Read the page's QR codes and barcodes (zbar): the case number on a printed form, a separator sheet.
+    public var readBarcodes: Bool = true
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case deskew, cropBorder, detectBlank, bitonal, jpegQuality, minimumSkewDegrees, blankInkFraction
+        case deskew, cropBorder, detectBlank, bitonal, jpegQuality, minimumSkewDegrees, blankInkFraction, recognizeText, readBarcodes
     }
 
     public init(from decoder: any Decoder) throws {
@@ -34,6 +40,8 @@ public struct PageCleanup: Sendable, Codable, Equatable {
         jpegQuality = try container.decodeIfPresent(Int.self, forKey: .jpegQuality) ?? 85
         minimumSkewDegrees = try container.decodeIfPresent(Double.self, forKey: .minimumSkewDegrees) ?? 0.1
         blankInkFraction = try container.decodeIfPresent(Double.self, forKey: .blankInkFraction) ?? 0.002
+        recognizeText = try container.decodeIfPresent(Bool.self, forKey: .recognizeText) ?? false
+        readBarcodes = try container.decodeIfPresent(Bool.self, forKey: .readBarcodes) ?? true
     }
 
     /// Every problem with the values, for one error listing them all.
@@ -87,15 +95,30 @@ public struct ProcessedPage: Sendable {
     public var blank: Bool
     /// Fraction of the page carrying ink.
     public var inkFraction: Double
+    /// The page's text lines in the encoded image's pixels, when recognition was asked for (empty: none found).
+    public var text: [RecognizedLine]?
+    /// Why recognition was asked for and gave nothing (the recogniser could not be loaded); the page is kept.
+    public var textProblem: String?
+    /// The QR codes and barcodes on the page.
+    public var barcodes: [FoundBarcode] = []
+    /// How long recognition took, in milliseconds.
+    public var textMilliseconds: Double?
 }
 
-/// Cleans and encodes pages. Holds a JPEG encoder, so each imaging thread has its own.
+/// Cleans and encodes pages. Holds a JPEG encoder and a text recogniser, so each imaging thread has its own.
 public final class PageProcessor {
     private let encoder: JPEGEncoder
+    private let reader: PageTextReader
     public static let thumbnailWidth = 240
 
-    public init() throws(TurboJPEGError) {
+    public init(text: TextRecognitionSettings = TextRecognitionSettings()) throws(TurboJPEGError) {
         encoder = try JPEGEncoder()
+        reader = PageTextReader(text)
+    }
+
+    /// The text lines of an 8-bit grey picture, through this thread's recogniser (loaded on first use).
+    public func recognizeText(gray pixels: [UInt8], width: Int, height: Int, dotsPerInch: Int) throws(TesseractError) -> [RecognizedLine] {
+        try reader.lines(gray: pixels, width: width, height: height, dotsPerInch: dotsPerInch)
     }
 
     /// Straighten, crop, judge blankness, encode, make the thumbnail.
@@ -154,10 +177,28 @@ public final class PageProcessor {
             channels = page.channels
         }
         let thumbnail = try self.thumbnail(page, crop)
-        return ProcessedPage(encoding: encoding, data: encoded, width: crop.width, height: crop.height, channels: channels,
-                             dotsPerInch: page.dotsPerInch, thumbnail: thumbnail, skewDegrees: skew, skewConfidence: confidence,
-                             straightened: straightened,
-                             blank: blank, inkFraction: ink)
+        var processed = ProcessedPage(encoding: encoding, data: encoded, width: crop.width, height: crop.height, channels: channels,
+                                      dotsPerInch: page.dotsPerInch, thumbnail: thumbnail, skewDegrees: skew, skewConfidence: confidence,
+                                      straightened: straightened,
+                                      blank: blank, inkFraction: ink)
+        if options.readBarcodes, !blank {
+            // At about 150 dpi a printed case-number QR code has several pixels a module: enough, at a sixteenth of the work.
+            processed.barcodes = (try? BarcodeReader.barcodes(gray: small.pixels, width: small.width, height: small.height, stride: small.width)) ?? []
+        }
+        if options.recognizeText, !blank {
+            let started = ContinuousClock.now
+            do {
+                processed.text = try reader.lines(gray: Self.grayRegion(page, crop), width: crop.width, height: crop.height,
+                                                  dotsPerInch: page.dotsPerInch)
+            } catch { processed.textProblem = error.description }
+            processed.textMilliseconds = Self.milliseconds(since: started)
+        }
+        return processed
+    }
+
+    static func milliseconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
     }
 
     // MARK: Steps

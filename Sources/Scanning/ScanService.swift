@@ -6,7 +6,9 @@ import Imaging
 import Logging
 import SANE
 import Store
+import Tesseract
 import TongbanCore
+import ZBar
 
 /// A batch as the API shows it.
 public struct ScanView: Codable, Sendable {
@@ -26,6 +28,19 @@ public struct ScanView: Codable, Sendable {
         public var rotation: Int
         public var thumbnailUrl: String
         public var imageUrl: String
+        /// Lines of text recognised on the page (nil: recognition was not asked for).
+        public var textLines: Int?
+        /// The QR codes and barcodes on the page.
+        public var barcodes: [PageBarcode]?
+        /// A case number the page carries in a barcode that is not the batch's: a page of another applicant's
+        /// papers, to take out before the batch is finished.
+        public var otherCaseNumber: String?
+    }
+
+    /// A barcode on a page.
+    public struct PageBarcode: Codable, Sendable, Equatable {
+        public var type: String
+        public var text: String
     }
 
     public var id: String
@@ -74,6 +89,8 @@ public actor ScanService {
     private let defaultScanner: String?
     private let defaultDPI: Int
     private let jpegQuality: Int
+    /// Whether batches recognise their pages' text unless the request says otherwise (`scanning.ocr`).
+    private let recognizeText: Bool
     private let firstScanner: @Sendable () async -> String?
     private let files = DedicatedThread(name: "scan files")
     private var running: [String: Running] = [:]
@@ -109,8 +126,9 @@ public actor ScanService {
     }
 
     public init(store: Store, intake: AttachmentIntake, events: EventBus, pool: ImagingPool, logger: Logger,
-                defaultScanner: String?, defaultDPI: Int, jpegQuality: Int, stallSeconds: Int = 60,
+                defaultScanner: String?, defaultDPI: Int, jpegQuality: Int, stallSeconds: Int = 60, recognizeText: Bool = false,
                 firstScanner: @escaping @Sendable () async -> String?) {
+        self.recognizeText = recognizeText
         self.store = store
         self.intake = intake
         self.events = events
@@ -154,7 +172,7 @@ public actor ScanService {
         let problems = request.problems
         guard problems.isEmpty else { throw Self.invalid(problems) }
         let scanner = try await resolveScanner(request.device)
-        let settings = ScanSettings(request, scanner: scanner, defaultDPI: defaultDPI, jpegQuality: jpegQuality)
+        let settings = ScanSettings(request, scanner: scanner, defaultDPI: defaultDPI, jpegQuality: jpegQuality, recognizeText: recognizeText)
         try reserve(scanner)
         let now = Date()
         let id = UUID().uuidString.lowercased()
@@ -269,11 +287,13 @@ public actor ScanService {
             try DurableFile.write(thumbnail, to: thumbnailPath)
         }
         let digest = SHA256.hash(data: page.data).map { String(format: "%02x", $0) }.joined()
+        if let problem = page.textProblem { logger.warning("scan \(scanId): page text not recognised: \(problem)") }
         let record = ScanPageRecord(
             id: UUID().uuidString.lowercased(), scanId: scanId, position: 0, sequence: sequence, encoding: page.encoding.rawValue,
             width: page.width, height: page.height, channels: page.channels, dotsPerInch: page.dotsPerInch, size: page.data.count,
             sha256: digest, blank: page.blank, skewDegrees: page.skewDegrees, straightened: page.straightened, rotation: 0,
-            path: imagePath, thumbnailPath: thumbnailPath, createdAt: Date())
+            path: imagePath, thumbnailPath: thumbnailPath, createdAt: Date(),
+            textLines: page.text.flatMap(Self.json), barcodes: page.barcodes.isEmpty ? nil : Self.json(page.barcodes))
         let (stored, replaced) = try store.addScanPage(record, at: run.position, replacing: run.replacing)
         if run.replacing != nil {
             run.replacing = nil
@@ -283,7 +303,8 @@ public actor ScanService {
         }
         for path in replaced { unlink(path) }
         let total = try store.scanPageCount(scanId: scanId)
-        await events.publish("scan.page", ScanPageEvent(scanId: scanId, page: Self.pageView(stored, scanId: scanId), pagesInBatch: total))
+        let caseNumber = try store.scan(id: scanId)?.caseNumber ?? ""
+        await events.publish("scan.page", ScanPageEvent(scanId: scanId, page: Self.pageView(stored, scanId: scanId, caseNumber: caseNumber), pagesInBatch: total))
     }
 
     private func finishAcquisition(_ scanId: String, run: Running, pages: Int, end: AcquisitionEnd) async {
@@ -398,7 +419,7 @@ public actor ScanService {
             var writer = ArchivalPDFWriter()
             try await intake.append(writer.begin(), to: incoming)
             for page in pages {
-                try await intake.append(writer.page(Self.pdfImage(page, data: try await read(page.path))), to: incoming)
+                try await intake.append(writer.page(Self.pdfImage(page, data: try await read(page.path), withText: true)), to: incoming)
             }
             try await intake.append(writer.finish(PDFDocumentInfo(scanOf: record)), to: incoming)
         } catch let error as Problem {
@@ -410,9 +431,15 @@ public actor ScanService {
                 code: "store-error", status: 500, title: "数据库错误 Database error", detail: "\(error)",
                 remedy: "运行 tongban doctor 检查数据目录。Run tongban doctor to check the data folder.")
         }
-        let request = AttachmentRequest(caseNumber: record.caseNumber, materialName: record.materialName, kind: .scan,
+        var request = AttachmentRequest(caseNumber: record.caseNumber, materialName: record.materialName, kind: .scan,
                                         contentType: "application/pdf", fileName: Self.fileName(record.materialName),
                                         pages: pages.count, device: record.device, operator: actor ?? record.operator)
+        let texts = pages.map { Self.lines(of: $0).map(\.text).joined(separator: "\n") }
+        // Pages apart as pdftotext shows them: a form feed between pages.
+        request.text = texts.allSatisfy(\.isEmpty) ? nil : texts.joined(separator: "\n\u{0C}")
+        request.barcodes = pages.enumerated().flatMap { index, page in
+            Self.barcodes(of: page).map { AttachmentBarcode(type: $0.type, text: $0.text, page: index + 1) }
+        }
         let manifest: AttachmentManifest
         do throws(StoreError) {
             manifest = try await intake.finish(incoming, request, completing: .scanBatch(id: scanId))
@@ -432,7 +459,7 @@ public actor ScanService {
         let scanId = record.id
         let pages = try Self.storeCall { try store.scanPages(scanId: scanId) }
         return ScanView(id: record.id, device: record.device, caseNumber: record.caseNumber, materialName: record.materialName,
-                        state: record.state, problem: record.problem, pages: pages.map { Self.pageView($0, scanId: scanId) },
+                        state: record.state, problem: record.problem, pages: pages.map { Self.pageView($0, scanId: scanId, caseNumber: record.caseNumber) },
                         pageCount: pages.count, blankPages: pages.filter(\.blank).count,
                         settings: try? Self.settings(of: record), attachmentId: record.attachmentId,
                         createdAt: record.createdAt, updatedAt: record.updatedAt)
@@ -523,18 +550,35 @@ public actor ScanService {
         }
     }
 
-    /// A stored page as the PDF embeds it.
-    static func pdfImage(_ page: ScanPageRecord, data: [UInt8]) -> PDFPageImage {
+    /// A stored page as the PDF embeds it, with its recognised text as the invisible text layer when `withText`.
+    static func pdfImage(_ page: ScanPageRecord, data: [UInt8], withText: Bool = false) -> PDFPageImage {
         PDFPageImage(encoding: page.encoding == "g4" ? .groupFour : .jpeg(components: page.channels), data: data,
-                     pixelWidth: page.width, pixelHeight: page.height, dotsPerInch: Double(page.dotsPerInch), rotation: page.rotation)
+                     pixelWidth: page.width, pixelHeight: page.height, dotsPerInch: Double(page.dotsPerInch), rotation: page.rotation,
+                     textLines: withText ? lines(of: page).map { PDFTextLine(text: $0.text, x: $0.x, y: $0.y, width: $0.width, height: $0.height) } : [])
     }
 
-    static func pageView(_ page: ScanPageRecord, scanId: String) -> ScanView.Page {
-        ScanView.Page(id: page.id, position: page.position, sequence: page.sequence, encoding: page.encoding, width: page.width,
-                      height: page.height, dpi: page.dotsPerInch, size: page.size, sha256: page.sha256, blank: page.blank,
-                      skewDegrees: page.skewDegrees, straightened: page.straightened, rotation: page.rotation,
-                      thumbnailUrl: "/v1/scans/\(scanId)/pages/\(page.id)/thumbnail",
-                      imageUrl: "/v1/scans/\(scanId)/pages/\(page.id)/image")
+    static func lines(of page: ScanPageRecord) -> [RecognizedLine] {
+        page.textLines.flatMap { try? JSONDecoder().decode([RecognizedLine].self, from: Data($0.utf8)) } ?? []
+    }
+
+    static func barcodes(of page: ScanPageRecord) -> [FoundBarcode] {
+        page.barcodes.flatMap { try? JSONDecoder().decode([FoundBarcode].self, from: Data($0.utf8)) } ?? []
+    }
+
+    static func json(_ value: some Encodable) -> String? {
+        (try? JSONEncoder().encode(value)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    static func pageView(_ page: ScanPageRecord, scanId: String, caseNumber: String) -> ScanView.Page {
+        let barcodes = Self.barcodes(of: page)
+        return ScanView.Page(id: page.id, position: page.position, sequence: page.sequence, encoding: page.encoding, width: page.width,
+                             height: page.height, dpi: page.dotsPerInch, size: page.size, sha256: page.sha256, blank: page.blank,
+                             skewDegrees: page.skewDegrees, straightened: page.straightened, rotation: page.rotation,
+                             thumbnailUrl: "/v1/scans/\(scanId)/pages/\(page.id)/thumbnail",
+                             imageUrl: "/v1/scans/\(scanId)/pages/\(page.id)/image",
+                             textLines: page.textLines == nil ? nil : lines(of: page).count,
+                             barcodes: barcodes.isEmpty ? nil : barcodes.map { ScanView.PageBarcode(type: $0.type, text: $0.text) },
+                             otherCaseNumber: CaseNumberMark.other(than: caseNumber, among: barcodes.map(\.text)))
     }
 
     static func fileName(_ material: String) -> String {

@@ -27,6 +27,8 @@ public struct ScanRequest: Codable, Sendable {
     public var saneOptions: [String: String]?
     /// Stop after this many pages (the feeder may hold more).
     public var maxPages: Int?
+    /// Recognise the pages' text for the PDF's text layer and search (default from `scanning.ocr`).
+    public var ocr: Bool?
 
     public init(device: String? = nil, source: String? = nil, duplex: Bool? = nil, dpi: Int? = nil, mode: String? = nil,
                 paper: String? = nil, caseNumber: String, materialName: String, operator: String? = nil,
@@ -83,7 +85,7 @@ public struct ScanSettings: Codable, Sendable, Equatable {
     public var isFlatbed: Bool { source?.lowercased() == "flatbed" }
 
     /// Fills in defaults. `scanner` is the SANE name already resolved.
-    public init(_ request: ScanRequest, scanner: String, defaultDPI: Int, jpegQuality: Int) {
+    public init(_ request: ScanRequest, scanner: String, defaultDPI: Int, jpegQuality: Int, recognizeText: Bool = false) {
         self.scanner = scanner
         source = request.source
         duplex = request.duplex ?? false
@@ -98,6 +100,7 @@ public struct ScanSettings: Codable, Sendable, Equatable {
         var cleanup = request.cleanup ?? PageCleanup()
         if request.cleanup == nil { cleanup.jpegQuality = jpegQuality }
         if mode == "lineart" { cleanup.bitonal = true }
+        if let asked = request.ocr { cleanup.recognizeText = asked } else if request.cleanup == nil { cleanup.recognizeText = recognizeText }
         self.cleanup = cleanup
         saneOptions = request.saneOptions ?? [:]
     }

@@ -53,6 +53,8 @@ public struct AttachmentManifest: Codable, Sendable, Equatable {
     public var sealed: Bool?
     /// When the clerk deleted it (a wrong capture): no longer listed or delivered, restorable until purged.
     public var deletedAt: Date?
+    /// The QR codes and barcodes found on its pages (the case number on a form, for the case core to check).
+    public var barcodes: [AttachmentBarcode]?
 
     public init(attachmentId: String, caseNumber: String, materialName: String, kind: AttachmentKind, contentType: String,
                 sha256: String, size: Int, pages: Int?, device: String?, counterId: String, operator: String?,
@@ -115,18 +117,21 @@ extension Store {
     /// acknowledged. Throws `StoreError.conflict` (and records nothing) when `completion` no longer applies — a batch
     /// another request finished first.
     /// - Parameter deliverAfter: the first delivery attempt's time (nil: at once).
+    /// - Parameter text: the text recognised on it, kept for search and `GET /v1/attachments/{id}/text`.
     public func addAttachment(_ manifest: AttachmentManifest, file: AttachmentFile, actor: String, at time: Date = Date(),
-                              completing completion: AttachmentCompletion? = nil, deliverAfter: Date? = nil) throws(StoreError) {
+                              completing completion: AttachmentCompletion? = nil, deliverAfter: Date? = nil,
+                              text: String? = nil) throws(StoreError) {
         do {
             try database.write { db in
                 try db.execute(sql: """
                     INSERT INTO attachment (id, caseNumber, materialName, kind, contentType, sha256, size, pages, device,
-                      counterId, operator, capturedAt, retentionClass, path, encrypted, fileName)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      counterId, operator, capturedAt, retentionClass, path, encrypted, fileName, barcodes)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [manifest.attachmentId, manifest.caseNumber, manifest.materialName, manifest.kind.rawValue,
                                      manifest.contentType, manifest.sha256, manifest.size, manifest.pages, manifest.device,
                                      manifest.counterId, manifest.operator, manifest.capturedAt, manifest.retentionClass,
-                                     file.path, file.encrypted, manifest.fileName])
+                                     file.path, file.encrypted, manifest.fileName, Self.encodeBarcodes(manifest.barcodes)])
+                try Self.insertText(db, attachmentId: manifest.attachmentId, caseNumber: manifest.caseNumber, text: text)
                 try db.execute(sql: "INSERT INTO outbox (attachmentId, state, createdAt, nextAttemptAt) VALUES (?, 'pending', ?, ?)",
                                arguments: [manifest.attachmentId, time, deliverAfter])
                 try self.appendAudit(db, actor: actor, action: "capture", subject: manifest.attachmentId,
@@ -307,6 +312,7 @@ extension Store {
                     for row in rows {
                         let id: String = row["id"]
                         try db.execute(sql: "UPDATE attachment SET purgedAt = ? WHERE id = ?", arguments: [time, id])
+                        try Self.purgeText(db, attachmentId: id)
                         try self.appendAudit(db, actor: "tongban", action: "purge", subject: id,
                                              detail: "\(kind.rawValue) of case \(row["caseNumber"] as String) past retention", at: time)
                         paths.append(row["path"])
@@ -371,6 +377,7 @@ extension Store {
             operator: row["operator"], capturedAt: row["capturedAt"], retentionClass: row["retentionClass"],
             fileName: fileName)
         manifest.deletedAt = row["deletedAt"]
+        manifest.barcodes = decodeBarcodes(row["barcodes"])
         return manifest
     }
 

@@ -88,6 +88,7 @@ extension Store {
                 for row in rows {
                     let id: String = row["id"]
                     try db.execute(sql: "UPDATE attachment SET purgedAt = ? WHERE id = ?", arguments: [time, id])
+                    try Self.purgeText(db, attachmentId: id)
                     try self.appendAudit(db, actor: "tongban", action: "purge", subject: id,
                                          detail: "\(row["kind"] as String) of case \(row["caseNumber"] as String) deleted by the clerk", at: time)
                 }

@@ -74,10 +74,17 @@ public struct ScanPageRecord: Codable, Sendable, Equatable {
     public var path: String
     public var thumbnailPath: String
     public var createdAt: Date
+    /// JSON: the lines of text recognised on the page with their boxes (nil: not recognised).
+    public var textLines: String?
+    /// JSON: the QR codes and barcodes on the page (nil: none).
+    public var barcodes: String?
 
     public init(id: String, scanId: String, position: Int, sequence: Int, encoding: String, width: Int, height: Int,
                 channels: Int, dotsPerInch: Int, size: Int, sha256: String, blank: Bool, skewDegrees: Double?,
-                straightened: Bool, rotation: Int, path: String, thumbnailPath: String, createdAt: Date) {
+                straightened: Bool, rotation: Int, path: String, thumbnailPath: String, createdAt: Date,
+                textLines: String? = nil, barcodes: String? = nil) {
+        self.textLines = textLines
+        self.barcodes = barcodes
         self.id = id
         self.scanId = scanId
         self.position = position
@@ -215,11 +222,12 @@ extension Store {
                 page.position = min(max(1, target ?? count + 1), count + 1)
                 try db.execute(sql: """
                     INSERT INTO scanPage (id, scanId, position, sequence, encoding, width, height, channels, dotsPerInch, size, sha256,
-                      blank, skewDegrees, straightened, rotation, path, thumbnailPath, createdAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      blank, skewDegrees, straightened, rotation, path, thumbnailPath, createdAt, textLines, barcodes)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [page.id, page.scanId, page.position, page.sequence, page.encoding, page.width, page.height,
                                      page.channels, page.dotsPerInch, page.size, page.sha256, page.blank, page.skewDegrees,
-                                     page.straightened, page.rotation, page.path, page.thumbnailPath, page.createdAt])
+                                     page.straightened, page.rotation, page.path, page.thumbnailPath, page.createdAt,
+                                     page.textLines, page.barcodes])
                 try db.execute(sql: "UPDATE scan SET updatedAt = ? WHERE id = ?", arguments: [page.createdAt, page.scanId])
                 return (page, replaced)
             }
@@ -357,6 +365,7 @@ extension Store {
             id: row["id"], scanId: row["scanId"], position: row["position"], sequence: row["sequence"], encoding: row["encoding"],
             width: row["width"], height: row["height"], channels: row["channels"], dotsPerInch: row["dotsPerInch"], size: row["size"],
             sha256: row["sha256"], blank: row["blank"], skewDegrees: row["skewDegrees"], straightened: row["straightened"],
-            rotation: row["rotation"], path: row["path"], thumbnailPath: row["thumbnailPath"], createdAt: row["createdAt"])
+            rotation: row["rotation"], path: row["path"], thumbnailPath: row["thumbnailPath"], createdAt: row["createdAt"],
+            textLines: row["textLines"], barcodes: row["barcodes"])
     }
 }

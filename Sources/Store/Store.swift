@@ -139,6 +139,7 @@ public final class Store: Sendable {
         registerAssistMigrations(&migrator)
         registerSeamMigrations(&migrator)
         registerDeletionMigrations(&migrator)
+        registerTextMigrations(&migrator)
         return migrator
     }
 

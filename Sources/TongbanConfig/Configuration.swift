@@ -96,6 +96,10 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var imagingThreads: Int
         /// A page that gets no data for this long is stopped and the batch fails as stalled (pages kept).
         public var stallSeconds: Int
+        /// Recognise scanned pages' text (PDF text layer, search) unless a request says otherwise.
+        public var recognizeText: Bool = true
+        /// Tesseract's languages for it, joined by `+`.
+        public var textLanguages: String = "chi_sim"
     }
 
     public struct Printers: Sendable, Equatable {

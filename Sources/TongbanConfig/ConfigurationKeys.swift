@@ -60,6 +60,8 @@ public enum ConfigurationKeys {
         .init(path: "scanning.jpegQuality", kind: .integer(1...100), defaultValue: "85"),
         .init(path: "scanning.imagingThreads", kind: .integer(0...64), defaultValue: "0"),
         .init(path: "scanning.stallSeconds", kind: .integer(5...600), defaultValue: "60"),
+        .init(path: "scanning.ocr", kind: .boolean, defaultValue: "true"),
+        .init(path: "scanning.ocrLanguages", kind: .string, defaultValue: "chi_sim"),
         .init(path: "printers.cupsServer", kind: .string, defaultValue: nil),
         .init(path: "printers.notices", kind: .string, defaultValue: nil),
         .init(path: "printers.receipts", kind: .string, defaultValue: nil),

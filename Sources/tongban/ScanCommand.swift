@@ -93,9 +93,10 @@ struct ScanCommand: AsyncParsableCommand {
         }
         if scanner.hasPrefix("sane:") { scanner.removeFirst(5) }
         let settings = ScanSettings(request, scanner: scanner, defaultDPI: configuration.scanning.dotsPerInch,
-                                    jpegQuality: configuration.scanning.jpegQuality)
+                                    jpegQuality: configuration.scanning.jpegQuality, recognizeText: configuration.scanning.recognizeText)
         let threads = configuration.scanning.imagingThreads
-        let pool = try ImagingPool(workers: threads == 0 ? ProcessInfo.processInfo.activeProcessorCount : threads)
+        let pool = try ImagingPool(workers: threads == 0 ? ProcessInfo.processInfo.activeProcessorCount : threads,
+                                   text: TextRecognitionSettings(languages: configuration.scanning.textLanguages))
         let started = Date()
         let summary: ScanToFile.Summary
         do {

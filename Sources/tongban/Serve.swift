@@ -108,11 +108,13 @@ struct Serve: AsyncParsableCommand {
         let scans: ScanService
         do {
             let threads = configuration.scanning.imagingThreads
-            let pool = try ImagingPool(workers: threads == 0 ? ProcessInfo.processInfo.activeProcessorCount : threads)
+            let pool = try ImagingPool(workers: threads == 0 ? ProcessInfo.processInfo.activeProcessorCount : threads,
+                                       text: TextRecognitionSettings(languages: configuration.scanning.textLanguages))
             scans = ScanService(store: store, intake: intake, events: events, pool: pool, logger: Logger(label: "tongban.scan"),
                                 defaultScanner: configuration.scanning.device, defaultDPI: configuration.scanning.dotsPerInch,
                                 jpegQuality: configuration.scanning.jpegQuality,
-                                stallSeconds: configuration.scanning.stallSeconds) {
+                                stallSeconds: configuration.scanning.stallSeconds,
+                                recognizeText: configuration.scanning.recognizeText) {
                 await registry.snapshot().devices.first { $0.deviceClass == .scanner && $0.state.availability == .available }
                     .flatMap { $0.details["saneName"] }
             }
