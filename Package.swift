@@ -96,7 +96,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Cameras", dependencies: [
-            "V4L2", "TurboJPEG", "Imaging", "ArchivalPDF", "PangoCairo", "Store", "Delivery", "TongbanCore",
+            "V4L2", "TurboJPEG", "Imaging", "ArchivalPDF", "PangoCairo", "Store", "Delivery", "TongbanCore", "Tesseract", "ZBar",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

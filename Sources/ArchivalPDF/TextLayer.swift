@@ -31,6 +31,8 @@ struct TextLayerFont {
 
     /// The glyph's advance in text space units (thousandths of the font size).
     static let advance = 500
+    /// How much narrower a space is drawn, in the same units.
+    static let spaceNarrowing = 250
 
     var isUsed: Bool { !scalars.isEmpty }
 
@@ -58,17 +60,27 @@ struct TextLayerFont {
         var out = ""
         for line in lines {
             let characters = line.text.unicodeScalars.count
+            let spaces = line.text.unicodeScalars.filter { $0 == " " }.count
             guard characters > 0, line.width > 0, line.height > 0 else { continue }
             let size = Double(line.height) * scale
             let width = Double(line.width) * scale
-            let natural = Double(characters) * size * Double(Self.advance) / 1000
+            // A space is drawn a quarter em narrower than the other characters (a TJ adjustment after it), as text
+            // has it: spread as wide as a Han character, it reads to pdftotext as a gap between columns.
+            let natural = (Double(characters * Self.advance) - Double(spaces * Self.spaceNarrowing)) * size / 1000
             let stretch = natural > 0 ? 100 * width / natural : 100
             // The baseline near the box's foot: descenders hang below it.
             let baseline = Double(pageHeightPixels - line.y - line.height) * scale + size * 0.15
-            let codes = encode(line.text)
-            guard !codes.isEmpty else { continue }
+            let words = line.text.split(separator: " ", omittingEmptySubsequences: false)
+            var array = ""
+            for (index, word) in words.enumerated() {
+                let last = index == words.count - 1
+                let codes = encode(last ? String(word) : word + " ")
+                if !codes.isEmpty { array += "<\(codes)>" }
+                if !last { array += " \(Self.spaceNarrowing) " }
+            }
+            guard !array.isEmpty else { continue }
             out += "BT 3 Tr /TL0 \(ArchivalPDFWriter.number(size)) Tf \(ArchivalPDFWriter.number(stretch)) Tz "
-                + "1 0 0 1 \(ArchivalPDFWriter.number(Double(line.x) * scale)) \(ArchivalPDFWriter.number(baseline)) Tm <\(codes)> Tj ET\n"
+                + "1 0 0 1 \(ArchivalPDFWriter.number(Double(line.x) * scale)) \(ArchivalPDFWriter.number(baseline)) Tm [\(array)] TJ ET\n"
         }
         return out
     }

@@ -55,6 +55,9 @@ public struct CameraCaptureRequest: Sendable, Codable {
     /// Keep it although it is doubtful (out of view, blurred, glare, too few pixels): the clerk looked and insists.
     /// Without it such a capture is refused (`capture-needs-retake`, `document-out-of-frame`) and nothing is stored.
     public var insist: Bool?
+    /// Recognise the document's text into the PDF's invisible text layer and the attachment's search text
+    /// (documents; off unless asked: it adds a second or more to the capture).
+    public var ocr: Bool?
 
     public init(mode: CaptureMode, caseNumber: String, materialName: String? = nil, format: String? = nil, enhance: Bool? = nil,
                 autoCapture: Bool? = nil, stillForMs: Int? = nil, timeoutMs: Int? = nil, operator: String? = nil, insist: Bool? = nil) {
@@ -94,6 +97,12 @@ public struct CameraCaptureResult: Sendable, Encodable {
     public var corners: [ImagePoint]?
     /// Card or page, true proportions and size, and what was doubtful (document and ID-card modes).
     public var assessment: CaptureAssessment?
+    /// The QR codes and barcodes on the document (the case number on a printed form).
+    public var barcodes: [AttachmentBarcode]?
+    /// Lines of text recognised (when `ocr` was asked for).
+    public var textLines: Int?
+    /// A case number the document carries in a barcode that is not the capture's: another applicant's paper.
+    public var otherCaseNumber: String?
 }
 
 /// `POST /v1/idcard-copies`: both sides of a card, captured before, on one page.
@@ -229,9 +238,12 @@ public actor CameraService: Service {
         let made = try await processing.perform { () throws(Problem) -> CaptureProcessor.Made in
             try CaptureProcessor.make(frame, request, device: id, calibration: calibration)
         }
-        let attachment = AttachmentRequest(caseNumber: request.caseNumber, materialName: request.materialName ?? request.mode.defaultMaterialName,
+        var attachment = AttachmentRequest(caseNumber: request.caseNumber, materialName: request.materialName ?? request.mode.defaultMaterialName,
                                            kind: request.mode.kind, contentType: made.contentType, fileName: made.fileName,
                                            pages: made.contentType == "application/pdf" ? 1 : nil, device: id, operator: request.operator)
+        let text = (made.text ?? []).map(\.text).joined(separator: "\n")
+        attachment.text = text.isEmpty ? nil : text
+        attachment.barcodes = made.barcodes.map { AttachmentBarcode(type: $0.type, text: $0.text) }
         let manifest: AttachmentManifest
         do { manifest = try await intake.store(made.bytes, attachment) } catch { throw error.problem }
         logger.info("camera capture stored", metadata: ["camera": "\(id)", "mode": "\(request.mode.rawValue)", "attachment": "\(manifest.attachmentId)"])
@@ -240,7 +252,9 @@ public actor CameraService: Service {
             "caseNumber": .string(manifest.caseNumber),
         ]))
         return CameraCaptureResult(attachment: manifest, mode: request.mode, pictureWidth: frame.width, pictureHeight: frame.height,
-                                   width: made.width, height: made.height, corners: made.corners, assessment: made.assessment)
+                                   width: made.width, height: made.height, corners: made.corners, assessment: made.assessment,
+                                   barcodes: manifest.barcodes, textLines: made.text?.count,
+                                   otherCaseNumber: CaseNumberMark.other(than: request.caseNumber, among: made.barcodes.map(\.text)))
     }
 
     /// Front and back of an ID card, captured before as `idcard-front` / `idcard-back`, at true size on one A4 page

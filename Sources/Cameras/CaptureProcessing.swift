@@ -1,8 +1,10 @@
 import ArchivalPDF
 import Foundation
 import Imaging
+import Tesseract
 import TongbanCore
 import TurboJPEG
+import ZBar
 
 /// What is known of a document camera's optics and of the desk it looks at (`cameras.viewWidthMillimetres`,
 /// `cameras.fieldOfViewDegrees`): the frame's scale tells a card from a page by size and gives a page's resolution;
@@ -73,6 +75,10 @@ public enum CaptureProcessor {
         public var height: Int
         public var corners: [ImagePoint]?
         public var assessment: CaptureAssessment?
+        /// The document's text lines in the output image's pixels (nil: not asked for).
+        public var text: [RecognizedLine]?
+        /// The QR codes and barcodes on the document.
+        public var barcodes: [FoundBarcode] = []
     }
 
     /// ID-1 cards (resident cards, permits) are 85.6 × 54 mm: 1011 × 638 pixels at 300 dpi.
@@ -86,8 +92,10 @@ public enum CaptureProcessor {
     /// More of the page burnt out by a reflection than this: glare.
     static let maximumGlare = 0.005
 
+    /// - Parameter text: how a document's text is read when the request asks for it.
     public static func make(_ frame: CameraFrame, _ request: CameraCaptureRequest, device: String,
-                            calibration: CameraCalibration = .unknown) throws(Problem) -> Made {
+                            calibration: CameraCalibration = .unknown,
+                            text: TextRecognitionSettings = TextRecognitionSettings()) throws(Problem) -> Made {
         if request.mode == .photo {
             return Made(bytes: frame.jpeg, contentType: "image/jpeg", fileName: "photo.jpg", width: frame.width, height: frame.height)
         }
@@ -225,19 +233,35 @@ public enum CaptureProcessor {
                           remedy: "重新拍摄。Capture again.")
         }
         let corners = outline.corners
+        // A document's barcodes (the case number on a printed form) always; its text when asked. Never a card's:
+        // what is read off an identity card is identity data.
+        var barcodes: [FoundBarcode] = []
+        var lines: [RecognizedLine]?
+        if request.mode == .document {
+            let grey = Luminance.grey(fromRGB: pixels)
+            barcodes = (try? BarcodeReader.barcodes(gray: grey, width: size.width, height: size.height, stride: size.width)) ?? []
+            if request.ocr == true {
+                do { lines = try PageTextReader(text).lines(gray: grey, width: size.width, height: size.height, dotsPerInch: tagDotsPerInch) } catch {
+                    throw Problem(code: "text-recognition-unavailable", status: 503, title: "文字识别不可用 Text recognition unavailable",
+                                  detail: "\(device): \(error)",
+                                  remedy: "安装 tesseract-ocr-chi-sim，或不勾选文字识别再拍。Install tesseract-ocr-chi-sim, or capture without ocr.")
+                }
+            }
+        }
         let wantsPDF = request.format == "pdf" || (request.format == nil && request.mode == .document)
         guard wantsPDF else {
             return Made(bytes: jpeg, contentType: "image/jpeg", fileName: "\(request.mode.rawValue).jpg", width: size.width, height: size.height,
-                        corners: corners, assessment: assessment)
+                        corners: corners, assessment: assessment, text: lines, barcodes: barcodes)
         }
         var writer = ArchivalPDFWriter()
         var pdf = writer.begin()
         pdf += writer.page(PDFPageImage(encoding: .jpeg(components: 3), data: jpeg, pixelWidth: size.width, pixelHeight: size.height,
-                                        dotsPerInch: Double(tagDotsPerInch)))
+                                        dotsPerInch: Double(tagDotsPerInch),
+                                        textLines: (lines ?? []).map { PDFTextLine(text: $0.text, x: $0.x, y: $0.y, width: $0.width, height: $0.height) }))
         pdf += writer.finish(PDFDocumentInfo(title: request.materialName ?? request.mode.defaultMaterialName, subject: request.caseNumber,
                                              keywords: request.caseNumber, created: Date()))
         return Made(bytes: pdf, contentType: "application/pdf", fileName: "\(request.mode.rawValue).pdf", width: size.width, height: size.height,
-                    corners: corners, assessment: assessment)
+                    corners: corners, assessment: assessment, text: lines, barcodes: barcodes)
     }
 }
 

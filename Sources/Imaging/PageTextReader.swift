@@ -18,18 +18,21 @@ public struct TextRecognitionSettings: Sendable, Equatable {
     }
 }
 
-/// One imaging thread's text recogniser, loaded when the first page asks for text and kept for the thread's life;
-/// a recogniser that cannot be loaded is reported for every page that asks (the pages themselves are kept).
-final class PageTextReader {
+/// One thread's text recogniser, loaded when the first page asks for text and kept for the reader's life; a
+/// recogniser that cannot be loaded is reported for every page that asks (the pages themselves are kept). Not
+/// thread-safe: an imaging thread owns one.
+public final class PageTextReader {
     private let settings: TextRecognitionSettings
     private var recognizer: TextRecognizer?
     private var loadFailure: TesseractError?
 
-    init(_ settings: TextRecognitionSettings) {
+    public init(_ settings: TextRecognitionSettings) {
         self.settings = settings
     }
 
-    func lines(gray pixels: [UInt8], width: Int, height: Int, dotsPerInch: Int) throws(TesseractError) -> [RecognizedLine] {
+    /// The text lines of an 8-bit grey picture (rows packed), in its own pixels; finer than the settings'
+    /// `maximumDotsPerInch`, it is averaged down first.
+    public func lines(gray pixels: [UInt8], width: Int, height: Int, dotsPerInch: Int) throws(TesseractError) -> [RecognizedLine] {
         if let loadFailure { throw loadFailure }
         if recognizer == nil {
             do { recognizer = try TextRecognizer(languages: settings.languages, dataPath: settings.dataPath) } catch {

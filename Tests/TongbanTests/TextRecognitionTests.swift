@@ -1,0 +1,181 @@
+import ArchivalPDF
+import Foundation
+import Imaging
+import Tesseract
+import Testing
+import TurboJPEG
+import ZBar
+
+/// Recognised text and barcodes, from the C libraries up to the attachment: Tesseract's lines come out of a page
+/// rendered from known text, lie invisibly in a PDF/A-2b that `pdftotext` reads (rare characters of names included),
+/// zbar reads a form's case number, and through the service a photographed form's text can be fetched and searched.
+@Suite struct TextRecognitionTests {
+    /// A page of known text at `dpi`, as a scanner would give it (8-bit grey), rendered by Pango with the CJK font.
+    static func renderedPage(_ text: String, dpi: Int, in directory: String) async throws -> RawPage {
+        try text.write(toFile: "\(directory)/page.txt", atomically: true, encoding: .utf8)
+        let rendered = try await run("/usr/bin/pango-view", ["--dpi", "\(dpi)", "--font", "Noto Sans CJK SC 12", "--margin", "\(dpi / 2)",
+                                                             "-q", "-o", "\(directory)/page.png", "\(directory)/page.txt"])
+        #expect(rendered.status == 0, "\(rendered.standardError)")
+        let converted = try await run("/usr/bin/env", ["convert", "\(directory)/page.png", "-background", "white", "-flatten",
+                                                       "-colorspace", "gray", "-depth", "8", "\(directory)/page.pgm"])
+        #expect(converted.status == 0, "\(converted.standardError)")
+        let bytes = Array(try #require(FileManager.default.contents(atPath: "\(directory)/page.pgm")))
+        // P5 header: magic, width, height, maxval, each followed by one white-space byte.
+        var fields: [Int] = [], index = 2
+        while fields.count < 3 {
+            while !(0x30...0x39).contains(bytes[index]) { index += 1 }
+            var value = 0
+            while (0x30...0x39).contains(bytes[index]) { value = value * 10 + Int(bytes[index] - 0x30); index += 1 }
+            fields.append(value)
+        }
+        index += 1
+        return RawPage(width: fields[0], height: fields[1], channels: 1, pixels: Array(bytes[index..<(index + fields[0] * fields[1])]), dotsPerInch: dpi)
+    }
+
+    static func withoutSpaces(_ text: String) -> String { text.filter { !$0.isWhitespace } }
+
+    static let page = """
+        受理通知书
+        申请人：张三丰　联系电话：0751-8888888
+        地址：广东省韶关市武江区解放路123号
+        经审查，您提交的申请材料齐全，符合法定形式，决定予以受理。
+        Case 2026-000123
+        """
+
+    /// The text layer carries every character of a line, a name's rare character beyond the Basic Multilingual
+    /// Plane (𠮷 U+20BB7) too, and the document stays PDF/A-2b.
+    @Test func theTextLayerCarriesEveryCharacterAndStaysArchival() async throws {
+        let directory = try makeTemporaryDirectory()
+        let white = [UInt8](repeating: 250, count: 850 * 1100)
+        let jpeg = try JPEGEncoder().encode(pixels: white, width: 850, height: 1100, layout: .gray, quality: 80)
+        var writer = ArchivalPDFWriter()
+        var pdf = writer.begin()
+        pdf += writer.page(PDFPageImage(encoding: .jpeg(components: 1), data: jpeg, pixelWidth: 850, pixelHeight: 1100, dotsPerInch: 100,
+                                        textLines: [PDFTextLine(text: "申请人：𠮷野家", x: 100, y: 100, width: 400, height: 30),
+                                                    PDFTextLine(text: "Case 2026-000123", x: 100, y: 160, width: 300, height: 24)]))
+        pdf += writer.page(PDFPageImage(encoding: .jpeg(components: 1), data: jpeg, pixelWidth: 850, pixelHeight: 1100, dotsPerInch: 100,
+                                        textLines: [PDFTextLine(text: "第二页 野家", x: 100, y: 500, width: 170, height: 30)]))
+        pdf += writer.finish(PDFDocumentInfo(title: "测试", subject: "受理编号 2026-000123", keywords: "2026-000123", created: Date()))
+        let path = "\(directory)/text.pdf"
+        try Data(pdf).write(to: URL(fileURLWithPath: path))
+        let text = try await run("/usr/bin/pdftotext", [path, "-"]).standardOutput
+        #expect(text.contains("申请人：𠮷野家"), "\(text)")
+        #expect(text.contains("Case 2026-000123") && text.contains("第二页 野家"), "\(text)")
+        let fonts = try await run("/usr/bin/pdffonts", [path]).standardOutput
+        #expect(fonts.contains("GlyphLessFont") && fonts.contains("CID TrueType"), "\(fonts)")
+        let check = try await archivalCheck(path)
+        #expect(check.passed, "\(check.report)")
+    }
+
+    /// A page rendered from known Chinese text goes through the scan path's processor with recognition on: its
+    /// lines come back in place, and the PDF made of them gives the text back through `pdftotext`.
+    @Test func aRenderedPageComesBackAsTextThroughTheScanPath() async throws {
+        let directory = try makeTemporaryDirectory()
+        let raw = try await Self.renderedPage(Self.page, dpi: 300, in: directory)
+        var cleanup = PageCleanup()
+        cleanup.recognizeText = true
+        let page = try PageProcessor(text: TextRecognitionSettings(languages: "chi_sim")).process(raw, cleanup)
+        #expect(page.textProblem == nil, "\(page.textProblem ?? "")")
+        let lines = try #require(page.text)
+        let recognized = Self.withoutSpaces(lines.map(\.text).joined())
+        for phrase in ["受理通知书", "韶关市", "解放路123号", "0751-8888888", "2026-000123"] {
+            #expect(recognized.contains(phrase), "\(phrase) not in: \(recognized)")
+        }
+        // Lines are where the text is: inside the page, top to bottom.
+        #expect(lines.allSatisfy { $0.x >= 0 && $0.y >= 0 && $0.x + $0.width <= page.width && $0.y + $0.height <= page.height })
+        #expect(zip(lines, lines.dropFirst()).allSatisfy { $0.y < $1.y })
+        var writer = ArchivalPDFWriter()
+        let image = PDFPageImage(encoding: .jpeg(components: page.channels), data: page.data, pixelWidth: page.width, pixelHeight: page.height,
+                                 dotsPerInch: Double(page.dotsPerInch),
+                                 textLines: lines.map { PDFTextLine(text: $0.text, x: $0.x, y: $0.y, width: $0.width, height: $0.height) })
+        let pdf = writer.begin() + writer.page(image) + writer.finish(PDFDocumentInfo(title: "t", subject: "s", keywords: "k", created: Date()))
+        let path = "\(directory)/page.pdf"
+        try Data(pdf).write(to: URL(fileURLWithPath: path))
+        let extracted = Self.withoutSpaces(try await run("/usr/bin/pdftotext", [path, "-"]).standardOutput)
+        #expect(extracted.contains("受理通知书") && extracted.contains("解放路123号"), "\(extracted)")
+        let check = try await archivalCheck(path)
+        #expect(check.passed, "\(check.report)")
+    }
+
+    /// A recogniser asked for a language that is not installed fails naming the call and the remedy; the page is
+    /// kept without text.
+    @Test func aMissingLanguageIsNamedAndThePageKept() async throws {
+        #expect(throws: TesseractError.self) { try TextRecognizer(languages: "xx_nonexistent") }
+        let directory = try makeTemporaryDirectory()
+        let raw = try await Self.renderedPage("受理", dpi: 150, in: directory)
+        var cleanup = PageCleanup()
+        cleanup.recognizeText = true
+        let page = try PageProcessor(text: TextRecognitionSettings(languages: "xx_nonexistent")).process(raw, cleanup)
+        #expect(page.text == nil && page.textProblem?.contains("TessBaseAPIInit3") == true, "\(page.textProblem ?? "")")
+        #expect(!page.data.isEmpty)
+    }
+
+    /// zbar reads the case number a printed form carries, as QR code and Code 128, off the page as scanned.
+    @Test func aFormsCaseNumberIsReadFromItsBarcodes() async throws {
+        let directory = try makeTemporaryDirectory()
+        let rendered = try await run(tongbanBinary, ["notices", "render", "receipt-notice", "--data",
+                                                     "\(packageRoot)/Config/notices/examples/receipt-notice.json",
+                                                     "--out", "\(directory)/form.pdf", "--format", "pdf"])
+        #expect(rendered.status == 0, "\(rendered.standardError)")
+        _ = try await run("/usr/bin/pdftoppm", ["-r", "300", "-gray", "-singlefile", "\(directory)/form.pdf", "\(directory)/form"])
+        let processed = try await run(tongbanBinary, ["page", "process", "--dpi", "300", "--out", "\(directory)/page.pdf", "\(directory)/form.pgm"])
+        #expect(processed.status == 0, "\(processed.standardError)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(processed.standardOutput.utf8)) as? [String: Any])
+        let barcodes = (json["barcodes"] as? [[String: Any]] ?? []).map { "\($0["type"] ?? ""):\($0["text"] ?? "")" }
+        #expect(barcodes.contains("QR-Code:SX2026112200017") && barcodes.contains("CODE-128:SX2026112200017"), "\(barcodes)")
+        #expect(CaseNumberMark.other(than: "SX2026112200017", among: ["SX2026112200017"]) == nil)
+        #expect(CaseNumberMark.other(than: "TB-1", among: ["SX2026112200017"]) == "SX2026112200017")
+        #expect(CaseNumberMark.other(than: "TB-1", among: ["https://example.gov.cn/licence?id=1234"]) == nil)
+    }
+
+    /// Through the service: a form photographed on the desk with `ocr` asked for gives a searchable PDF; its text
+    /// is fetched, a phrase finds it within its case and nothing else does, and its case number is read off it.
+    @Test func aPhotographedFormIsSearchableThroughTheService() async throws {
+        let directory = try makeTemporaryDirectory()
+        let form = "\(directory)/form.png"
+        let rendered = try await run(tongbanBinary, ["notices", "render", "receipt-notice", "--data",
+                                                     "\(packageRoot)/Config/notices/examples/receipt-notice.json",
+                                                     "--out", form, "--format", "png", "--dpi", "150"])
+        #expect(rendered.status == 0, "\(rendered.standardError)")
+        // A 5-megapixel document camera's view: the page flat on a dark mat, about 150 dpi on the paper.
+        let scene = try await run("/usr/bin/env", ["convert", "-size", "2592x1944", "xc:#3a3a3a", form, "-geometry", "+676+95", "-composite",
+                                                   "-quality", "90", "\(directory)/document.jpg"])
+        #expect(scene.status == 0, "\(scene.standardError)")
+        let service = try await CameraTests.serve(scenes: ["1-document.jpg": "\(directory)/document.jpg"])
+        defer { kill(service.server.process.processIdentifier, SIGKILL) }
+        let captured = try await CameraTests.api(service.port, "POST", "/v1/cameras/sim:camera/capture",
+                                                 #"{"mode": "document", "caseNumber": "SX2026112200017", "ocr": true, "insist": true}"#)
+        #expect(captured.status == 201, "\(captured.json)")
+        #expect((captured.json["textLines"] as? Int ?? 0) > 3, "\(captured.json)")
+        #expect(captured.json["otherCaseNumber"] == nil)
+        let barcodes = (captured.json["barcodes"] as? [[String: Any]] ?? []).compactMap { $0["text"] as? String }
+        #expect(barcodes.contains("SX2026112200017"), "\(captured.json)")
+        let id = try #require((captured.json["attachment"] as? [String: Any])?["attachmentId"] as? String)
+        let text = try await curl(["-H", "Authorization: Bearer \(CameraTests.token)", "http://127.0.0.1:\(service.port)/v1/attachments/\(id)/text"])
+        #expect(text.status == 200 && text.headers.lowercased().contains("text/plain"), "\(text.status) \(text.body)")
+        #expect(Self.withoutSpaces(text.body).contains("受理"), "\(text.body)")
+        let found = try await curl(["-H", "Authorization: Bearer \(CameraTests.token)",
+                                    "http://127.0.0.1:\(service.port)/v1/attachments?case=SX2026112200017&text=%E5%8F%97%E7%90%86"])
+        #expect(found.body.contains(id), "\(found.body)")
+        let missed = try await curl(["-H", "Authorization: Bearer \(CameraTests.token)",
+                                     "http://127.0.0.1:\(service.port)/v1/attachments?case=SX2026112200017&text=%E9%BE%99%E9%BE%99%E9%BE%99"])
+        #expect(missed.status == 200 && !missed.body.contains(id), "\(missed.body)")
+        // Searching names in papers is a read of them: without a credential, refused.
+        let anonymous = try await curl(["http://127.0.0.1:\(service.port)/v1/attachments?case=SX2026112200017&text=%E5%8F%97"])
+        #expect(anonymous.status == 401, "\(anonymous.status)")
+        // The same form captured for another case is flagged.
+        let other = try await CameraTests.api(service.port, "POST", "/v1/cameras/sim:camera/capture",
+                                              #"{"mode": "document", "caseNumber": "TB-OTHER-1", "insist": true}"#)
+        #expect(other.json["otherCaseNumber"] as? String == "SX2026112200017", "\(other.json)")
+        let otherID = try #require((other.json["attachment"] as? [String: Any])?["attachmentId"] as? String)
+        let none = try await curl(["-H", "Authorization: Bearer \(CameraTests.token)", "http://127.0.0.1:\(service.port)/v1/attachments/\(otherID)/text"])
+        #expect(none.status == 404 && none.body.contains("no-text"), "\(none.body)")
+        // The PDF's text layer holds what the text endpoint gives.
+        _ = try await run("/usr/bin/curl", ["-s", "--noproxy", "*", "-H", "Authorization: Bearer \(CameraTests.token)", "-o", "\(directory)/document.pdf",
+                                            "http://127.0.0.1:\(service.port)/v1/attachments/\(id)/content"])
+        let layer = Self.withoutSpaces(try await run("/usr/bin/pdftotext", ["\(directory)/document.pdf", "-"]).standardOutput)
+        #expect(layer.contains("受理"), "\(layer)")
+        let check = try await archivalCheck("\(directory)/document.pdf")
+        #expect(check.passed, "\(check.report)")
+    }
+}
