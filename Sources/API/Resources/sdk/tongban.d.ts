@@ -624,7 +624,10 @@ export declare class Tongban {
   declineCall(id: string): Promise<AssistCall>;
   hangUp(id: string): Promise<AssistCall>;
 
-  attachments(options?: { caseNumber?: string }): Promise<{ attachment: Attachment; delivery?: OutboxEntry }[]>;
+  /** A case's attachments; with `text` (needs `caseNumber`), only those whose recognised text contains it. */
+  attachments(options?: { caseNumber?: string; text?: string }): Promise<{ attachment: Attachment; delivery?: OutboxEntry }[]>;
+  /** The text recognised on an attachment (pages apart by a form feed); rejects with 404 `no-text` when none was. */
+  attachmentText(id: string): Promise<string>;
   attachment(id: string): Promise<Attachment>;
   attachmentContentUrl(id: string): string;
   /** A small JPEG of the attachment (≤ 320 px; a PDF's first page picture); 404 `no-thumbnail` when it has none. */

@@ -474,7 +474,13 @@ export class Tongban {
 
   // ---- attachments and delivery --------------------------------------------------------------------------------
 
-  attachments({ caseNumber } = {}) { return this.request('GET', '/v1/attachments', { query: { case: caseNumber } }); }
+  /** A case's attachments; with `text`, only those whose recognised text contains it (white space ignored). */
+  attachments({ caseNumber, text } = {}) { return this.request('GET', '/v1/attachments', { query: { case: caseNumber, text } }); }
+  /** The text recognised on an attachment (pages apart by a form feed); rejects with 404 `no-text` when none was. */
+  async attachmentText(id) {
+    const response = await this.request('GET', `/v1/attachments/${segment(id)}/text`, { raw: true });
+    return response.text();
+  }
   attachment(id) { return this.request('GET', `/v1/attachments/${segment(id)}`); }
   attachmentContentUrl(id) { return this.url(`/v1/attachments/${segment(id)}/content`); }
   /** A small JPEG of the attachment (≤ 320 px; a PDF's first page picture); 404 `no-thumbnail` when it has none. */
