@@ -84,6 +84,12 @@ struct NoticeLayout {
             case .table(let table):
                 layTable(table, cursor: cursor)
                 cursor.y += 3 * Self.millimetre
+            case .qrCode(let text, let size):
+                let symbol = try Zint.symbol(.qrCode, data: text.render(context))
+                let side = size * Self.millimetre
+                if cursor.y + side > contentBottom { cursor.newPage() }
+                cursor.page.marks.append(.barcode(symbol, Box(x: margin + (contentWidth - side) / 2, y: cursor.y, width: side, height: side)))
+                cursor.y += side + 4 * Self.millimetre
             }
         }
         var pages = cursor.pages + [cursor.page]

@@ -46,6 +46,8 @@ public struct NoticeTemplate: Sendable {
         case text(CompiledText, TextOptions)
         case space(millimetres: Double)
         case table(Table)
+        /// A QR code of the rendered text, centred, `size` millimetres square (a separator sheet's mark).
+        case qrCode(CompiledText, size: Double)
     }
 
     public struct TextOptions: Sendable {
@@ -210,7 +212,7 @@ extension NoticeTemplate {
             guard let list = value as? [[String: Any]], !list.isEmpty else { throw fail("`blocks` must be a non-empty list") }
             return try list.enumerated().map { index, map in
                 guard map.count == 1, let (kind, body) = map.first else {
-                    throw fail("blocks[\(index)] must have exactly one key (heading, text, space, table)")
+                    throw fail("blocks[\(index)] must have exactly one key (heading, text, note, space, table, qr)")
                 }
                 switch kind {
                 case "heading":
@@ -232,8 +234,16 @@ extension NoticeTemplate {
                 case "table":
                     guard let table = body as? [String: Any] else { throw fail("blocks[\(index)].table must be a mapping") }
                     return .table(try self.table(table, path: "blocks[\(index)].table"))
+                case "qr":
+                    let options = body as? [String: Any]
+                    guard let text = (body as? String) ?? (options?["text"] as? String) else {
+                        throw fail("blocks[\(index)].qr must be text or a mapping with `text`")
+                    }
+                    let size = try number(options?["size"], "blocks[\(index)].size", default: 40)
+                    guard (10...150).contains(size) else { throw fail("blocks[\(index)].qr size must be 10…150 mm") }
+                    return .qrCode(try compile(text), size: size)
                 default:
-                    throw fail("blocks[\(index)]: unknown block `\(kind)` (heading, text, note, space, table)")
+                    throw fail("blocks[\(index)]: unknown block `\(kind)` (heading, text, note, space, table, qr)")
                 }
             }
         }

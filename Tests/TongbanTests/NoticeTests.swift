@@ -9,7 +9,7 @@ import TongbanCore
     static let templates = "\(packageRoot)/Config/notices"
     static let goldens = "\(packageRoot)/Tests/TongbanTests/Golden/notices"
     static let formIDs = ["approval-card", "courier-log", "handover-slip", "intake-notice", "ledger", "one-time-notice",
-                          "receipt-notice", "transfer-slip"]
+                          "receipt-notice", "separator", "transfer-slip"]
 
     static func renderer() throws -> NoticeRenderer {
         NoticeRenderer(library: try NoticeLibrary.load(directory: templates),
