@@ -78,6 +78,8 @@ let package = Package(
         ]),
         .target(name: "SAMProtocol", dependencies: ["TongbanCore"]),
         .target(name: "ArchivalPDF"),
+        // OFD (GB/T 33190-2016) packages of the same pages.
+        .target(name: "ArchivalOFD", dependencies: ["ArchivalPDF"]),
         .target(name: "Receipts", dependencies: ["TongbanCore"]),
         .target(name: "Notices", dependencies: [
             "TongbanCore", "PangoCairo", "Zint", "ArchivalPDF", "Yams",
@@ -91,12 +93,12 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "Scanning", dependencies: [
-            "SANE", "Imaging", "ArchivalPDF", "Store", "Delivery", "TongbanCore", "Tesseract", "ZBar",
+            "SANE", "Imaging", "ArchivalPDF", "ArchivalOFD", "Store", "Delivery", "TongbanCore", "Tesseract", "ZBar",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Cameras", dependencies: [
-            "V4L2", "TurboJPEG", "Imaging", "ArchivalPDF", "PangoCairo", "Store", "Delivery", "TongbanCore", "Tesseract", "ZBar",
+            "V4L2", "TurboJPEG", "Imaging", "ArchivalPDF", "ArchivalOFD", "PangoCairo", "Store", "Delivery", "TongbanCore", "Tesseract", "ZBar",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -145,7 +147,7 @@ let package = Package(
             "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer", "Notices", "Assist", "Tesseract", "ZBar",
         ]),
         .executableTarget(name: "tongban", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "LibUSB", "Delivery", "Scanning", "Imaging", "TurboJPEG", "ArchivalPDF", "SANE", "Leptonica", "Notices", "Receipts", "Printing", "CUPS", "Cameras", "V4L2", "Assist", "Tesseract", "ZBar",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "LibUSB", "Delivery", "Scanning", "Imaging", "TurboJPEG", "ArchivalPDF", "ArchivalOFD", "SANE", "Leptonica", "Notices", "Receipts", "Printing", "CUPS", "Cameras", "V4L2", "Assist", "Tesseract", "ZBar",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
@@ -157,7 +159,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "TongbanTests", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "Delivery", "Scanning", "Imaging", "ArchivalPDF", "Receipts", "Notices", "Printing", "Cameras",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "Delivery", "Scanning", "Imaging", "ArchivalPDF", "ArchivalOFD", "Receipts", "Notices", "Printing", "Cameras",
             "SANE", "CUPS", "LibUSB", "V4L2", "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer", "Assist", "Tesseract", "ZBar",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,3 +1,4 @@
+import ArchivalOFD
 import ArchivalPDF
 import ArgumentParser
 import Foundation
@@ -16,14 +17,15 @@ struct PageCommand: ParsableCommand {
 
     struct Process: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Clean up a page picture as a scanned page, read its text and barcodes, write a one-page PDF/A-2b; prints what was found as JSON.",
+            abstract: "Clean up a page picture as a scanned page, read its text and barcodes, write a one-page PDF/A-2b or OFD; prints what was found as JSON.",
             discussion: "The picture is a JPEG or a binary PNM (P5 grey, P6 colour). Exit 0 with {file, width, height, dpi, blank, text, lines, barcodes, milliseconds}.")
 
         @Option(help: "The resolution the picture was scanned at.") var dpi: Int = 300
         @Flag(help: "Recognise the text (Tesseract) into the PDF's invisible text layer.") var ocr = false
         @Option(help: "Tesseract languages, joined by +.") var languages: String = "chi_sim"
         @Flag(help: "Black and white (CCITT G4) instead of JPEG.") var bitonal = false
-        @Option(help: "Where to write the PDF.") var out: String
+        @Option(help: "pdf (PDF/A-2b) or ofd (GB/T 33190).") var format: String = "pdf"
+        @Option(help: "Where to write the document.") var out: String
         @Argument(help: "The page picture.") var picture: String
 
         struct Output: Encodable {
@@ -40,6 +42,9 @@ struct PageCommand: ParsableCommand {
         }
 
         func run() throws {
+            guard ["pdf", "ofd"].contains(format) else {
+                fail(Problem(code: "invalid-option", status: 400, title: "参数无效 Bad --format", detail: "--format \(format) is not pdf or ofd", remedy: "Pick one of those."))
+            }
             guard (50...1200).contains(dpi) else {
                 fail(Problem(code: "invalid-option", status: 400, title: "参数无效 Bad --dpi", detail: "--dpi \(dpi) is not 50…1200", remedy: "Give the scan's resolution."))
             }
@@ -61,15 +66,24 @@ struct PageCommand: ParsableCommand {
                                                                             detail: "\(error)", remedy: "Check the picture."))
             }
             let total = Self.milliseconds(since: started)
-            var writer = ArchivalPDFWriter()
             let lines = page.text ?? []
             let image = PDFPageImage(encoding: page.encoding == .g4 ? .groupFour : .jpeg(components: page.channels), data: page.data,
                                      pixelWidth: page.width, pixelHeight: page.height, dotsPerInch: Double(page.dotsPerInch),
                                      textLines: lines.map { PDFTextLine(text: $0.text, x: $0.x, y: $0.y, width: $0.width, height: $0.height) })
-            let pdf = writer.begin() + writer.page(image)
-                + writer.finish(PDFDocumentInfo(title: "page", subject: picture, keywords: "", created: Date()))
+            let info = PDFDocumentInfo(title: "page", subject: picture, keywords: "", created: Date())
+            let document: [UInt8]
+            if format == "ofd" {
+                var writer = OFDWriter()
+                do {
+                    document = try writer.page(image)
+                        + writer.finish(info, case: OFDCaseMetadata(caseNumber: "cli", materialName: "page", capturedAt: info.created))
+                } catch { fail(Problem(code: "ofd-failed", status: 500, title: "OFD 无法生成 OFD not written", detail: error.description, remedy: "Check the picture.")) }
+            } else {
+                var writer = ArchivalPDFWriter()
+                document = writer.begin() + writer.page(image) + writer.finish(info)
+            }
             let path = URL(fileURLWithPath: out).standardizedFileURL.path
-            do { try DurableFile.write(pdf, to: path, permissions: 0o644) } catch { fail(error.problem) }
+            do { try DurableFile.write(document, to: path, permissions: 0o644) } catch { fail(error.problem) }
             let output = Output(file: path, width: page.width, height: page.height, dpi: page.dotsPerInch, blank: page.blank,
                                 text: lines.map(\.text).joined(separator: "\n"), lines: lines, textProblem: page.textProblem,
                                 barcodes: page.barcodes,
