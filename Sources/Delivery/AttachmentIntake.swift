@@ -205,57 +205,72 @@ public final class AttachmentIntake: Sendable {
     /// power loss; on error nothing is recorded and nothing is left on disk.
     public func finish(_ incoming: Incoming, _ request: AttachmentRequest, capturedAt: Date = Date(),
                        completing completion: AttachmentCompletion? = nil) async throws(StoreError) -> AttachmentManifest {
-        let store = self.store, counterID = self.counterID, retention = retentionClass(request.kind), hold = deliveryHold
+        try await finish([(incoming, request)], capturedAt: capturedAt, completing: completion)[0]
+    }
+
+    /// Several attachments made of one capture — the materials of a feeder batch split by separator sheets — finished
+    /// as one: every file durable and in place with its manifest, then all recorded with `completing` in one
+    /// transaction. All or none survive a crash; on error nothing is recorded and nothing is left on disk.
+    public func finish(_ parts: [(incoming: Incoming, request: AttachmentRequest)], capturedAt: Date = Date(),
+                       completing completion: AttachmentCompletion? = nil) async throws(StoreError) -> [AttachmentManifest] {
+        guard let firstRequest = parts.first?.request else { return [] }
+        let store = self.store, counterID = self.counterID, hold = deliveryHold
         // The audit log names who asked, as their credential proved it; the manifest's operator (经办人) is who the
         // request names, or else the signed-in person.
         let caller = Caller.current
-        let auditActor = caller.auditActor(claimed: request.operator, fallback: counterID)
-        let operatorName = request.operator ?? caller.personName
-        let manifest = try await thread.perform { () throws(StoreError) -> AttachmentManifest in
-            defer { incoming.close() }
-            let digest = incoming.hasher.finalize().map { String(format: "%02x", $0) }.joined()
-            var manifest = AttachmentManifest(
-                attachmentId: incoming.id, caseNumber: request.caseNumber, materialName: request.materialName, kind: request.kind,
-                contentType: request.contentType, sha256: digest, size: incoming.size, pages: request.pages, device: request.device,
-                counterId: counterID, operator: operatorName, capturedAt: capturedAt, retentionClass: retention,
-                fileName: request.fileName)
-            manifest.barcodes = request.barcodes.isEmpty ? nil : request.barcodes
-            let day = "\(store.filesDirectory)/\(Self.day(capturedAt))"
-            let directory = "\(day)/\(incoming.id)"
-            let sealed = incoming.sealer != nil
-            let file = AttachmentFile(path: "\(directory)/\(Self.contentName)" + (sealed ? AttachmentFile.sealedSuffix : ""), encrypted: sealed)
+        let auditActor = caller.auditActor(claimed: firstRequest.operator, fallback: counterID)
+        let retentions = parts.map { retentionClass($0.request.kind) }
+        let manifests = try await thread.perform { () throws(StoreError) -> [AttachmentManifest] in
+            defer { for part in parts { part.incoming.close() } }
+            var placed: [Store.NewAttachment] = []
+            var directories: [String] = []
             do throws(StoreError) {
-                if let tail = try incoming.sealer?.finish() {
-                    do throws(StorageError) { try DurableFile.writeAll(tail, to: incoming.descriptor, path: incoming.temporaryPath) } catch { throw .storage(error) }
+                for (index, part) in parts.enumerated() {
+                    let (incoming, request) = part
+                    let digest = incoming.hasher.finalize().map { String(format: "%02x", $0) }.joined()
+                    var manifest = AttachmentManifest(
+                        attachmentId: incoming.id, caseNumber: request.caseNumber, materialName: request.materialName, kind: request.kind,
+                        contentType: request.contentType, sha256: digest, size: incoming.size, pages: request.pages, device: request.device,
+                        counterId: counterID, operator: request.operator ?? caller.personName, capturedAt: capturedAt,
+                        retentionClass: retentions[index], fileName: request.fileName)
+                    manifest.barcodes = request.barcodes.isEmpty ? nil : request.barcodes
+                    let day = "\(store.filesDirectory)/\(Self.day(capturedAt))"
+                    let directory = "\(day)/\(incoming.id)"
+                    directories.append(directory)
+                    let sealed = incoming.sealer != nil
+                    let file = AttachmentFile(path: "\(directory)/\(Self.contentName)" + (sealed ? AttachmentFile.sealedSuffix : ""), encrypted: sealed)
+                    if let tail = try incoming.sealer?.finish() {
+                        do throws(StorageError) { try DurableFile.writeAll(tail, to: incoming.descriptor, path: incoming.temporaryPath) } catch { throw .storage(error) }
+                    }
+                    do throws(StorageError) {
+                        try DurableFile.prepareDirectory(day)
+                        try DurableFile.prepareDirectory(directory)
+                        try DurableFile.syncDirectory(day)
+                        guard fsync(incoming.descriptor) == 0 else { throw StorageError(call: "fsync", path: incoming.temporaryPath, errno: errno) }
+                        guard rename(incoming.temporaryPath, file.path) == 0 else { throw StorageError(call: "rename", path: file.path, errno: errno) }
+                        try DurableFile.syncDirectory(directory)
+                        try DurableFile.syncDirectory(self.incomingDirectory)
+                    } catch { throw .storage(error) }
+                    CrashPoint.reach("attachment.file-in-place")
+                    let manifestJSON: Data
+                    do { manifestJSON = try JSONEncoder.tongban.encode(manifest) } catch { throw .database("encode manifest", "\(error)") }
+                    do throws(StorageError) { try DurableFile.write(Array(manifestJSON), to: "\(directory)/manifest.json") } catch { throw .storage(error) }
+                    CrashPoint.reach("attachment.manifest-written")
+                    // Text read off an identity item would be identity data in clear: never kept.
+                    placed.append(Store.NewAttachment(manifest: manifest, file: file, text: request.kind.holdsIdentity ? nil : request.text))
                 }
-                do throws(StorageError) {
-                    try DurableFile.prepareDirectory(day)
-                    try DurableFile.prepareDirectory(directory)
-                    try DurableFile.syncDirectory(day)
-                    guard fsync(incoming.descriptor) == 0 else { throw StorageError(call: "fsync", path: incoming.temporaryPath, errno: errno) }
-                    guard rename(incoming.temporaryPath, file.path) == 0 else { throw StorageError(call: "rename", path: file.path, errno: errno) }
-                    try DurableFile.syncDirectory(directory)
-                    try DurableFile.syncDirectory(self.incomingDirectory)
-                } catch { throw .storage(error) }
-                CrashPoint.reach("attachment.file-in-place")
-                let manifestJSON: Data
-                do { manifestJSON = try JSONEncoder.tongban.encode(manifest) } catch { throw .database("encode manifest", "\(error)") }
-                do throws(StorageError) { try DurableFile.write(Array(manifestJSON), to: "\(directory)/manifest.json") } catch { throw .storage(error) }
-                CrashPoint.reach("attachment.manifest-written")
-                try store.addAttachment(manifest, file: file, actor: auditActor, at: capturedAt, completing: completion,
-                                        deliverAfter: hold > 0 ? Date().addingTimeInterval(hold) : nil,
-                                        // Text read off an identity item would be identity data in clear: never kept.
-                                        text: request.kind.holdsIdentity ? nil : request.text)
+                try store.addAttachments(placed, actor: auditActor, at: capturedAt, completing: completion,
+                                         deliverAfter: hold > 0 ? Date().addingTimeInterval(hold) : nil)
             } catch {
-                unlink(incoming.temporaryPath)
-                Self.removeTree(directory)
+                for part in parts { unlink(part.incoming.temporaryPath) }
+                for directory in directories { Self.removeTree(directory) }
                 throw error
             }
-            return manifest
+            return placed.map(\.manifest)
         }
         CrashPoint.reach("attachment.recorded")
-        await stored(manifest)
-        return manifest
+        for manifest in manifests { await stored(manifest) }
+        return manifests
     }
 
     /// Throws away an attachment that was not received whole.

@@ -112,6 +112,23 @@ public struct OutboxEntry: Codable, Sendable, Equatable {
 }
 
 extension Store {
+    /// An attachment ready to be recorded: its manifest, where its durable file is, and the text recognised on it.
+    public struct NewAttachment: Sendable {
+        /// What the attachment is (its id, case, material, digest, …).
+        public var manifest: AttachmentManifest
+        /// Its durable file, already written and synced.
+        public var file: AttachmentFile
+        /// The text recognised on its pages, for search (never kept for identity kinds).
+        public var text: String?
+
+        /// An attachment to record.
+        public init(manifest: AttachmentManifest, file: AttachmentFile, text: String? = nil) {
+            self.manifest = manifest
+            self.file = file
+            self.text = text
+        }
+    }
+
     /// Records an attachment whose file is already durable at `path`, and queues it for delivery — one transaction,
     /// with its audit record and what the attachment completes. Only after this returns may the capture be
     /// acknowledged. Throws `StoreError.conflict` (and records nothing) when `completion` no longer applies — a batch
@@ -121,38 +138,52 @@ extension Store {
     public func addAttachment(_ manifest: AttachmentManifest, file: AttachmentFile, actor: String, at time: Date = Date(),
                               completing completion: AttachmentCompletion? = nil, deliverAfter: Date? = nil,
                               text: String? = nil) throws(StoreError) {
+        try addAttachments([NewAttachment(manifest: manifest, file: file, text: text)], actor: actor, at: time, completing: completion,
+                           deliverAfter: deliverAfter)
+    }
+
+    /// Records several attachments — the materials of one batch split by separator sheets — and what they complete
+    /// in one transaction: all of them, or none.
+    public func addAttachments(_ attachments: [NewAttachment], actor: String, at time: Date = Date(),
+                               completing completion: AttachmentCompletion? = nil, deliverAfter: Date? = nil) throws(StoreError) {
+        guard let first = attachments.first else { return }
         do {
             try database.write { db in
-                try db.execute(sql: """
-                    INSERT INTO attachment (id, caseNumber, materialName, kind, contentType, sha256, size, pages, device,
-                      counterId, operator, capturedAt, retentionClass, path, encrypted, fileName, barcodes)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [manifest.attachmentId, manifest.caseNumber, manifest.materialName, manifest.kind.rawValue,
-                                     manifest.contentType, manifest.sha256, manifest.size, manifest.pages, manifest.device,
-                                     manifest.counterId, manifest.operator, manifest.capturedAt, manifest.retentionClass,
-                                     file.path, file.encrypted, manifest.fileName, Self.encodeBarcodes(manifest.barcodes)])
-                try Self.insertText(db, attachmentId: manifest.attachmentId, caseNumber: manifest.caseNumber, text: text)
-                try db.execute(sql: "INSERT INTO outbox (attachmentId, state, createdAt, nextAttemptAt) VALUES (?, 'pending', ?, ?)",
-                               arguments: [manifest.attachmentId, time, deliverAfter])
-                try self.appendAudit(db, actor: actor, action: "capture", subject: manifest.attachmentId,
-                                     detail: "case \(manifest.caseNumber) \(manifest.kind.rawValue) \(manifest.size) bytes sha256 \(manifest.sha256)",
-                                     at: time)
+                for attachment in attachments {
+                    let manifest = attachment.manifest, file = attachment.file
+                    try db.execute(sql: """
+                        INSERT INTO attachment (id, caseNumber, materialName, kind, contentType, sha256, size, pages, device,
+                          counterId, operator, capturedAt, retentionClass, path, encrypted, fileName, barcodes)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [manifest.attachmentId, manifest.caseNumber, manifest.materialName, manifest.kind.rawValue,
+                                         manifest.contentType, manifest.sha256, manifest.size, manifest.pages, manifest.device,
+                                         manifest.counterId, manifest.operator, manifest.capturedAt, manifest.retentionClass,
+                                         file.path, file.encrypted, manifest.fileName, Self.encodeBarcodes(manifest.barcodes)])
+                    try Self.insertText(db, attachmentId: manifest.attachmentId, caseNumber: manifest.caseNumber, text: attachment.text)
+                    try db.execute(sql: "INSERT INTO outbox (attachmentId, state, createdAt, nextAttemptAt) VALUES (?, 'pending', ?, ?)",
+                                   arguments: [manifest.attachmentId, time, deliverAfter])
+                    try self.appendAudit(db, actor: actor, action: "capture", subject: manifest.attachmentId,
+                                         detail: "case \(manifest.caseNumber) \(manifest.kind.rawValue) \(manifest.size) bytes sha256 \(manifest.sha256)",
+                                         at: time)
+                }
                 switch completion {
                 case nil: break
                 case .scanBatch(let scanId):
+                    let ids = attachments.map(\.manifest.attachmentId)
+                    let idList = String(decoding: try JSONEncoder().encode(ids), as: UTF8.self)
                     // Only a batch that is still open can be finished: a second finish, however it raced, changes nothing.
                     try db.execute(sql: """
-                        UPDATE scan SET state = 'finished', attachmentId = ?, problem = NULL, updatedAt = ?
+                        UPDATE scan SET state = 'finished', attachmentId = ?, attachmentIds = ?, problem = NULL, updatedAt = ?
                         WHERE id = ? AND state IN ('ready', 'interrupted')
-                        """, arguments: [manifest.attachmentId, time, scanId])
+                        """, arguments: [first.manifest.attachmentId, idList, time, scanId])
                     guard db.changesCount == 1 else { throw CompletionRefused(what: "scan batch \(scanId) is no longer open") }
                     try self.appendAudit(db, actor: actor, action: "scan-finish", subject: scanId,
-                                         detail: "attachment \(manifest.attachmentId)", at: time)
+                                         detail: "attachment\(ids.count == 1 ? "" : "s") \(ids.joined(separator: " "))", at: time)
                 }
             }
         } catch let refused as CompletionRefused {
             throw .conflict(refused.what)
-        } catch { throw .database("record attachment \(manifest.attachmentId)", "\(error)") }
+        } catch { throw .database("record attachment \(first.manifest.attachmentId)", "\(error)") }
     }
 
     private struct CompletionRefused: Error { var what: String }

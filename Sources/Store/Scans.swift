@@ -33,6 +33,9 @@ public struct ScanRecord: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
     public var attachmentId: String?
+    /// Every attachment the batch was finished into, in order (a batch split by separator sheets has several; the
+    /// first is `attachmentId`). Empty before it is finished, and for batches finished before batches could split.
+    public var attachmentIds: [String] = []
 
     public init(id: String, device: String, caseNumber: String, materialName: String, operator: String?, settings: String,
                 state: ScanState, problem: Problem? = nil, createdAt: Date, updatedAt: Date, attachmentId: String? = nil) {
@@ -103,6 +106,14 @@ public struct ScanPageRecord: Codable, Sendable, Equatable {
         self.path = path
         self.thumbnailPath = thumbnailPath
         self.createdAt = createdAt
+    }
+}
+
+extension ScanRecord {
+    func with(attachmentIds: [String]) -> ScanRecord {
+        var record = self
+        record.attachmentIds = attachmentIds
+        return record
     }
 }
 
@@ -358,6 +369,7 @@ extension Store {
             operator: row["operator"], settings: row["settings"], state: ScanState(rawValue: row["state"]) ?? .interrupted,
             problem: problemText.flatMap { try? JSONDecoder().decode(Problem.self, from: Data($0.utf8)) },
             createdAt: row["createdAt"], updatedAt: row["updatedAt"], attachmentId: row["attachmentId"])
+            .with(attachmentIds: (row["attachmentIds"] as String?).flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? [])
     }
 
     private static func scanPageRecord(_ row: Row) -> ScanPageRecord {

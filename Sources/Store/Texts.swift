@@ -27,6 +27,8 @@ extension Store {
             try db.execute(sql: "ALTER TABLE scanPage ADD COLUMN barcodes TEXT")
             // JSON list of AttachmentBarcode, also in the manifest.
             try db.execute(sql: "ALTER TABLE attachment ADD COLUMN barcodes TEXT")
+            // JSON list: every attachment a batch was finished into (separator sheets split a batch).
+            try db.execute(sql: "ALTER TABLE scan ADD COLUMN attachmentIds TEXT")
             try db.create(table: "attachmentText") { t in
                 t.primaryKey("attachmentId", .text).references("attachment", onDelete: .cascade)
                 t.column("caseNumber", .text).notNull()
