@@ -80,9 +80,24 @@ enum ScanRoutes {
         router.post("/v1/scans/:id/finish") { request, context -> Response in
             let scans = try service(dependencies)
             let body = try await RequestBody.decodeIfPresent(FinishRequest.self, from: request, what: "finish request")
-            let manifest = try await scans.finish(try context.parameters.require("id"), includeBlank: body?.includeBlank ?? false,
-                                                  operator: body?.operator)
-            return try TongbanAPI.json(manifest, status: .created)
+            let manifests = try await scans.finishMaterials(try context.parameters.require("id"), includeBlank: body?.includeBlank ?? false,
+                                                            operator: body?.operator)
+            return try TongbanAPI.json(FinishAnswer(first: manifests[0], all: manifests), status: .created)
+        }
+    }
+
+    /// The first attachment's manifest as before, with `attachments`: every one the batch became (several when
+    /// separator sheets split it).
+    struct FinishAnswer: Encodable {
+        var first: AttachmentManifest
+        var all: [AttachmentManifest]
+
+        enum Keys: String, CodingKey { case attachments }
+
+        func encode(to encoder: any Encoder) throws {
+            try first.encode(to: encoder)
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(all, forKey: .attachments)
         }
     }
 

@@ -42,7 +42,7 @@ public struct CameraCaptureRequest: Sendable, Codable {
     public var mode: CaptureMode
     public var caseNumber: String
     public var materialName: String?
-    /// `jpeg` or `pdf` (documents default to PDF, everything else to JPEG).
+    /// `jpeg`, `pdf` or `ofd` (documents default to PDF, everything else to JPEG).
     public var format: String?
     /// Lift grey paper to white (documents; default true).
     public var enhance: Bool?
@@ -76,7 +76,7 @@ public struct CameraCaptureRequest: Sendable, Codable {
     /// Every problem at once.
     public var problems: [String] {
         var problems = AttachmentRequest.caseProblems(caseNumber: caseNumber, materialName: materialName ?? mode.defaultMaterialName)
-        if let format, format != "jpeg", format != "pdf" { problems.append("format must be jpeg or pdf, not '\(format)'") }
+        if let format, !["jpeg", "pdf", "ofd"].contains(format) { problems.append("format must be jpeg, pdf or ofd, not '\(format)'") }
         if let stillForMs, !(100...10_000).contains(stillForMs) { problems.append("stillForMs must be 100…10000") }
         if let timeoutMs, !(1_000...120_000).contains(timeoutMs) { problems.append("timeoutMs must be 1000…120000") }
         return problems
@@ -238,9 +238,20 @@ public actor CameraService: Service {
         let made = try await processing.perform { () throws(Problem) -> CaptureProcessor.Made in
             try CaptureProcessor.make(frame, request, device: id, calibration: calibration)
         }
+        // A separator sheet is for the feeder (it splits a scanned batch); under the camera it is not a material.
+        if request.mode == .document, let next = SeparatorSheet.nextMaterial(among: made.barcodes.map(\.text)) {
+            throw Problem(code: "camera-separator-sheet", status: 409, title: "这是材料分隔页 This is a separator sheet",
+                          detail: "camera \(id): the page is a separator sheet" + (next.isEmpty ? "" : " for the next material '\(next)'")
+                              + "; nothing was stored",
+                          remedy: (next.isEmpty ? "拍摄下一份材料。Capture the next material."
+                                                : "拍摄下一份材料，材料名称填“\(next)”。Capture the next material as \(next).")
+                              + " 分隔页只在扫描仪进纸时使用。Separator sheets are for the scanner's feeder.",
+                          device: id)
+        }
         var attachment = AttachmentRequest(caseNumber: request.caseNumber, materialName: request.materialName ?? request.mode.defaultMaterialName,
                                            kind: request.mode.kind, contentType: made.contentType, fileName: made.fileName,
-                                           pages: made.contentType == "application/pdf" ? 1 : nil, device: id, operator: request.operator)
+                                           pages: ["application/pdf", "application/ofd"].contains(made.contentType) ? 1 : nil, device: id,
+                                           operator: request.operator)
         let text = (made.text ?? []).map(\.text).joined(separator: "\n")
         attachment.text = text.isEmpty ? nil : text
         attachment.barcodes = made.barcodes.map { AttachmentBarcode(type: $0.type, text: $0.text) }

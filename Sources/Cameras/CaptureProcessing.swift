@@ -1,3 +1,4 @@
+import ArchivalOFD
 import ArchivalPDF
 import Foundation
 import Imaging
@@ -248,18 +249,31 @@ public enum CaptureProcessor {
                 }
             }
         }
+        let textLines = (lines ?? []).map { PDFTextLine(text: $0.text, x: $0.x, y: $0.y, width: $0.width, height: $0.height) }
+        let pageImage = PDFPageImage(encoding: .jpeg(components: 3), data: jpeg, pixelWidth: size.width, pixelHeight: size.height,
+                                     dotsPerInch: Double(tagDotsPerInch), textLines: textLines)
+        let info = PDFDocumentInfo(title: request.materialName ?? request.mode.defaultMaterialName, subject: request.caseNumber,
+                                   keywords: request.caseNumber, created: Date())
+        if request.format == "ofd" {
+            var writer = OFDWriter()
+            let ofd: [UInt8]
+            do {
+                ofd = try writer.page(pageImage) + writer.finish(info, case: OFDCaseMetadata(caseNumber: request.caseNumber,
+                                                                                             materialName: info.title, capturedAt: info.created))
+            } catch {
+                throw Problem(code: "camera-encode-failed", status: 500, title: "图像编码失败 Encoding failed", detail: "\(device): \(error)",
+                              remedy: "重新拍摄。Capture again.")
+            }
+            return Made(bytes: ofd, contentType: "application/ofd", fileName: "\(request.mode.rawValue).ofd", width: size.width, height: size.height,
+                        corners: corners, assessment: assessment, text: lines, barcodes: barcodes)
+        }
         let wantsPDF = request.format == "pdf" || (request.format == nil && request.mode == .document)
         guard wantsPDF else {
             return Made(bytes: jpeg, contentType: "image/jpeg", fileName: "\(request.mode.rawValue).jpg", width: size.width, height: size.height,
                         corners: corners, assessment: assessment, text: lines, barcodes: barcodes)
         }
         var writer = ArchivalPDFWriter()
-        var pdf = writer.begin()
-        pdf += writer.page(PDFPageImage(encoding: .jpeg(components: 3), data: jpeg, pixelWidth: size.width, pixelHeight: size.height,
-                                        dotsPerInch: Double(tagDotsPerInch),
-                                        textLines: (lines ?? []).map { PDFTextLine(text: $0.text, x: $0.x, y: $0.y, width: $0.width, height: $0.height) }))
-        pdf += writer.finish(PDFDocumentInfo(title: request.materialName ?? request.mode.defaultMaterialName, subject: request.caseNumber,
-                                             keywords: request.caseNumber, created: Date()))
+        let pdf = writer.begin() + writer.page(pageImage) + writer.finish(info)
         return Made(bytes: pdf, contentType: "application/pdf", fileName: "\(request.mode.rawValue).pdf", width: size.width, height: size.height,
                     corners: corners, assessment: assessment, text: lines, barcodes: barcodes)
     }

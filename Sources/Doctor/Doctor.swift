@@ -10,10 +10,12 @@ import Notices
 import PangoCairo
 import SANE
 import Store
+import Tesseract
 import TongbanConfig
 import TongbanCore
 import TurboJPEG
 import V4L2
+import ZBar
 import Zint
 
 /// One line of `tongban doctor`.
@@ -44,6 +46,7 @@ public enum DoctorChecks {
         checks.append(fontCheck())
         checks.append(quirksCheck(configuration))
         checks.append(noticeTemplatesCheck(configuration))
+        checks.append(textRecognitionCheck(configuration))
         if let photoDecoder = configuration.devices.idCardPhotoDecoder { checks.append(photoDecoderCheck(photoDecoder)) }
         checks.append(contentsOf: devicePermissionChecks(configuration))
         checks.append(await saneCheck(timeout: .milliseconds(configuration.devices.scannerListTimeoutMilliseconds)))
@@ -79,6 +82,7 @@ public enum DoctorChecks {
         }
         checks.append(DoctorCheck("pango/cairo", .ok, "pango \(PangoCairo.pangoVersion), cairo \(PangoCairo.cairoVersion)"))
         checks.append(DoctorCheck("libzint", .ok, "zint \(Zint.version)"))
+        checks.append(DoctorCheck("libzbar", .ok, "zbar \(BarcodeReader.version)"))
         do {
             try GStreamer.initialise()
             let missing = ["webrtcbin", "vp8enc", "opusenc", "splitmuxsink", "v4l2src"].filter { !GStreamer.hasElement($0) }
@@ -90,6 +94,20 @@ public enum DoctorChecks {
             checks.append(DoctorCheck("gstreamer", .fail, error.description, remedy: "apt-get install libgstreamer1.0-0"))
         }
         return checks
+    }
+
+    /// Scanned pages' text is read with the configured languages: the recogniser must load them (this loads it once).
+    static func textRecognitionCheck(_ configuration: TongbanConfiguration) -> DoctorCheck {
+        let languages = configuration.scanning.textLanguages
+        let name = "text recognition (\(languages))"
+        do {
+            _ = try TextRecognizer(languages: languages)
+            return DoctorCheck(name, .ok, "tesseract \(TextRecognizer.version) loads \(languages)"
+                + (configuration.scanning.recognizeText ? "" : "; scanning.ocr is off (only requests asking for ocr are read)"))
+        } catch {
+            return DoctorCheck(name, configuration.scanning.recognizeText ? .fail : .warning, error.description,
+                               remedy: "apt-get install tesseract-ocr-chi-sim (or the packages of scanning.ocrLanguages); pages are kept without text until then")
+        }
     }
 
     /// Notices are rendered with Noto Sans CJK SC; without it Chinese prints as boxes.

@@ -23,3 +23,18 @@ public enum CaseNumberMark {
         return digits >= 4
     }
 }
+
+/// A separator sheet (`tongban notices render separator`): a printed page whose QR code reads
+/// `TONGBAN-SEPARATOR|<next material's name>`, laid between materials so one feeder batch becomes several.
+public enum SeparatorSheet {
+    /// The text a separator sheet's QR code begins with; after a `|` comes the next material's name.
+    public static let mark = "TONGBAN-SEPARATOR"
+
+    /// Whether a page with these barcode texts is a separator sheet, and the material name it gives (empty: none
+    /// printed on it); nil for any other page.
+    public static func nextMaterial(among texts: [String]) -> String? {
+        guard let text = texts.first(where: { $0.hasPrefix(mark) }) else { return nil }
+        guard let bar = text.firstIndex(of: "|") else { return "" }
+        return String(text[text.index(after: bar)...]).trimmingCharacters(in: .whitespaces)
+    }
+}

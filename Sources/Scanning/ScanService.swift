@@ -1,3 +1,4 @@
+import ArchivalOFD
 import ArchivalPDF
 import Crypto
 import Delivery
@@ -35,6 +36,9 @@ public struct ScanView: Codable, Sendable {
         /// A case number the page carries in a barcode that is not the batch's: a page of another applicant's
         /// papers, to take out before the batch is finished.
         public var otherCaseNumber: String?
+        /// Set when the page is a separator sheet: the name of the material after it ("" when none is printed).
+        /// The sheet is left out of the documents; the batch is split there.
+        public var separatorFor: String?
     }
 
     /// A barcode on a page.
@@ -54,6 +58,8 @@ public struct ScanView: Codable, Sendable {
     public var blankPages: Int
     public var settings: ScanSettings?
     public var attachmentId: String?
+    /// Every attachment the batch was finished into (one per material when separator sheets split it).
+    public var attachmentIds: [String]
     public var createdAt: Date
     public var updatedAt: Date
 }
@@ -91,13 +97,15 @@ public actor ScanService {
     private let jpegQuality: Int
     /// Whether batches recognise their pages' text unless the request says otherwise (`scanning.ocr`).
     private let recognizeText: Bool
+    /// `scanning.format`: the attachment format of a batch whose request names none.
+    private let defaultFormat: String
     private let firstScanner: @Sendable () async -> String?
     private let files = DedicatedThread(name: "scan files")
     private var running: [String: Running] = [:]
     private var busyScanners: [String: String] = [:]
     private var idleWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
     /// Finishes under way, by batch: a second finish of the same batch waits for the first and answers its attachment.
-    private var finishing: [String: Task<Result<AttachmentManifest, Problem>, Never>] = [:]
+    private var finishing: [String: Task<Result<[AttachmentManifest], Problem>, Never>] = [:]
 
     /// A batch being scanned now.
     private final class Running: @unchecked Sendable {
@@ -127,8 +135,9 @@ public actor ScanService {
 
     public init(store: Store, intake: AttachmentIntake, events: EventBus, pool: ImagingPool, logger: Logger,
                 defaultScanner: String?, defaultDPI: Int, jpegQuality: Int, stallSeconds: Int = 60, recognizeText: Bool = false,
-                firstScanner: @escaping @Sendable () async -> String?) {
+                defaultFormat: String = "pdf", firstScanner: @escaping @Sendable () async -> String?) {
         self.recognizeText = recognizeText
+        self.defaultFormat = defaultFormat
         self.store = store
         self.intake = intake
         self.events = events
@@ -172,7 +181,8 @@ public actor ScanService {
         let problems = request.problems
         guard problems.isEmpty else { throw Self.invalid(problems) }
         let scanner = try await resolveScanner(request.device)
-        let settings = ScanSettings(request, scanner: scanner, defaultDPI: defaultDPI, jpegQuality: jpegQuality, recognizeText: recognizeText)
+        let settings = ScanSettings(request, scanner: scanner, defaultDPI: defaultDPI, jpegQuality: jpegQuality, recognizeText: recognizeText,
+                                    defaultFormat: defaultFormat)
         try reserve(scanner)
         let now = Date()
         let id = UUID().uuidString.lowercased()
@@ -378,24 +388,36 @@ public actor ScanService {
 
     // MARK: Finishing
 
-    /// Writes the batch as one PDF/A-2b attachment of its case (blank pages left out unless `includeBlank`) and
-    /// queues its delivery. Page images stay beside it in the scan's folder.
+    /// Writes the batch as one PDF/A-2b attachment of its case (OFD when the batch asked for it; blank pages left
+    /// out unless `includeBlank`) and queues its delivery; answers the first when separator sheets split the batch
+    /// (`finishMaterials` answers all). Page images stay beside it in the scan's folder.
     ///
     /// Exactly one attachment per batch, however it is asked for: a finish while one is under way waits for it and
     /// answers the same attachment (a double click, a client's retry); a batch already finished answers its
     /// attachment; and the attachment and the batch's change commit in one transaction, so a crash between any two
     /// steps leaves either an open batch and no attachment or a finished batch with exactly one.
     public func finish(_ scanId: String, includeBlank: Bool = false, operator actor: String?) async throws(Problem) -> AttachmentManifest {
+        try await finishMaterials(scanId, includeBlank: includeBlank, operator: actor)[0]
+    }
+
+    /// `finish`, answering every attachment the batch became: one, or one per material when separator sheets
+    /// (`tongban notices render separator`) were laid between materials in the feeder. The sheets are left out;
+    /// the pages before the first keep the batch's material name, those after a sheet take the name printed on it.
+    /// All of them are recorded in one transaction with the batch's finish: all or none, exactly once.
+    public func finishMaterials(_ scanId: String, includeBlank: Bool = false, operator actor: String?) async throws(Problem) -> [AttachmentManifest] {
         if let underWay = finishing[scanId] { return try await underWay.value.get() }
         let record = try record(scanId)
-        if record.state == .finished, let attachmentId = record.attachmentId,
-           let (manifest, _) = try Self.storeCall({ try store.attachment(id: attachmentId) }) {
-            return manifest
+        if record.state == .finished, let attachmentId = record.attachmentId {
+            var manifests: [AttachmentManifest] = []
+            for id in record.attachmentIds.isEmpty ? [attachmentId] : record.attachmentIds {
+                if let (manifest, _) = try Self.storeCall({ try store.attachment(id: id) }) { manifests.append(manifest) }
+            }
+            if !manifests.isEmpty { return manifests }
         }
         guard [.ready, .interrupted].contains(record.state) else { throw Self.wrongState(record, "finish") }
-        let making = Task { () async -> Result<AttachmentManifest, Problem> in
+        let making = Task { () async -> Result<[AttachmentManifest], Problem> in
             do throws(Problem) {
-                return .success(try await self.makeAttachment(of: record, includeBlank: includeBlank, operator: actor))
+                return .success(try await self.makeAttachments(of: record, includeBlank: includeBlank, operator: actor))
             } catch { return .failure(error) }
         }
         finishing[scanId] = making
@@ -404,48 +426,106 @@ public actor ScanService {
         return try result.get()
     }
 
-    /// The PDF of a batch, stored as an attachment that finishes the batch in the same transaction.
-    private func makeAttachment(of record: ScanRecord, includeBlank: Bool, operator actor: String?) async throws(Problem) -> AttachmentManifest {
+    /// A material of a batch: its name and pages.
+    struct Material {
+        var name: String
+        var pages: [ScanPageRecord]
+    }
+
+    /// Whether a page is a separator sheet, and the material name it gives (empty: none printed on it).
+    static func separatorName(of page: ScanPageRecord) -> String? {
+        SeparatorSheet.nextMaterial(among: barcodes(of: page).map(\.text))
+    }
+
+    /// The batch's pages cut at its separator sheets (the sheets left out, empty materials dropped).
+    static func materials(of pages: [ScanPageRecord], batchMaterial: String) -> [Material] {
+        var materials = [Material(name: batchMaterial, pages: [])]
+        for page in pages {
+            if let name = separatorName(of: page) {
+                let number = materials.count + 1
+                materials.append(Material(name: name.isEmpty ? "\(batchMaterial)（\(number)）" : name, pages: []))
+            } else {
+                materials[materials.count - 1].pages.append(page)
+            }
+        }
+        return materials.filter { !$0.pages.isEmpty }
+    }
+
+    /// The batch's documents (PDF/A-2b, or OFD when the batch asked for it), stored as attachments that finish the
+    /// batch in the same transaction.
+    private func makeAttachments(of record: ScanRecord, includeBlank: Bool, operator actor: String?) async throws(Problem) -> [AttachmentManifest] {
         let scanId = record.id
         let pages = try Self.storeCall { try store.scanPages(scanId: scanId) }.filter { includeBlank || !$0.blank }
-        guard !pages.isEmpty else {
+        let materials = Self.materials(of: pages, batchMaterial: record.materialName)
+        guard !materials.isEmpty else {
             throw Problem(code: "scan-has-no-pages", status: 409, title: "没有可用页面 No pages to keep",
-                          detail: "batch \(scanId) has no \(includeBlank ? "" : "non-blank ")pages",
+                          detail: "batch \(scanId) has no \(includeBlank ? "" : "non-blank ")pages besides separator sheets",
                           remedy: "扫描页面后再完成，或包含空白页。Scan pages first, or include blank pages.")
         }
-        let incoming: AttachmentIntake.Incoming
-        do throws(StorageError) { incoming = try await intake.begin(kind: .scan) } catch { throw error.problem }
+        let asOFD = (try? Self.settings(of: record))?.format == "ofd"
+        var parts: [(incoming: AttachmentIntake.Incoming, request: AttachmentRequest)] = []
         do {
-            var writer = ArchivalPDFWriter()
-            try await intake.append(writer.begin(), to: incoming)
-            for page in pages {
-                try await intake.append(writer.page(Self.pdfImage(page, data: try await read(page.path), withText: true)), to: incoming)
+            for material in materials {
+                let incoming: AttachmentIntake.Incoming
+                do throws(StorageError) { incoming = try await intake.begin(kind: .scan) } catch { throw error.problem }
+                parts.append((incoming, try attachmentRequest(material, of: record, asOFD: asOFD, operator: actor)))
+                try await write(material, of: record, asOFD: asOFD, to: incoming)
             }
-            try await intake.append(writer.finish(PDFDocumentInfo(scanOf: record)), to: incoming)
-        } catch let error as Problem {
-            await intake.abandon(incoming)
-            throw error
         } catch {
-            await intake.abandon(incoming)
-            throw (error as? any ProblemConvertible)?.problem ?? Problem(
+            for part in parts { await intake.abandon(part.incoming) }
+            throw (error as? Problem) ?? (error as? any ProblemConvertible)?.problem ?? Problem(
                 code: "store-error", status: 500, title: "数据库错误 Database error", detail: "\(error)",
                 remedy: "运行 tongban doctor 检查数据目录。Run tongban doctor to check the data folder.")
         }
-        var request = AttachmentRequest(caseNumber: record.caseNumber, materialName: record.materialName, kind: .scan,
-                                        contentType: "application/pdf", fileName: Self.fileName(record.materialName),
-                                        pages: pages.count, device: record.device, operator: actor ?? record.operator)
-        let texts = pages.map { Self.lines(of: $0).map(\.text).joined(separator: "\n") }
+        let manifests: [AttachmentManifest]
+        do throws(StoreError) {
+            manifests = try await intake.finish(parts, completing: .scanBatch(id: scanId))
+        } catch { throw error.problem }
+        for manifest in manifests {
+            await events.publish("scan.attached", ["scanId": scanId, "attachmentId": manifest.attachmentId, "pages": "\(manifest.pages ?? 0)"])
+        }
+        return manifests
+    }
+
+    /// What a material's attachment is: its name, format, text and barcodes.
+    private func attachmentRequest(_ material: Material, of record: ScanRecord, asOFD: Bool, operator actor: String?) throws(Problem) -> AttachmentRequest {
+        var request = AttachmentRequest(caseNumber: record.caseNumber, materialName: material.name, kind: .scan,
+                                        contentType: asOFD ? "application/ofd" : "application/pdf",
+                                        fileName: AttachmentRequest.fileName(from: material.name, extension: asOFD ? "ofd" : "pdf"),
+                                        pages: material.pages.count, device: record.device, operator: actor ?? record.operator)
+        let problems = request.problems
+        guard problems.isEmpty else {
+            throw Problem(code: "separator-name-invalid", status: 422, title: "分隔页上的材料名称无效 Separator sheet's material name unusable",
+                          detail: "material '\(material.name.prefix(80))': " + problems.joined(separator: "; "),
+                          remedy: "重新打印分隔页（tongban notices render separator），或删除该分隔页后再完成。Print the separator sheet again, or delete that page and finish.")
+        }
+        let texts = material.pages.map { Self.lines(of: $0).map(\.text).joined(separator: "\n") }
         // Pages apart as pdftotext shows them: a form feed between pages.
         request.text = texts.allSatisfy(\.isEmpty) ? nil : texts.joined(separator: "\n\u{0C}")
-        request.barcodes = pages.enumerated().flatMap { index, page in
+        request.barcodes = material.pages.enumerated().flatMap { index, page in
             Self.barcodes(of: page).map { AttachmentBarcode(type: $0.type, text: $0.text, page: index + 1) }
         }
-        let manifest: AttachmentManifest
-        do throws(StoreError) {
-            manifest = try await intake.finish(incoming, request, completing: .scanBatch(id: scanId))
-        } catch { throw error.problem }
-        await events.publish("scan.attached", ["scanId": scanId, "attachmentId": manifest.attachmentId, "pages": "\(pages.count)"])
-        return manifest
+        return request
+    }
+
+    /// Streams a material's document into its incoming file.
+    private func write(_ material: Material, of record: ScanRecord, asOFD: Bool, to incoming: AttachmentIntake.Incoming) async throws {
+        let info = PDFDocumentInfo(caseNumber: record.caseNumber, materialName: material.name, created: record.createdAt)
+        if asOFD {
+            var writer = OFDWriter()
+            for page in material.pages {
+                try await intake.append(try writer.page(Self.pdfImage(page, data: try await read(page.path), withText: true)), to: incoming)
+            }
+            try await intake.append(writer.finish(info, case: OFDCaseMetadata(caseNumber: record.caseNumber, materialName: material.name,
+                                                                            capturedAt: record.createdAt)), to: incoming)
+        } else {
+            var writer = ArchivalPDFWriter()
+            try await intake.append(writer.begin(), to: incoming)
+            for page in material.pages {
+                try await intake.append(writer.page(Self.pdfImage(page, data: try await read(page.path), withText: true)), to: incoming)
+            }
+            try await intake.append(writer.finish(info), to: incoming)
+        }
     }
 
     // MARK: Reading
@@ -462,6 +542,7 @@ public actor ScanService {
                         state: record.state, problem: record.problem, pages: pages.map { Self.pageView($0, scanId: scanId, caseNumber: record.caseNumber) },
                         pageCount: pages.count, blankPages: pages.filter(\.blank).count,
                         settings: try? Self.settings(of: record), attachmentId: record.attachmentId,
+                        attachmentIds: record.attachmentIds.isEmpty ? record.attachmentId.map { [$0] } ?? [] : record.attachmentIds,
                         createdAt: record.createdAt, updatedAt: record.updatedAt)
     }
 
@@ -578,11 +659,8 @@ public actor ScanService {
                              imageUrl: "/v1/scans/\(scanId)/pages/\(page.id)/image",
                              textLines: page.textLines == nil ? nil : lines(of: page).count,
                              barcodes: barcodes.isEmpty ? nil : barcodes.map { ScanView.PageBarcode(type: $0.type, text: $0.text) },
-                             otherCaseNumber: CaseNumberMark.other(than: caseNumber, among: barcodes.map(\.text)))
-    }
-
-    static func fileName(_ material: String) -> String {
-        AttachmentRequest.fileName(from: material, extension: "pdf")
+                             otherCaseNumber: CaseNumberMark.other(than: caseNumber, among: barcodes.map(\.text)),
+                             separatorFor: separatorName(of: page))
     }
 
     static func invalid(_ problems: [String]) -> Problem {

@@ -29,6 +29,8 @@ public struct ScanRequest: Codable, Sendable {
     public var maxPages: Int?
     /// Recognise the pages' text for the PDF's text layer and search (default from `scanning.ocr`).
     public var ocr: Bool?
+    /// The attachment's format: `pdf` (PDF/A-2b, the default) or `ofd` (GB/T 33190, for archives that want it).
+    public var format: String?
 
     public init(device: String? = nil, source: String? = nil, duplex: Bool? = nil, dpi: Int? = nil, mode: String? = nil,
                 paper: String? = nil, caseNumber: String, materialName: String, operator: String? = nil,
@@ -63,6 +65,7 @@ public struct ScanRequest: Codable, Sendable {
         if let width = paperWidthMm, !(10...1000).contains(width) { problems.append("paperWidthMm must be 10…1000") }
         if let height = paperHeightMm, !(10...5000).contains(height) { problems.append("paperHeightMm must be 10…5000") }
         if let maxPages, maxPages < 1 { problems.append("maxPages must be at least 1") }
+        if let format, !["pdf", "ofd"].contains(format) { problems.append("format must be pdf or ofd, not '\(format)'") }
         problems += cleanup?.problems ?? []
         return problems
     }
@@ -80,12 +83,15 @@ public struct ScanSettings: Codable, Sendable, Equatable {
     public var paperHeightMm: Double
     public var cleanup: PageCleanup
     public var saneOptions: [String: String]
+    /// `pdf` or `ofd`; nil (batches before it could be chosen) is PDF.
+    public var format: String?
 
     /// A flatbed gives one page per scan (it would give the same page forever).
     public var isFlatbed: Bool { source?.lowercased() == "flatbed" }
 
     /// Fills in defaults. `scanner` is the SANE name already resolved.
-    public init(_ request: ScanRequest, scanner: String, defaultDPI: Int, jpegQuality: Int, recognizeText: Bool = false) {
+    public init(_ request: ScanRequest, scanner: String, defaultDPI: Int, jpegQuality: Int, recognizeText: Bool = false,
+                defaultFormat: String = "pdf") {
         self.scanner = scanner
         source = request.source
         duplex = request.duplex ?? false
@@ -103,6 +109,7 @@ public struct ScanSettings: Codable, Sendable, Equatable {
         if let asked = request.ocr { cleanup.recognizeText = asked } else if request.cleanup == nil { cleanup.recognizeText = recognizeText }
         self.cleanup = cleanup
         saneOptions = request.saneOptions ?? [:]
+        format = request.format ?? defaultFormat
     }
 }
 

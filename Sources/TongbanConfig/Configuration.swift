@@ -100,6 +100,8 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var recognizeText: Bool = true
         /// Tesseract's languages for it, joined by `+`.
         public var textLanguages: String = "chi_sim"
+        /// A batch's attachment format when its request names none: `pdf` (PDF/A-2b) or `ofd` (GB/T 33190).
+        public var format: String = "pdf"
     }
 
     public struct Printers: Sendable, Equatable {

@@ -62,6 +62,7 @@ public enum ConfigurationKeys {
         .init(path: "scanning.stallSeconds", kind: .integer(5...600), defaultValue: "60"),
         .init(path: "scanning.ocr", kind: .boolean, defaultValue: "true"),
         .init(path: "scanning.ocrLanguages", kind: .string, defaultValue: "chi_sim"),
+        .init(path: "scanning.format", kind: .choice(["pdf", "ofd"]), defaultValue: "pdf"),
         .init(path: "printers.cupsServer", kind: .string, defaultValue: nil),
         .init(path: "printers.notices", kind: .string, defaultValue: nil),
         .init(path: "printers.receipts", kind: .string, defaultValue: nil),

@@ -114,7 +114,8 @@ struct Serve: AsyncParsableCommand {
                                 defaultScanner: configuration.scanning.device, defaultDPI: configuration.scanning.dotsPerInch,
                                 jpegQuality: configuration.scanning.jpegQuality,
                                 stallSeconds: configuration.scanning.stallSeconds,
-                                recognizeText: configuration.scanning.recognizeText) {
+                                recognizeText: configuration.scanning.recognizeText,
+                                defaultFormat: configuration.scanning.format) {
                 await registry.snapshot().devices.first { $0.deviceClass == .scanner && $0.state.availability == .available }
                     .flatMap { $0.details["saneName"] }
             }

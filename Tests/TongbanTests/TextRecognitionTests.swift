@@ -141,7 +141,14 @@ import ZBar
         let scene = try await run("/usr/bin/env", ["convert", "-size", "2592x1944", "xc:#3a3a3a", form, "-geometry", "+676+95", "-composite",
                                                    "-quality", "90", "\(directory)/document.jpg"])
         #expect(scene.status == 0, "\(scene.standardError)")
-        let service = try await CameraTests.serve(scenes: ["1-document.jpg": "\(directory)/document.jpg"])
+        // The separator sheet photographed the same way: the camera simulator's second scene.
+        let separator = try await run(tongbanBinary, ["notices", "render", "separator", "--data", "\(packageRoot)/Config/notices/examples/separator.json",
+                                                      "--out", "\(directory)/separator.png", "--format", "png", "--dpi", "150"])
+        #expect(separator.status == 0, "\(separator.standardError)")
+        let separatorScene = try await run("/usr/bin/env", ["convert", "-size", "2592x1944", "xc:#3a3a3a", "\(directory)/separator.png",
+                                                            "-geometry", "+676+95", "-composite", "-quality", "90", "\(directory)/separator.jpg"])
+        #expect(separatorScene.status == 0, "\(separatorScene.standardError)")
+        let service = try await CameraTests.serve(scenes: ["1-document.jpg": "\(directory)/document.jpg", "2-separator.jpg": "\(directory)/separator.jpg"])
         defer { kill(service.server.process.processIdentifier, SIGKILL) }
         let captured = try await CameraTests.api(service.port, "POST", "/v1/cameras/sim:camera/capture",
                                                  #"{"mode": "document", "caseNumber": "SX2026112200017", "ocr": true, "insist": true}"#)
@@ -177,5 +184,139 @@ import ZBar
         #expect(layer.contains("受理"), "\(layer)")
         let check = try await archivalCheck("\(directory)/document.pdf")
         #expect(check.passed, "\(check.report)")
+
+        // The same capture as OFD: a package an independent reader opens, its text layer and case tags inside.
+        let ofd = try await CameraTests.api(service.port, "POST", "/v1/cameras/sim:camera/capture",
+                                            #"{"mode": "document", "caseNumber": "SX2026112200017", "ocr": true, "insist": true, "format": "ofd"}"#)
+        let ofdAttachment = ofd.json["attachment"] as? [String: Any] ?? [:]
+        #expect(ofdAttachment["contentType"] as? String == "application/ofd", "\(ofd.json)")
+        let ofdID = try #require(ofdAttachment["attachmentId"] as? String)
+        _ = try await run("/usr/bin/curl", ["-s", "--noproxy", "*", "-H", "Authorization: Bearer \(CameraTests.token)", "-o", "\(directory)/document.ofd",
+                                            "http://127.0.0.1:\(service.port)/v1/attachments/\(ofdID)/content"])
+        let opened = try await run("\(packageRoot)/.venv/bin/python", ["\(packageRoot)/Tests/tools/ofd_check.py", "\(directory)/document.ofd",
+                                                                       "--expect-text", "受理"])
+        #expect(opened.status == 0, "\(opened.standardOutput) \(opened.standardError)")
+
+        // A separator sheet under the camera is not a material: nothing is stored, the clerk is told the next name.
+        let before = try await curl(["-H", "Authorization: Bearer \(CameraTests.token)", "http://127.0.0.1:\(service.port)/v1/attachments?case=SX2026112200017"])
+        #expect(try await CameraTests.api(service.port, "PUT", "/v1/cameras/sim:camera/controls/Scene", #"{"value": 1}"#).status == 200)
+        let sheet = try await CameraTests.api(service.port, "POST", "/v1/cameras/sim:camera/capture",
+                                              #"{"mode": "document", "caseNumber": "SX2026112200017", "insist": true}"#)
+        #expect(sheet.status == 409 && sheet.json["code"] as? String == "camera-separator-sheet", "\(sheet.json)")
+        #expect((sheet.json["remedy"] as? String ?? "").contains("营业执照"), "\(sheet.json)")
+        let after = try await curl(["-H", "Authorization: Bearer \(CameraTests.token)", "http://127.0.0.1:\(service.port)/v1/attachments?case=SX2026112200017"])
+        #expect(before.status == 200 && after.body == before.body, "\(before.body) → \(after.body)")
+    }
+    /// Separator sheets split one feeder batch into materials. libsane's test backend cannot feed our sheets, so
+    /// the pages go through libsane's `pnm` backend (each `sane_start` reads the file named by its `filename`
+    /// option, replaced between scans) — the same SANE, imaging and batch path as a scanner's. A form, a separator
+    /// sheet naming 营业执照, a page of another case and a blank separator make two attachments, recorded with the
+    /// batch's finish exactly once; the page of another case is flagged; the same batch as OFD is a valid package
+    /// an independent reader opens.
+    @Test func separatorSheetsSplitAFeederBatchIntoMaterials() async throws {
+        let directory = try makeTemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: "\(directory)/sane", withIntermediateDirectories: true)
+        try "pnm\n".write(toFile: "\(directory)/sane/dll.conf", atomically: true, encoding: .utf8)
+        func render(_ form: String, _ data: String, _ name: String) async throws -> String {
+            try data.write(toFile: "\(directory)/\(name).json", atomically: true, encoding: .utf8)
+            let rendered = try await run(tongbanBinary, ["notices", "render", form, "--data", "\(directory)/\(name).json",
+                                                         "--out", "\(directory)/\(name).pdf", "--format", "pdf"])
+            #expect(rendered.status == 0, "\(rendered.standardError)")
+            _ = try await run("/usr/bin/pdftoppm", ["-r", "150", "-gray", "-singlefile", "\(directory)/\(name).pdf", "\(directory)/\(name)"])
+            return "\(directory)/\(name).pgm"
+        }
+        let example = try String(contentsOfFile: "\(packageRoot)/Config/notices/examples/receipt-notice.json", encoding: .utf8)
+        let form = try await render("receipt-notice", example, "form")
+        let licence = try await render("separator", #"{"materialName": "营业执照"}"#, "separator-licence")
+        let foreign = try await render("receipt-notice", example.replacingOccurrences(of: "SX2026112200017", with: "SX2026112200099"), "foreign")
+        let unnamed = try await render("separator", "{}", "separator-unnamed")
+        let feeder = "\(directory)/feeder.pgm"
+        try FileManager.default.copyItem(atPath: form, toPath: feeder)
+
+        let server = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", "\(directory)/data"],
+                                            environment: ["TONGBAN_API_TOKEN": CameraTests.token, "SANE_CONFIG_DIR": "\(directory)/sane",
+                                                          "TONGBAN_DEVICES_SIMULATE": "none"])
+        defer { kill(server.process.processIdentifier, SIGKILL) }
+        let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
+        func waitUntilReady(_ id: String, pages: Int) async throws -> [String: Any] {
+            for _ in 0..<1200 {
+                let view = try await CameraTests.api(port, "GET", "/v1/scans/\(id)").json
+                if view["state"] as? String != "scanning", (view["pages"] as? [[String: Any]])?.count == pages { return view }
+                if view["state"] as? String == "failed" { return view }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return [:]
+        }
+        func scanBatch(format: String) async throws -> (id: String, view: [String: Any]) {
+            try FileManager.default.removeItem(atPath: feeder)
+            try FileManager.default.copyItem(atPath: form, toPath: feeder)
+            let started = try await CameraTests.api(port, "POST", "/v1/scans", """
+                {"device": "sane:pnm:0", "dpi": 150, "mode": "gray", "caseNumber": "SX2026112200017", "materialName": "申请书",
+                 "maxPages": 1, "format": "\(format)", "saneOptions": {"filename": "\(feeder)"}}
+                """)
+            #expect(started.status == 202, "\(started.json)")
+            let id = try #require(started.json["id"] as? String)
+            var view = try await waitUntilReady(id, pages: 1)
+            for (index, next) in [licence, foreign, unnamed].enumerated() {
+                try FileManager.default.removeItem(atPath: feeder)
+                try FileManager.default.copyItem(atPath: next, toPath: feeder)
+                let more = try await CameraTests.api(port, "POST", "/v1/scans/\(id)/pages", #"{"maxPages": 1}"#)
+                #expect(more.status == 202, "\(more.json)")
+                view = try await waitUntilReady(id, pages: index + 2)
+            }
+            return (id, view)
+        }
+
+        let (id, view) = try await scanBatch(format: "pdf")
+        let pages = view["pages"] as? [[String: Any]] ?? []
+        #expect(pages.count == 4, "\(view)")
+        #expect(pages.map { $0["separatorFor"] as? String } == [nil, "营业执照", nil, ""], "\(pages.map { $0["separatorFor"] ?? "-" })")
+        #expect(pages.map { $0["otherCaseNumber"] as? String } == [nil, nil, "SX2026112200099", nil])
+        #expect((pages.first?["textLines"] as? Int ?? 0) > 5, "recognised at the scanning.ocr default: \(pages.first ?? [:])")
+        // Two finishes at once: one set of attachments.
+        async let first = CameraTests.api(port, "POST", "/v1/scans/\(id)/finish", "{}")
+        async let second = CameraTests.api(port, "POST", "/v1/scans/\(id)/finish", "{}")
+        let (one, two) = try await (first, second)
+        #expect(one.status == 201 && two.status == 201, "\(one.json) \(two.json)")
+        let attachments = one.json["attachments"] as? [[String: Any]] ?? []
+        #expect(attachments.map { $0["materialName"] as? String } == ["申请书", "营业执照"], "\(one.json)")
+        #expect(attachments.map { $0["pages"] as? Int } == [1, 1], "the separators are not kept: \(attachments)")
+        let ids = attachments.compactMap { $0["attachmentId"] as? String }
+        #expect((two.json["attachments"] as? [[String: Any]] ?? []).compactMap { $0["attachmentId"] as? String } == ids)
+        #expect(one.json["attachmentId"] as? String == ids.first)
+        let again = try await CameraTests.api(port, "POST", "/v1/scans/\(id)/finish", "{}")
+        #expect((again.json["attachments"] as? [[String: Any]] ?? []).compactMap { $0["attachmentId"] as? String } == ids)
+        let listed = try await curl(["-H", "Authorization: Bearer \(CameraTests.token)", "http://127.0.0.1:\(port)/v1/attachments?case=SX2026112200017"])
+        let listedIDs = ((try? JSONSerialization.jsonObject(with: Data(listed.body.utf8))) as? [[String: Any]] ?? [])
+            .compactMap { ($0["attachment"] as? [String: Any])?["attachmentId"] as? String }
+        #expect(Set(listedIDs) == Set(ids) && listedIDs.count == 2, "\(listed.body)")
+        // The second material carries its barcodes in its manifest, page by page.
+        let licenceBarcodes = (attachments.last?["barcodes"] as? [[String: Any]] ?? []).compactMap { $0["text"] as? String }
+        #expect(licenceBarcodes.contains("SX2026112200099"), "\(attachments.last ?? [:])")
+        let text = try await curl(["-H", "Authorization: Bearer \(CameraTests.token)", "http://127.0.0.1:\(port)/v1/attachments/\(ids[0])/text"])
+        #expect(Self.withoutSpaces(text.body).contains("申请材料接收通知书"), "\(text.body)")
+        _ = try await run("/usr/bin/curl", ["-s", "--noproxy", "*", "-H", "Authorization: Bearer \(CameraTests.token)", "-o", "\(directory)/first.pdf",
+                                            "http://127.0.0.1:\(port)/v1/attachments/\(ids[0])/content"])
+        let layer = Self.withoutSpaces(try await run("/usr/bin/pdftotext", ["\(directory)/first.pdf", "-"]).standardOutput)
+        #expect(layer.contains("申请材料接收通知书"), "\(layer)")
+        let check = try await archivalCheck("\(directory)/first.pdf")
+        #expect(check.passed, "\(check.report)")
+
+        // The same batch as OFD: two packages, each valid and opened by an independent reader.
+        let (ofdID, _) = try await scanBatch(format: "ofd")
+        let ofd = try await CameraTests.api(port, "POST", "/v1/scans/\(ofdID)/finish", "{}")
+        let ofdAttachments = ofd.json["attachments"] as? [[String: Any]] ?? []
+        #expect(ofdAttachments.map { $0["contentType"] as? String } == ["application/ofd", "application/ofd"], "\(ofd.json)")
+        #expect(ofdAttachments.map { $0["fileName"] as? String } == ["申请书.ofd", "营业执照.ofd"], "\(ofd.json)")
+        let ofdFirst = try #require(ofdAttachments.first?["attachmentId"] as? String)
+        _ = try await run("/usr/bin/curl", ["-s", "--noproxy", "*", "-H", "Authorization: Bearer \(CameraTests.token)", "-o", "\(directory)/first.ofd",
+                                            "http://127.0.0.1:\(port)/v1/attachments/\(ofdFirst)/content"])
+        let opened = try await run("\(packageRoot)/.venv/bin/python", ["\(packageRoot)/Tests/tools/ofd_check.py", "\(directory)/first.ofd",
+                                                                       "--reference", form, "--expect-text", "申请材料接收通知书"])
+        #expect(opened.status == 0, "\(opened.standardOutput) \(opened.standardError)")
+        let report = (try? JSONSerialization.jsonObject(with: Data(opened.standardOutput.utf8))) as? [String: Any] ?? [:]
+        #expect((report["customData"] as? [String: Any])?["caseNumber"] as? String == "SX2026112200017", "\(report)")
+        #expect(report["rendered"] as? Bool == true, "\(report)")
+        #expect(try await server.stop() == 0)
     }
 }

@@ -183,6 +183,10 @@ export interface ScanRequest {
   cleanup?: ScanCleanup;
   saneOptions?: Record<string, string>;
   maxPages?: number;
+  /** Recognise the pages' text (PDF text layer, search); default from the service's scanning.ocr. */
+  ocr?: boolean;
+  /** `pdf` (PDF/A-2b, default) or `ofd` (GB/T 33190-2016). */
+  format?: 'pdf' | 'ofd';
 }
 
 export interface ScanPage {
@@ -201,6 +205,13 @@ export interface ScanPage {
   rotation: 0 | 90 | 180 | 270;
   thumbnailUrl: string;
   imageUrl: string;
+  /** Lines of text recognised (absent when recognition was not asked for). */
+  textLines?: number;
+  barcodes?: { type: string; text: string }[];
+  /** A case number in a barcode on the page that is not the batch's: another applicant's paper. */
+  otherCaseNumber?: string;
+  /** Set on a separator sheet: the next material's name ("" when none is printed); the batch is split there. */
+  separatorFor?: string;
 }
 
 export type ScanState = 'scanning' | 'ready' | 'failed' | 'interrupted' | 'finished' | 'discarded';
@@ -216,7 +227,10 @@ export interface Scan {
   pageCount: number;
   blankPages: number;
   settings?: Record<string, unknown>;
+  /** The first attachment the batch was finished into. */
   attachmentId?: string;
+  /** Every attachment it was finished into: one per material when separator sheets split it. */
+  attachmentIds: string[];
   createdAt: string;
   updatedAt: string;
 }
@@ -240,6 +254,8 @@ export interface Attachment {
   fileName: string;
   /** Set once the clerk deleted it (`deleteAttachment`): withdrawn from delivery, restorable until purged. */
   deletedAt?: string;
+  /** QR codes and barcodes found on its pages (the case number on a printed form). */
+  barcodes?: { type: string; text: string; page?: number }[];
 }
 
 export interface OutboxEntry {
@@ -272,7 +288,7 @@ export interface CaptureRequest {
   mode: CaptureMode;
   caseNumber: string;
   materialName?: string;
-  format?: 'jpeg' | 'pdf';
+  format?: 'jpeg' | 'pdf' | 'ofd';
   enhance?: boolean;
   autoCapture?: boolean;
   stillForMs?: number;
@@ -284,6 +300,8 @@ export interface CaptureRequest {
    * stored.
    */
   insist?: boolean;
+  /** Recognise a document's text into the PDF's text layer and the search text. */
+  ocr?: boolean;
 }
 
 /** What a document or card capture found out (document and card modes). */
@@ -597,7 +615,11 @@ export declare class Tongban {
   rotatePage(id: string, pageId: string, rotation: 0 | 90 | 180 | 270): Promise<Scan>;
   deletePage(id: string, pageId: string): Promise<Scan>;
   cancelScan(id: string): Promise<null>;
-  finishScan(id: string, options?: { includeBlank?: boolean; operator?: string }): Promise<Attachment>;
+  /**
+   * Makes the batch its attachment(s): the first one's manifest, with `attachments` listing every one (several when
+   * separator sheets split the batch into materials).
+   */
+  finishScan(id: string, options?: { includeBlank?: boolean; operator?: string }): Promise<Attachment & { attachments: Attachment[] }>;
   pageThumbnailUrl(id: string, pageId: string): string;
   pageImageUrl(id: string, pageId: string): string;
 
