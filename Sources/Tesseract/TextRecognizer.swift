@@ -5,13 +5,18 @@ import Foundation
 public struct RecognizedLine: Sendable, Codable, Equatable {
     /// The line's text, spaces between words kept as Tesseract saw them (none between Han characters).
     public var text: String
+    /// The line's box: left edge, top edge, width and height in pixels.
     public var x: Int
+    /// See `x`.
     public var y: Int
+    /// See `x`.
     public var width: Int
+    /// See `x`.
     public var height: Int
     /// Tesseract's mean word confidence for the line, 0…100.
     public var confidence: Double
 
+    /// A line as Tesseract gave it.
     public init(text: String, x: Int, y: Int, width: Int, height: Int, confidence: Double) {
         self.text = text
         self.x = x
@@ -24,14 +29,18 @@ public struct RecognizedLine: Sendable, Codable, Equatable {
 
 /// A failed call into libtesseract, named.
 public struct TesseractError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The C function that failed (`TessBaseAPIInit3`).
     public var call: String
+    /// What went wrong, in words for the log.
     public var message: String
 
+    /// An error of `call`.
     public init(call: String, message: String) {
         self.call = call
         self.message = message
     }
 
+    /// `call failed: message`.
     public var description: String { "\(call) failed: \(message)" }
 }
 
@@ -45,10 +54,11 @@ public final class TextRecognizer {
     /// Loads `languages` from `dataPath` (nil: the library's own tessdata folder).
     ///
     /// Debian's Tesseract is built with OpenMP: with one recogniser per core, its own threads only fight each other
-    /// (hundreds of times slower on two cores). `OMP_THREAD_LIMIT=1` is set before the first one is made, unless
-    /// the installer set it.
+    /// (several times slower on two cores). Each call keeps Tesseract's parallel regions on the calling thread (see
+    /// `tongban_tesseract_keep_to_this_thread`); `OMP_THREAD_LIMIT=1` in the service's environment does the same
+    /// for the whole process.
     public init(languages: String, dataPath: String? = nil) throws(TesseractError) {
-        Self.limitThreadsOnce
+        _ = tongban_tesseract_keep_to_this_thread()
         guard let handle = TessBaseAPICreate() else {
             throw TesseractError(call: "TessBaseAPICreate", message: "out of memory")
         }
@@ -71,9 +81,7 @@ public final class TextRecognizer {
         TessBaseAPIDelete(handle)
     }
 
-    private static let limitThreadsOnce: Void = {
-        setenv("OMP_THREAD_LIMIT", "1", 0)
-    }()
+    private static let clock = ContinuousClock()
 
     /// The library's version string.
     public static var version: String { TessVersion().map { String(cString: $0) } ?? "unknown" }
@@ -85,17 +93,21 @@ public final class TextRecognizer {
         guard width > 0, height > 0, stride >= width, pixels.count >= stride * height else {
             throw TesseractError(call: "TessBaseAPISetImage", message: "picture of \(width)×\(height) does not match its \(pixels.count) bytes")
         }
+        _ = tongban_tesseract_keep_to_this_thread()
         defer { TessBaseAPIClear(handle) }
         pixels.withUnsafeBufferPointer { buffer in
             TessBaseAPISetImage(handle, buffer.baseAddress, Int32(width), Int32(height), 1, Int32(stride))
         }
         TessBaseAPISetSourceResolution(handle, Int32(max(70, dotsPerInch)))
+        let started = Self.clock.now
         guard let monitor = TessMonitorCreate() else { throw TesseractError(call: "TessMonitorCreate", message: "out of memory") }
         defer { TessMonitorDelete(monitor) }
         let milliseconds = deadline.components.seconds * 1000 + deadline.components.attoseconds / 1_000_000_000_000_000
         TessMonitorSetDeadlineMSecs(monitor, Int32(clamping: milliseconds))
-        // A page cut short by the deadline still has the lines read so far.
-        _ = TessBaseAPIRecognize(handle, monitor)
+        // A page cut short by the deadline still has the lines read so far; any other failure is the call's.
+        if TessBaseAPIRecognize(handle, monitor) != 0, Self.clock.now < started + deadline {
+            throw TesseractError(call: "TessBaseAPIRecognize", message: "recognition failed on a picture of \(width)×\(height)")
+        }
         guard let iterator = TessBaseAPIGetIterator(handle) else { return [] }
         defer { TessResultIteratorDelete(iterator) }
         let page = TessResultIteratorGetPageIterator(iterator)
