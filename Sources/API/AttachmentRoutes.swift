@@ -74,8 +74,15 @@ enum AttachmentRoutes {
             let caseNumber = try request.queryText("case")
             var listed = try store.attachments(caseNumber: caseNumber)
             if let phrase = try request.queryText("text") {
+                guard phrase.count <= 200 else {
+                    var problem = Problem(code: "invalid-query", status: 400, title: "搜索内容过长 Search text too long",
+                                          detail: "text is \(phrase.count) characters; a search takes at most 200",
+                                          remedy: "输入较短的词语。Search for a shorter phrase.")
+                    problem.invalidParams = [.init(name: "text", kind: "too-long", reason: "at most 200 characters")]
+                    throw problem
+                }
                 guard let caseNumber else {
-                        var problem = Problem(code: "invalid-query", status: 400, title: "缺少受理编号 Case number missing",
+                    var problem = Problem(code: "invalid-query", status: 400, title: "缺少受理编号 Case number missing",
                                           detail: "text search runs within one case: give case as well as text",
                                           remedy: "Add case=<受理编号> to the query.")
                     problem.invalidParams = [.init(name: "case", kind: "required", reason: "text search runs within one case")]
@@ -84,7 +91,7 @@ enum AttachmentRoutes {
                 let matching = try store.attachmentIDs(caseNumber: caseNumber, textContaining: phrase)
                 listed = listed.filter { matching.contains($0.manifest.attachmentId) }
             }
-            return try TongbanAPI.json(listed.map { AttachmentWithDelivery(attachment: $0.manifest, delivery: $0.delivery) })
+            return try TongbanAPI.json(listed.map { AttachmentWithDelivery(attachment: shownToCaller($0.manifest), delivery: $0.delivery) })
         }
 
         /// The manifest from the store: the file (a call's recording can be hundreds of megabytes) is not read.
@@ -92,7 +99,7 @@ enum AttachmentRoutes {
             guard let store = dependencies.store else { throw unavailable() }
             let id = try context.parameters.require("id")
             guard let (manifest, _) = try store.attachment(id: id) else { throw notFound(id) }
-            return try TongbanAPI.json(manifest)
+            return try TongbanAPI.json(shownToCaller(manifest))
         }
 
         /// The attachment's bytes as captured (identity items unsealed), for the clerk to look at before sending.
@@ -245,6 +252,16 @@ enum AttachmentRoutes {
                           remedy: "请用一句话写明理由（如：拍错了）。Say why in one sentence (e.g. wrong page).")
         }
         return reason
+    }
+
+    /// An attachment's manifest as the caller may see it: the barcodes read off the papers are their content (an
+    /// e-licence's QR code, an ID number in Code 128) — shown to callers with a credential, left out for the
+    /// anonymous local program that may list a case's attachments.
+    static func shownToCaller(_ manifest: AttachmentManifest) -> AttachmentManifest {
+        guard Caller.current == .anonymous else { return manifest }
+        var manifest = manifest
+        manifest.barcodes = nil
+        return manifest
     }
 
     static func unavailable() -> Problem {

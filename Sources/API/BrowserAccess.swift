@@ -53,12 +53,13 @@ public struct BrowserAccessPolicy: Sendable {
 
     /// Reads of personal data, which need a credential even though they change nothing.
     static func isPersonalRead(path: String, query: String?) -> Bool {
+        // Split as the router matches (it skips empty components: `//v1/events` and `/v1/events/` are `/v1/events`).
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
-        if path == "/v1/events" { return true }
+        if parts == ["v1", "events"] { return true }
         if parts.count == 4, parts[0] == "v1", parts[1] == "cameras", parts[3] == "preview" { return true }
         if parts.count == 4, parts[0] == "v1", parts[1] == "attachments", ["content", "thumbnail", "text"].contains(parts[3]) { return true }
         // A search of the recognised text answers whether a name is in a case's papers: a read of them.
-        if path == "/v1/attachments", Self.queryFields(query).contains(where: { $0.name == "text" }) { return true }
+        if parts == ["v1", "attachments"], Self.queryFields(query).contains(where: { $0.name == "text" }) { return true }
         if parts.count == 6, parts[0] == "v1", parts[1] == "scans", parts[3] == "pages", ["image", "thumbnail"].contains(parts[5]) { return true }
         if parts.count == 4, parts[0] == "v1", parts[1] == "idcard", parts[2] == "records" {
             // Decoded as the route decodes it (`reveal=%74rue` is `reveal=true`); any value but false counts.
@@ -67,14 +68,27 @@ public struct BrowserAccessPolicy: Sendable {
         return false
     }
 
-    /// The query's fields, decoded as the routes decode them (`reveal=%74rue` is `reveal=true`, `+` a space).
-    static func queryFields(_ query: String?) -> [(name: String, value: String?)] {
-        (query ?? "").split(separator: "&").map { pair in
-            let field = pair.split(separator: "=", maxSplits: 1).map {
-                let plain = String($0).replacingOccurrences(of: "+", with: " ")
-                return plain.removingPercentEncoding ?? plain
-            }
-            return (field.first ?? "", field.dropFirst().first)
+    /// One field of a query string.
+    struct QueryField: Equatable {
+        /// The name, decoded (left as sent when its percent-encoding is not UTF-8).
+        var name: String
+        /// The value, decoded; nil when the field has no `=`. Left as sent when it does not decode.
+        var value: String?
+        /// False when the value's percent-encoding is not UTF-8.
+        var valueDecodes: Bool
+    }
+
+    /// The query's fields, as both the access decision and the routes read them (one parser, so they cannot
+    /// disagree): `application/x-www-form-urlencoded` — `+` a space, `%2B` a plus sign, `reveal=%74rue` is
+    /// `reveal=true`.
+    static func queryFields(_ query: String?) -> [QueryField] {
+        func decoded(_ part: Substring) -> String? { part.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+        return (query ?? "").split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = decoded(parts[0]) ?? String(parts[0])
+            guard parts.count > 1 else { return QueryField(name: name, value: nil, valueDecodes: true) }
+            let value = decoded(parts[1])
+            return QueryField(name: name, value: value ?? String(parts[1]), valueDecodes: value != nil)
         }
     }
 

@@ -81,19 +81,12 @@ extension Request {
     /// Nil when the parameter is absent; a 400 when its percent-encoding is not UTF-8 (never taken as absent: a
     /// broken case number must not list every case).
     func queryText(_ name: String) throws(Problem) -> String? {
-        guard let query = uri.query else { return nil }
-        func decoded(_ part: Substring) -> String? { part.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
-        for pair in query.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard decoded(parts[0]) == name else { continue }
-            guard parts.count > 1 else { return "" }
-            guard let value = decoded(parts[1]) else {
-                throw Problem(code: "invalid-query-encoding", status: 400, title: "请求参数编码错误 Malformed query",
-                              detail: "the query parameter \(name) is not percent-encoded UTF-8",
-                              remedy: "Percent-encode the value as UTF-8 (encodeURIComponent).")
-            }
-            return value
+        guard let field = BrowserAccessPolicy.queryFields(uri.query).first(where: { $0.name == name }) else { return nil }
+        guard field.valueDecodes else {
+            throw Problem(code: "invalid-query-encoding", status: 400, title: "请求参数编码错误 Malformed query",
+                          detail: "the query parameter \(name) is not percent-encoded UTF-8",
+                          remedy: "Percent-encode the value as UTF-8 (encodeURIComponent).")
         }
-        return nil
+        return field.value ?? ""
     }
 }

@@ -25,11 +25,11 @@ enum ScanRoutes {
         router.get("/v1/scans") { request, _ -> Response in
             let scans = try service(dependencies)
             let states = request.uri.queryParameters["state"].map { String($0).split(separator: ",").compactMap { ScanState(rawValue: String($0)) } }
-            return try TongbanAPI.json(try await scans.list(states: states))
+            return try TongbanAPI.json(try await scans.list(states: states).map(Self.shownToCaller))
         }
 
         router.get("/v1/scans/:id") { _, context -> Response in
-            try TongbanAPI.json(try await service(dependencies).view(try context.parameters.require("id")))
+            try TongbanAPI.json(Self.shownToCaller(try await service(dependencies).view(try context.parameters.require("id"))))
         }
 
         /// Cancels a batch that is scanning (pages kept), or discards one that is not.
@@ -99,6 +99,16 @@ enum ScanRoutes {
             var container = encoder.container(keyedBy: Keys.self)
             try container.encode(all, forKey: .attachments)
         }
+    }
+
+    /// A batch as the caller may see it: the barcodes read off its pages are the papers' content (an e-licence's
+    /// QR code, an ID number in Code 128) — shown to callers with a credential, left out for the anonymous local
+    /// program that may list batches.
+    static func shownToCaller(_ view: ScanView) -> ScanView {
+        guard Caller.current == .anonymous else { return view }
+        var view = view
+        for index in view.pages.indices { view.pages[index].barcodes = nil }
+        return view
     }
 
     static func service(_ dependencies: APIDependencies) throws -> ScanService {

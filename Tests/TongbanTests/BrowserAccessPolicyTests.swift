@@ -51,6 +51,16 @@ import Testing
             == .allowed(corsOrigin: nil))
     }
 
+    /// Review finding: the router skips empty path components, so `/v1/attachments/?text=` and `//v1/events` reach
+    /// the same routes as their plain spellings — and must need the same credential.
+    @Test(arguments: [("/v1/attachments", "case=C1&text=%E5%BC%A0"), ("/v1/attachments/", "case=C1&text=a"), ("//v1/attachments", "text=a"),
+                      ("/v1//attachments", "text"), ("/v1/events", nil), ("/v1/events/", nil), ("//v1/events", nil),
+                      ("/v1/attachments//a1/text", nil), ("/v1/idcard/records/r1/", "reveal=%74rue"), ("/v1/idcard/records/r1", "reveal=%ZZ")])
+    func personalReadsNeedACredentialHoweverThePathIsSpelt(path: String, query: String?) {
+        #expect(code(policy.verdict(method: .get, path: path, query: query, host: "127.0.0.1:8808", origin: nil, caller: .anonymous))
+            == "credential-required", "\(path)?\(query ?? "")")
+    }
+
     /// Finding: a cross-site `<img>` switched the camera preview on.
     @Test(arguments: ["cross-site", "same-site"])
     func pagesOfOtherSitesReachOnlyHealthAndTheSDK(fetchSite: String) {
