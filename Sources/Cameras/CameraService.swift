@@ -152,12 +152,19 @@ public actor CameraService: Service {
     private var cameras: [String: (model: String, camera: LiveCamera)] = [:]
     private let processing = DedicatedThread(name: "camera processing")
     private let calibration: CameraCalibration
+    /// The processing thread's text recogniser, loaded when a capture first asks for text and kept.
+    private let textReader: ThreadTextReader
+    /// `cameras.ocr`: whether a document capture's text is read when its request does not say.
+    private let recognizeText: Bool
 
     /// `resolve` maps a camera id to its device (nil: no such camera).
     public init(intake: AttachmentIntake, events: EventBus, logger: Logger, settleFrames: Int = 3, idleRelease: TimeInterval = 5,
                 previewQuality: Int = 80, defaultStillForMilliseconds: Int = 1200, calibration: CameraCalibration = .unknown,
+                text: TextRecognitionSettings = TextRecognitionSettings(), recognizeText: Bool = false,
                 resolve: @escaping @Sendable (String) async -> (model: String, backing: Backing)?) {
         self.calibration = calibration
+        self.textReader = ThreadTextReader(PageTextReader(text))
+        self.recognizeText = recognizeText
         self.intake = intake
         self.events = events
         self.logger = logger
@@ -234,9 +241,11 @@ public actor CameraService: Service {
         }
         let frame: CameraFrame
         do { frame = try await camera.still() } catch { throw Self.problem(error) }
-        let calibration = self.calibration
-        let made = try await processing.perform { () throws(Problem) -> CaptureProcessor.Made in
-            try CaptureProcessor.make(frame, request, device: id, calibration: calibration)
+        let calibration = self.calibration, textReader = self.textReader
+        var asked = request
+        asked.ocr = request.ocr ?? recognizeText
+        let made = try await processing.perform { [asked] () throws(Problem) -> CaptureProcessor.Made in
+            try CaptureProcessor.make(frame, asked, device: id, calibration: calibration, textReader: textReader.reader)
         }
         // A separator sheet is for the feeder (it splits a scanned batch); under the camera it is not a material.
         if request.mode == .document, let next = SeparatorSheet.nextMaterial(among: made.barcodes.map(\.text)) {
@@ -265,7 +274,7 @@ public actor CameraService: Service {
         return CameraCaptureResult(attachment: manifest, mode: request.mode, pictureWidth: frame.width, pictureHeight: frame.height,
                                    width: made.width, height: made.height, corners: made.corners, assessment: made.assessment,
                                    barcodes: manifest.barcodes, textLines: made.text?.count,
-                                   otherCaseNumber: CaseNumberMark.other(than: request.caseNumber, among: made.barcodes.map(\.text)))
+                                   otherCaseNumber: CaseNumberMark.other(than: request.caseNumber, among: made.barcodes.map { ($0.type, $0.text) }))
     }
 
     /// Front and back of an ID card, captured before as `idcard-front` / `idcard-back`, at true size on one A4 page
@@ -423,4 +432,11 @@ enum IDCardCopy {
                           remedy: "重新拍摄两面后再试。Capture both sides again and retry.")
         }
     }
+}
+
+/// The camera processing thread's text recogniser. `PageTextReader` is one thread's: this box hands it to the
+/// closures the processing thread runs (one at a time, on that thread only), never to another thread.
+final class ThreadTextReader: @unchecked Sendable {
+    let reader: PageTextReader
+    init(_ reader: PageTextReader) { self.reader = reader }
 }

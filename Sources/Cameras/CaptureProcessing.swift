@@ -93,10 +93,10 @@ public enum CaptureProcessor {
     /// More of the page burnt out by a reflection than this: glare.
     static let maximumGlare = 0.005
 
-    /// - Parameter text: how a document's text is read when the request asks for it.
+    /// - Parameter textReader: the calling thread's recogniser, for a document whose request asks for text (nil: a
+    ///   recogniser of the default languages is loaded for this capture).
     public static func make(_ frame: CameraFrame, _ request: CameraCaptureRequest, device: String,
-                            calibration: CameraCalibration = .unknown,
-                            text: TextRecognitionSettings = TextRecognitionSettings()) throws(Problem) -> Made {
+                            calibration: CameraCalibration = .unknown, textReader: PageTextReader? = nil) throws(Problem) -> Made {
         if request.mode == .photo {
             return Made(bytes: frame.jpeg, contentType: "image/jpeg", fileName: "photo.jpg", width: frame.width, height: frame.height)
         }
@@ -242,7 +242,10 @@ public enum CaptureProcessor {
             let grey = Luminance.grey(fromRGB: pixels)
             barcodes = (try? BarcodeReader.barcodes(gray: grey, width: size.width, height: size.height, stride: size.width)) ?? []
             if request.ocr == true {
-                do { lines = try PageTextReader(text).lines(gray: grey, width: size.width, height: size.height, dotsPerInch: tagDotsPerInch) } catch {
+                let reader = textReader ?? PageTextReader(TextRecognitionSettings())
+                // A clerk waits on a capture: a page whose text takes longer keeps the lines read in 15 s.
+                do { lines = try reader.lines(gray: grey, width: size.width, height: size.height, dotsPerInch: tagDotsPerInch,
+                                              deadline: .seconds(15)) } catch {
                     throw Problem(code: "text-recognition-unavailable", status: 503, title: "文字识别不可用 Text recognition unavailable",
                                   detail: "\(device): \(error)",
                                   remedy: "安装 tesseract-ocr-chi-sim，或不勾选文字识别再拍。Install tesseract-ocr-chi-sim, or capture without ocr.")

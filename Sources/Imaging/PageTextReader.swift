@@ -11,6 +11,7 @@ public struct TextRecognitionSettings: Sendable, Equatable {
     /// nothing above 300 dpi and the work grows with the pixels).
     public var maximumDotsPerInch: Int
 
+    /// Settings for `languages` (`chi_sim`, `chi_sim+eng`).
     public init(languages: String = "chi_sim", dataPath: String? = nil, maximumDotsPerInch: Int = 300) {
         self.languages = languages
         self.dataPath = dataPath
@@ -26,13 +27,15 @@ public final class PageTextReader {
     private var recognizer: TextRecognizer?
     private var loadFailure: TesseractError?
 
+    /// A reader that loads its recogniser with `settings` when first asked.
     public init(_ settings: TextRecognitionSettings) {
         self.settings = settings
     }
 
     /// The text lines of an 8-bit grey picture (rows packed), in its own pixels; finer than the settings'
-    /// `maximumDotsPerInch`, it is averaged down first.
-    public func lines(gray pixels: [UInt8], width: Int, height: Int, dotsPerInch: Int) throws(TesseractError) -> [RecognizedLine] {
+    /// `maximumDotsPerInch`, it is averaged down first. `deadline` bounds the work (the lines read by then are kept).
+    public func lines(gray pixels: [UInt8], width: Int, height: Int, dotsPerInch: Int,
+                      deadline: Duration = .seconds(120)) throws(TesseractError) -> [RecognizedLine] {
         if let loadFailure { throw loadFailure }
         if recognizer == nil {
             do { recognizer = try TextRecognizer(languages: settings.languages, dataPath: settings.dataPath) } catch {
@@ -43,12 +46,12 @@ public final class PageTextReader {
         guard let recognizer else { return [] }
         let factor = max(1, Int((Double(dotsPerInch) / Double(max(72, settings.maximumDotsPerInch))).rounded(.up)))
         guard factor > 1 else {
-            return try recognizer.lines(gray: pixels, width: width, height: height, stride: width, dotsPerInch: dotsPerInch)
+            return try recognizer.lines(gray: pixels, width: width, height: height, stride: width, dotsPerInch: dotsPerInch, deadline: deadline)
         }
         let reduced = PageProcessor.reducedGray(RawPage(width: width, height: height, channels: 1, pixels: pixels, dotsPerInch: dotsPerInch),
                                                 factor: factor)
         return try recognizer.lines(gray: reduced.pixels, width: reduced.width, height: reduced.height, stride: reduced.width,
-                                    dotsPerInch: dotsPerInch / factor).map { line in
+                                    dotsPerInch: dotsPerInch / factor, deadline: deadline).map { line in
             RecognizedLine(text: line.text, x: line.x * factor, y: line.y * factor, width: line.width * factor,
                            height: line.height * factor, confidence: line.confidence)
         }

@@ -131,6 +131,9 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var fieldOfViewDegrees: Int
         /// Folder of the simulated camera's scenes (`*.jpg` / `*.mjpeg`), relative to the configuration file.
         public var simulatorScenes: String
+        /// Recognise a document capture's text (PDF text layer, search) unless the request says otherwise; in the
+        /// languages of `scanning.ocrLanguages`.
+        public var recognizeText: Bool = true
     }
 
     /// Remote video assistance (counter-to-counter calls through Janus).

@@ -75,6 +75,7 @@ public enum ConfigurationKeys {
         .init(path: "cameras.viewWidthMillimetres", kind: .integer(0...2000), defaultValue: "0"),
         .init(path: "cameras.fieldOfViewDegrees", kind: .integer(0...150), defaultValue: "0"),
         .init(path: "cameras.simulatorScenes", kind: .string, defaultValue: "camera"),
+        .init(path: "cameras.ocr", kind: .boolean, defaultValue: "true"),
         .init(path: "assist.janusUrl", kind: .url, defaultValue: nil),
         .init(path: "assist.office", kind: .string, defaultValue: ""),
         .init(path: "assist.answersFor", kind: .stringList, defaultValue: ""),

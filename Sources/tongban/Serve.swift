@@ -134,7 +134,9 @@ struct Serve: AsyncParsableCommand {
                                     previewQuality: configuration.cameras.previewQuality,
                                     defaultStillForMilliseconds: configuration.cameras.autoCaptureStillMilliseconds,
                                     calibration: CameraCalibration(viewWidthMillimetres: Double(configuration.cameras.viewWidthMillimetres),
-                                                                   horizontalFieldOfViewDegrees: Double(configuration.cameras.fieldOfViewDegrees))) { id in
+                                                                   horizontalFieldOfViewDegrees: Double(configuration.cameras.fieldOfViewDegrees)),
+                                    text: TextRecognitionSettings(languages: configuration.scanning.textLanguages),
+                                    recognizeText: configuration.cameras.recognizeText) { id in
             guard let device = await registry.snapshot().devices.first(where: { $0.id == id && $0.deviceClass == .camera }) else { return nil }
             if device.transport == .simulator {
                 return (device.model, .pictures(scenes: CameraService.scenes(in: scenesDirectory)))
