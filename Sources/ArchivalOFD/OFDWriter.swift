@@ -12,13 +12,17 @@ public struct OFDCaseMetadata: Sendable, Equatable {
     public var counter: String?
     /// When the first page was captured.
     public var capturedAt: Date
+    /// The document's own identifier (the attachment id, a UUID): its DocID, so two documents are never taken for
+    /// one. Nil: derived from case, material and time.
+    public var documentID: String?
 
     /// Metadata for one material of one case.
-    public init(caseNumber: String, materialName: String, counter: String? = nil, capturedAt: Date) {
+    public init(caseNumber: String, materialName: String, counter: String? = nil, capturedAt: Date, documentID: String? = nil) {
         self.caseNumber = caseNumber
         self.materialName = materialName
         self.counter = counter
         self.capturedAt = capturedAt
+        self.documentID = documentID
     }
 }
 
@@ -98,7 +102,9 @@ public struct OFDWriter: Sendable {
             """
         let millimetresPerPixel = 25.4 / image.dotsPerInch
         for line in image.textLines {
-            let characters = line.text.unicodeScalars.count
+            // Characters XML cannot carry are dropped before counting, so each advance belongs to one character shown.
+            let text = XMLText.allowed(line.text)
+            let characters = text.unicodeScalars.count
             guard characters > 0, line.width > 0, line.height > 0 else { continue }
             let textID = allocate()
             let size = Double(line.height) * millimetresPerPixel
@@ -108,17 +114,18 @@ public struct OFDWriter: Sendable {
             let deltas = characters > 1 ? " DeltaX=\"g \(characters - 1) \(Self.number(advance))\"" : ""
             content += "<ofd:TextObject ID=\"\(textID)\" Boundary=\"\(box)\"" + (textCTM.isEmpty ? "" : " CTM=\"\(textCTM)\"")
                 + " Font=\"\(fontID)\" Size=\"\(Self.number(size))\" Fill=\"false\">"
-                + "<ofd:TextCode X=\"\(Self.number(left))\" Y=\"\(Self.number(baseline))\"\(deltas)>\(Self.xml(line.text))</ofd:TextCode></ofd:TextObject>"
+                + "<ofd:TextCode X=\"\(Self.number(left))\" Y=\"\(Self.number(baseline))\"\(deltas)>\(XMLText.escaped(text))</ofd:TextCode></ofd:TextObject>"
         }
         content += "</ofd:Layer></ofd:Content></ofd:Page>\n"
         let pageID = allocate()
         let location = "Pages/Page_\(index)/Content.xml"
         pages.append((pageID, location))
-        return zip.entry("Doc_0/Res/\(file)", bytes) + zip.entry("Doc_0/\(location)", Array(content.utf8))
+        let imagePart = try zip.entry("Doc_0/Res/\(file)", bytes)
+        return imagePart + (try zip.entry("Doc_0/\(location)", Array(content.utf8)))
     }
 
     /// The document's description, resources, custom tags and the package's directory.
-    public mutating func finish(_ info: PDFDocumentInfo, case metadata: OFDCaseMetadata) -> [UInt8] {
+    public mutating func finish(_ info: PDFDocumentInfo, case metadata: OFDCaseMetadata) throws(OFDError) -> [UInt8] {
         let ns = Self.namespace
         let box = firstPageBox.map { "0 0 \(Self.number($0.width)) \(Self.number($0.height))" } ?? "0 0 210 297"
         let date = Self.day(info.created, info.timeZone)
@@ -138,9 +145,9 @@ public struct OFDWriter: Sendable {
             """
         let tagFile = """
             <?xml version="1.0" encoding="UTF-8"?>
-            <Case xmlns="urn:tongban:case"><CaseNumber>\(Self.xml(metadata.caseNumber))</CaseNumber>\
-            <MaterialName>\(Self.xml(metadata.materialName))</MaterialName>\
-            \(metadata.counter.map { "<Counter>\(Self.xml($0))</Counter>" } ?? "")\
+            <Case xmlns="urn:tongban:case"><CaseNumber>\(XMLText.escaped(metadata.caseNumber))</CaseNumber>\
+            <MaterialName>\(XMLText.escaped(metadata.materialName))</MaterialName>\
+            \(metadata.counter.map { "<Counter>\(XMLText.escaped($0))</Counter>" } ?? "")\
             <CapturedAt>\(Self.timestamp(metadata.capturedAt, info.timeZone))</CapturedAt></Case>
 
             """
@@ -158,26 +165,26 @@ public struct OFDWriter: Sendable {
             <ofd:Pages>\(pageList)</ofd:Pages><ofd:CustomTags>CustomTags.xml</ofd:CustomTags></ofd:Document>
 
             """
-        var customData = "<ofd:CustomData Name=\"caseNumber\">\(Self.xml(metadata.caseNumber))</ofd:CustomData>"
-            + "<ofd:CustomData Name=\"materialName\">\(Self.xml(metadata.materialName))</ofd:CustomData>"
-        if let counter = metadata.counter { customData += "<ofd:CustomData Name=\"counter\">\(Self.xml(counter))</ofd:CustomData>" }
+        var customData = "<ofd:CustomData Name=\"caseNumber\">\(XMLText.escaped(metadata.caseNumber))</ofd:CustomData>"
+            + "<ofd:CustomData Name=\"materialName\">\(XMLText.escaped(metadata.materialName))</ofd:CustomData>"
+        if let counter = metadata.counter { customData += "<ofd:CustomData Name=\"counter\">\(XMLText.escaped(counter))</ofd:CustomData>" }
         let root = """
             <?xml version="1.0" encoding="UTF-8"?>
             <ofd:OFD xmlns:ofd="\(ns)" Version="1.0" DocType="OFD"><ofd:DocBody><ofd:DocInfo>\
-            <ofd:DocID>\(Self.documentID(info, metadata))</ofd:DocID><ofd:Title>\(Self.xml(info.title))</ofd:Title>\
-            <ofd:Subject>\(Self.xml(info.subject))</ofd:Subject><ofd:CreationDate>\(date)</ofd:CreationDate>\
-            <ofd:Keywords><ofd:Keyword>\(Self.xml(info.keywords))</ofd:Keyword></ofd:Keywords>\
-            <ofd:Creator>\(Self.xml(info.creator))</ofd:Creator>\
+            <ofd:DocID>\(Self.documentID(info, metadata))</ofd:DocID><ofd:Title>\(XMLText.escaped(info.title))</ofd:Title>\
+            <ofd:Subject>\(XMLText.escaped(info.subject))</ofd:Subject><ofd:CreationDate>\(date)</ofd:CreationDate>\
+            <ofd:Keywords><ofd:Keyword>\(XMLText.escaped(info.keywords))</ofd:Keyword></ofd:Keywords>\
+            <ofd:Creator>\(XMLText.escaped(info.creator))</ofd:Creator>\
             <ofd:CustomDatas>\(customData)</ofd:CustomDatas></ofd:DocInfo>\
             <ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>
 
             """
-        out += zip.entry("Doc_0/PublicRes.xml", Array(publicRes.utf8))
-        out += zip.entry("Doc_0/DocumentRes.xml", Array(documentRes.utf8))
-        out += zip.entry("Doc_0/Tags/Case.xml", Array(tagFile.utf8))
-        out += zip.entry("Doc_0/CustomTags.xml", Array(customTags.utf8))
-        out += zip.entry("Doc_0/Document.xml", Array(document.utf8))
-        out += zip.entry("OFD.xml", Array(root.utf8))
+        out += try zip.entry("Doc_0/PublicRes.xml", Array(publicRes.utf8))
+        out += try zip.entry("Doc_0/DocumentRes.xml", Array(documentRes.utf8))
+        out += try zip.entry("Doc_0/Tags/Case.xml", Array(tagFile.utf8))
+        out += try zip.entry("Doc_0/CustomTags.xml", Array(customTags.utf8))
+        out += try zip.entry("Doc_0/Document.xml", Array(document.utf8))
+        out += try zip.entry("OFD.xml", Array(root.utf8))
         out += zip.finish()
         return out
     }
@@ -212,9 +219,13 @@ public struct OFDWriter: Sendable {
         return out
     }
 
-    /// A stable identifier of the document, 32 hex digits as the standard's DocID is: the same case, material and
-    /// time give the same one.
+    /// The document's identifier, 32 hex digits as the standard's DocID is: the given one (a UUID without its
+    /// hyphens), else derived from case, material and time.
     static func documentID(_ info: PDFDocumentInfo, _ metadata: OFDCaseMetadata) -> String {
+        if let given = metadata.documentID {
+            let hex = given.lowercased().filter(\.isHexDigit)
+            if hex.count == 32 { return hex }
+        }
         var high: UInt64 = 0xcbf2_9ce4_8422_2325, low: UInt64 = 0x8422_2325_cbf2_9ce4
         for byte in "\(metadata.caseNumber)\u{0}\(metadata.materialName)\u{0}\(info.created.timeIntervalSince1970)".utf8 {
             high = (high ^ UInt64(byte)) &* 0x100_0000_01b3
@@ -228,22 +239,6 @@ public struct OFDWriter: Sendable {
         while text.hasSuffix("0") { text.removeLast() }
         if text.hasSuffix(".") { text.removeLast() }
         return text
-    }
-
-    static func xml(_ value: String) -> String {
-        var out = ""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            // XML 1.0 has no place for most control characters.
-            case _ where scalar.value < 0x20 && scalar != "\t" && scalar != "\n" && scalar != "\r": continue
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
     }
 
     static func day(_ date: Date, _ zone: TimeZone) -> String {

@@ -11,12 +11,19 @@ struct StoredZipWriter: Sendable {
     private var entries: [Entry] = []
     private var written = 0
 
-    /// A ZIP without ZIP64 holds at most 4 GiB and 65,535 entries; an OFD of scanned pages stays far below.
+    /// A ZIP without ZIP64 holds at most 4 GiB and 65,535 entries: an OFD of a few hundred scanned pages stays far
+    /// below; a larger one is refused rather than written with sizes that wrap.
     static let maximumSize = Int(UInt32.max)
+    static let maximumEntries = Int(UInt16.max)
+    /// Room kept for the central directory and its end record.
+    static let directoryReserve = 1 << 20
 
     /// The local header and bytes of one entry. `name` is a path inside the package (`Doc_0/Document.xml`).
-    mutating func entry(_ name: String, _ data: [UInt8]) -> [UInt8] {
+    mutating func entry(_ name: String, _ data: [UInt8]) throws(OFDError) -> [UInt8] {
         let nameBytes = Array(name.utf8)
+        guard entries.count < Self.maximumEntries, written + 30 + nameBytes.count + data.count + Self.directoryReserve <= Self.maximumSize else {
+            throw OFDError(message: "the OFD package would pass 4 GiB or 65,535 parts (ZIP without ZIP64); split the batch into smaller materials")
+        }
         let crc = CRC32.checksum(data)
         let entry = Entry(name: nameBytes, crc: crc, size: UInt32(truncatingIfNeeded: data.count), offset: UInt32(truncatingIfNeeded: written))
         entries.append(entry)

@@ -230,10 +230,6 @@ public struct ArchivalPDFWriter: Sendable {
         return formatter.string(from: date)
     }
 
-    static func xml(_ value: String) -> String {
-        value.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;")
-    }
 
     static func xmp(_ info: PDFDocumentInfo) -> String {
         let date = xmpDate(info.created, info.timeZone)
@@ -243,11 +239,11 @@ public struct ArchivalPDFWriter: Sendable {
             <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
             <rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:pdf="http://ns.adobe.com/pdf/1.3/" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">
             <dc:format>application/pdf</dc:format>
-            <dc:title><rdf:Alt><rdf:li xml:lang="x-default">\(xml(info.title))</rdf:li></rdf:Alt></dc:title>
-            <dc:description><rdf:Alt><rdf:li xml:lang="x-default">\(xml(info.subject))</rdf:li></rdf:Alt></dc:description>
-            <pdf:Keywords>\(xml(info.keywords))</pdf:Keywords>
-            <pdf:Producer>\(xml(info.producer))</pdf:Producer>
-            <xmp:CreatorTool>\(xml(info.creator))</xmp:CreatorTool>
+            <dc:title><rdf:Alt><rdf:li xml:lang="x-default">\(XMLText.escaped(info.title))</rdf:li></rdf:Alt></dc:title>
+            <dc:description><rdf:Alt><rdf:li xml:lang="x-default">\(XMLText.escaped(info.subject))</rdf:li></rdf:Alt></dc:description>
+            <pdf:Keywords>\(XMLText.escaped(info.keywords))</pdf:Keywords>
+            <pdf:Producer>\(XMLText.escaped(info.producer))</pdf:Producer>
+            <xmp:CreatorTool>\(XMLText.escaped(info.creator))</xmp:CreatorTool>
             <xmp:CreateDate>\(date)</xmp:CreateDate>
             <xmp:ModifyDate>\(date)</xmp:ModifyDate>
             <xmp:MetadataDate>\(date)</xmp:MetadataDate>

@@ -2,13 +2,18 @@ import Foundation
 
 /// A line of recognised text to lay invisibly over a page's image, so the PDF can be searched and its text copied.
 public struct PDFTextLine: Sendable, Codable, Equatable {
+    /// The line's text, as recognised.
     public var text: String
-    /// The line's box in the page image's pixels, origin top left.
+    /// The line's box in the page image's pixels, origin top left: left edge, top edge, width and height.
     public var x: Int
+    /// See `x`.
     public var y: Int
+    /// See `x`.
     public var width: Int
+    /// See `x`.
     public var height: Int
 
+    /// A line to lay over the page.
     public init(text: String, x: Int, y: Int, width: Int, height: Int) {
         self.text = text
         self.x = x

@@ -151,7 +151,8 @@ public final class AttachmentIntake: Sendable {
 
     /// An attachment being received. Append its bytes, then `finish`; `abandon` removes a half-received one.
     public final class Incoming: @unchecked Sendable {
-        let id: String
+        /// The attachment id the file will be recorded under.
+        public let id: String
         let temporaryPath: String
         let descriptor: Int32
         /// Set for identity items: the bytes are sealed before they are written.

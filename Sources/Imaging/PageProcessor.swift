@@ -99,6 +99,8 @@ public struct ProcessedPage: Sendable {
     public var text: [RecognizedLine]?
     /// Why recognition was asked for and gave nothing (the recogniser could not be loaded); the page is kept.
     public var textProblem: String?
+    /// Why the page's barcodes could not be read (then a separator sheet on it is not seen either).
+    public var barcodeProblem: String?
     /// The QR codes and barcodes on the page.
     public var barcodes: [FoundBarcode] = []
     /// How long recognition took, in milliseconds.
@@ -183,7 +185,9 @@ public final class PageProcessor {
                                       blank: blank, inkFraction: ink)
         if options.readBarcodes, !blank {
             // At about 150 dpi a printed case-number QR code has several pixels a module: enough, at a sixteenth of the work.
-            processed.barcodes = (try? BarcodeReader.barcodes(gray: small.pixels, width: small.width, height: small.height, stride: small.width)) ?? []
+            do {
+                processed.barcodes = try BarcodeReader.barcodes(gray: small.pixels, width: small.width, height: small.height, stride: small.width)
+            } catch { processed.barcodeProblem = error.description }
         }
         if options.recognizeText, !blank {
             let started = ContinuousClock.now

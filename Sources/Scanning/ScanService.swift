@@ -43,7 +43,9 @@ public struct ScanView: Codable, Sendable {
 
     /// A barcode on a page.
     public struct PageBarcode: Codable, Sendable, Equatable {
+        /// zbar's symbology name: `QR-Code`, `CODE-128`, …
         public var type: String
+        /// The decoded text.
         public var text: String
     }
 
@@ -204,6 +206,7 @@ public actor ScanService {
     public func scanMore(_ scanId: String, _ request: ScanMoreRequest) async throws(Problem) -> ScanView {
         let record = try record(scanId)
         guard [.ready, .interrupted, .failed].contains(record.state) else { throw Self.wrongState(record, "scan more pages into") }
+        try requireNotFinishing(record, "scan more pages into")
         var settings = try Self.settings(of: record)
         if let source = request.source { settings.source = source; settings.duplex = false }
         if let replace = request.replace, try Self.storeCall({ try store.scanPages(scanId: scanId) }).contains(where: { $0.id == replace }) == false {
@@ -298,6 +301,7 @@ public actor ScanService {
         }
         let digest = SHA256.hash(data: page.data).map { String(format: "%02x", $0) }.joined()
         if let problem = page.textProblem { logger.warning("scan \(scanId): page text not recognised: \(problem)") }
+        if let problem = page.barcodeProblem { logger.warning("scan \(scanId): page barcodes not read (a separator sheet would not be seen): \(problem)") }
         let record = ScanPageRecord(
             id: UUID().uuidString.lowercased(), scanId: scanId, position: 0, sequence: sequence, encoding: page.encoding.rawValue,
             width: page.width, height: page.height, channels: page.channels, dotsPerInch: page.dotsPerInch, size: page.data.count,
@@ -380,6 +384,7 @@ public actor ScanService {
         let record = try record(scanId)
         guard record.state != .scanning else { throw Self.wrongState(record, "discard") }
         guard record.state != .discarded else { return }
+        try requireNotFinishing(record, "discard")
         try Self.storeCall { try store.discardScan(id: scanId, actor: actor) }
         let folder = "\(store.scansDirectory)/\(scanId)"
         await files.perform { try? FileManager.default.removeItem(atPath: folder) }
@@ -438,17 +443,29 @@ public actor ScanService {
     }
 
     /// The batch's pages cut at its separator sheets (the sheets left out, empty materials dropped).
-    static func materials(of pages: [ScanPageRecord], batchMaterial: String) -> [Material] {
+    /// In a duplex batch the page after a sheet is the sheet's back: left out when blank, even with `includeBlank`.
+    static func materials(of pages: [ScanPageRecord], batchMaterial: String, duplex: Bool = false) -> [Material] {
         var materials = [Material(name: batchMaterial, pages: [])]
+        var afterSheet = false
         for page in pages {
             if let name = separatorName(of: page) {
                 let number = materials.count + 1
-                materials.append(Material(name: name.isEmpty ? "\(batchMaterial)（\(number)）" : name, pages: []))
+                materials.append(Material(name: name.isEmpty ? numbered(batchMaterial, number) : name, pages: []))
+                afterSheet = true
             } else {
-                materials[materials.count - 1].pages.append(page)
+                if !(duplex && afterSheet && page.blank) { materials[materials.count - 1].pages.append(page) }
+                afterSheet = false
             }
         }
         return materials.filter { !$0.pages.isEmpty }
+    }
+
+    /// `name（n）`, the name cut at a character boundary so the whole stays within a material name's limit.
+    static func numbered(_ name: String, _ number: Int) -> String {
+        let suffix = "（\(number)）"
+        var base = name
+        while !base.isEmpty, base.utf8.count + suffix.utf8.count > AttachmentRequest.maximumMaterialNameBytes { base.removeLast() }
+        return base + suffix
     }
 
     /// The batch's documents (PDF/A-2b, or OFD when the batch asked for it), stored as attachments that finish the
@@ -456,23 +473,37 @@ public actor ScanService {
     private func makeAttachments(of record: ScanRecord, includeBlank: Bool, operator actor: String?) async throws(Problem) -> [AttachmentManifest] {
         let scanId = record.id
         let pages = try Self.storeCall { try store.scanPages(scanId: scanId) }.filter { includeBlank || !$0.blank }
-        let materials = Self.materials(of: pages, batchMaterial: record.materialName)
+        let settings = try? Self.settings(of: record)
+        let materials = Self.materials(of: pages, batchMaterial: record.materialName, duplex: settings?.duplex ?? false)
+        let sheets = pages.filter { Self.separatorName(of: $0) != nil }.map(\.position)
+        if !sheets.isEmpty {
+            logger.info("scan \(scanId): separator sheets at pages \(sheets.map(String.init).joined(separator: ", ")) left out; \(materials.count) materials: \(materials.map { "\($0.name.prefix(40)) (\($0.pages.count) pages)" }.joined(separator: ", "))")
+        }
         guard !materials.isEmpty else {
             throw Problem(code: "scan-has-no-pages", status: 409, title: "没有可用页面 No pages to keep",
                           detail: "batch \(scanId) has no \(includeBlank ? "" : "non-blank ")pages besides separator sheets",
                           remedy: "扫描页面后再完成，或包含空白页。Scan pages first, or include blank pages.")
         }
-        let asOFD = (try? Self.settings(of: record))?.format == "ofd"
+        let asOFD = settings?.format == "ofd"
+        // Every material's request is checked before any file is opened: a name a sheet printed that cannot be used
+        // refuses the finish with nothing begun.
+        var requests: [AttachmentRequest] = []
+        for material in materials { requests.append(try attachmentRequest(material, of: record, asOFD: asOFD, operator: actor)) }
         var parts: [(incoming: AttachmentIntake.Incoming, request: AttachmentRequest)] = []
         do {
-            for material in materials {
+            for (material, request) in zip(materials, requests) {
                 let incoming: AttachmentIntake.Incoming
                 do throws(StorageError) { incoming = try await intake.begin(kind: .scan) } catch { throw error.problem }
-                parts.append((incoming, try attachmentRequest(material, of: record, asOFD: asOFD, operator: actor)))
+                parts.append((incoming, request))
                 try await write(material, of: record, asOFD: asOFD, to: incoming)
             }
         } catch {
             for part in parts { await intake.abandon(part.incoming) }
+            if let unwritable = error as? OFDError {
+                throw Problem(code: "document-write-failed", status: 422, title: "无法生成文件 The document cannot be written",
+                              detail: "batch \(scanId): \(unwritable.message)",
+                              remedy: "把本批分成几份材料（分隔页），或改用 PDF。Split the batch into materials (separator sheets), or use PDF.")
+            }
             throw (error as? Problem) ?? (error as? any ProblemConvertible)?.problem ?? Problem(
                 code: "store-error", status: 500, title: "数据库错误 Database error", detail: "\(error)",
                 remedy: "运行 tongban doctor 检查数据目录。Run tongban doctor to check the data folder.")
@@ -517,7 +548,8 @@ public actor ScanService {
                 try await intake.append(try writer.page(Self.pdfImage(page, data: try await read(page.path), withText: true)), to: incoming)
             }
             try await intake.append(writer.finish(info, case: OFDCaseMetadata(caseNumber: record.caseNumber, materialName: material.name,
-                                                                            capturedAt: record.createdAt)), to: incoming)
+                                                                            capturedAt: record.createdAt, documentID: incoming.id)),
+                                    to: incoming)
         } else {
             var writer = ArchivalPDFWriter()
             try await intake.append(writer.begin(), to: incoming)
@@ -600,6 +632,17 @@ public actor ScanService {
 
     private func requireEditable(_ record: ScanRecord) throws(Problem) {
         guard [.ready, .interrupted, .failed].contains(record.state) else { throw Self.wrongState(record, "edit") }
+        try requireNotFinishing(record, "edit")
+    }
+
+    /// A batch being finished is read page by page into its documents: a page changed meanwhile (a page deleted
+    /// because it was flagged as another case's) could still be delivered. Changes wait until the finish is done.
+    private func requireNotFinishing(_ record: ScanRecord, _ action: String) throws(Problem) {
+        guard finishing[record.id] == nil else {
+            throw Problem(code: "scan-finishing", status: 409, title: "正在生成文件 The batch is being finished",
+                          detail: "batch \(record.id) is being finished; cannot \(action) it now",
+                          remedy: "等完成后再操作；如需修改，删除生成的材料后重新扫描。Wait for the finish; to change it, delete the material it made and scan again.")
+        }
     }
 
     private func resolveScanner(_ requested: String?) async throws(Problem) -> String {
@@ -659,7 +702,7 @@ public actor ScanService {
                              imageUrl: "/v1/scans/\(scanId)/pages/\(page.id)/image",
                              textLines: page.textLines == nil ? nil : lines(of: page).count,
                              barcodes: barcodes.isEmpty ? nil : barcodes.map { ScanView.PageBarcode(type: $0.type, text: $0.text) },
-                             otherCaseNumber: CaseNumberMark.other(than: caseNumber, among: barcodes.map(\.text)),
+                             otherCaseNumber: CaseNumberMark.other(than: caseNumber, among: barcodes.map { ($0.type, $0.text) }),
                              separatorFor: separatorName(of: page))
     }
 

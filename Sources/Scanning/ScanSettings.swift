@@ -106,7 +106,9 @@ public struct ScanSettings: Codable, Sendable, Equatable {
         var cleanup = request.cleanup ?? PageCleanup()
         if request.cleanup == nil { cleanup.jpegQuality = jpegQuality }
         if mode == "lineart" { cleanup.bitonal = true }
-        if let asked = request.ocr { cleanup.recognizeText = asked } else if request.cleanup == nil { cleanup.recognizeText = recognizeText }
+        // `ocr` is the request's say on text; without it, `scanning.ocr` — also when the request tunes other cleanup
+        // (a cleanup object without recognizeText must not switch recognition off).
+        cleanup.recognizeText = request.ocr ?? recognizeText
         self.cleanup = cleanup
         saneOptions = request.saneOptions ?? [:]
         format = request.format ?? defaultFormat

@@ -159,7 +159,10 @@ extension Store {
                                          manifest.contentType, manifest.sha256, manifest.size, manifest.pages, manifest.device,
                                          manifest.counterId, manifest.operator, manifest.capturedAt, manifest.retentionClass,
                                          file.path, file.encrypted, manifest.fileName, Self.encodeBarcodes(manifest.barcodes)])
-                    try Self.insertText(db, attachmentId: manifest.attachmentId, caseNumber: manifest.caseNumber, text: attachment.text)
+                    // Identity items never keep text (the intake gives none; the store holds to it as well).
+                    if !manifest.kind.holdsIdentity {
+                        try Self.insertText(db, attachmentId: manifest.attachmentId, caseNumber: manifest.caseNumber, text: attachment.text)
+                    }
                     try db.execute(sql: "INSERT INTO outbox (attachmentId, state, createdAt, nextAttemptAt) VALUES (?, 'pending', ?, ?)",
                                    arguments: [manifest.attachmentId, time, deliverAfter])
                     try self.appendAudit(db, actor: actor, action: "capture", subject: manifest.attachmentId,

@@ -338,14 +338,19 @@ extension Store {
         } catch { throw .database("discard scan \(id)", "\(error)") }
     }
 
-    /// Forgets the pages of finished batches whose PDF attachment has been purged after its retention (the pages are
-    /// the same personal data); returns the batches, whose folders the caller then removes.
+    /// Forgets the pages of finished batches one of whose attachments has been purged — after its retention, or
+    /// after it was deleted (the pages are the same personal data; a batch split by separator sheets shares its page
+    /// folder between its materials, and a deleted material's pages must not outlive it); returns the batches, whose
+    /// folders the caller then removes. The materials still kept are whole files of their own.
     public func purgePagesOfPurgedScans(at time: Date = Date()) throws(StoreError) -> [String] {
         do {
             return try database.write { db in
                 let ids = try String.fetchAll(db, sql: """
-                    SELECT scan.id FROM scan JOIN attachment ON attachment.id = scan.attachmentId
-                    WHERE scan.state = 'finished' AND attachment.purgedAt IS NOT NULL
+                    SELECT scan.id FROM scan
+                    WHERE scan.state = 'finished'
+                      AND EXISTS (SELECT 1 FROM attachment WHERE attachment.purgedAt IS NOT NULL
+                                  AND (attachment.id = scan.attachmentId
+                                       OR attachment.id IN (SELECT value FROM json_each(COALESCE(scan.attachmentIds, '[]')))))
                       AND EXISTS (SELECT 1 FROM scanPage WHERE scanPage.scanId = scan.id)
                     """)
                 for id in ids {

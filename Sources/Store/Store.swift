@@ -29,6 +29,9 @@ public final class Store: Sendable {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Deleted rows are overwritten, not left in free pages: purged text recognised on papers (names,
+            // addresses) must not be recoverable from the database file.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         do {
             auditKey = try KeyFile.loadOrCreate("\(directory)/keys/audit.key")

@@ -6,10 +6,12 @@ import TongbanCore
 public struct AttachmentBarcode: Codable, Sendable, Equatable, Hashable {
     /// zbar's symbology name: `QR-Code`, `CODE-128`, …
     public var type: String
+    /// The decoded text.
     public var text: String
     /// The page it is on, from 1 (nil for a single picture).
     public var page: Int?
 
+    /// A barcode of an attachment.
     public init(type: String, text: String, page: Int? = nil) {
         self.type = type
         self.text = text

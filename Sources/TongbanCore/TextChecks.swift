@@ -6,9 +6,11 @@ public enum TextChecks {
     /// `exe.txt`).
     public static func hasControlCharacters(_ text: String) -> Bool {
         text.unicodeScalars.contains {
+            // Noncharacters (U+FFFE, U+FFFF, U+FDD0…U+FDEF, …) are not for interchange, and XML 1.0 forbids some.
+            if $0.properties.isNoncharacterCodePoint { return true }
             switch $0.properties.generalCategory {
-            case .control, .format, .lineSeparator, .paragraphSeparator: true
-            default: false
+            case .control, .format, .lineSeparator, .paragraphSeparator: return true
+            default: return false
             }
         }
     }

@@ -7,6 +7,7 @@ public struct FoundBarcode: Sendable, Codable, Equatable, Hashable {
     /// The decoded text (QR codes as UTF-8).
     public var text: String
 
+    /// A barcode as zbar read it.
     public init(type: String, text: String) {
         self.type = type
         self.text = text
@@ -15,9 +16,12 @@ public struct FoundBarcode: Sendable, Codable, Equatable, Hashable {
 
 /// A failed call into libzbar, named.
 public struct ZBarError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The C function that failed (`zbar_scan_image`).
     public var call: String
+    /// What went wrong, in words for the log.
     public var message: String
 
+    /// `call failed: message`.
     public var description: String { "\(call) failed: \(message)" }
 }
 

@@ -82,4 +82,43 @@ import Store
         #expect(try store.purgePagesOfPurgedScans(at: now).isEmpty, "a second round finds nothing")
         if case .broken(let sequence, let reason) = try store.verifyAudit() { Issue.record("audit broken at \(sequence): \(reason)") }
     }
+
+    /// Review finding: a batch split by separator sheets shares one page folder between its materials; when one of
+    /// them is purged (here the second, delivered and past its retention, while the first waits undelivered) the
+    /// batch's pages go with it instead of staying viewable until the first material is purged too.
+    @Test func aSplitBatchsPagesGoWhenAnyOfItsMaterialsIsPurged() async throws {
+        let directory = try makeTemporaryDirectory()
+        let store = try Store(directory: directory)
+        let intake = AttachmentIntake(store: store, vault: try IdentityVault(store: store), counterID: "counter-test")
+        let created = Date().addingTimeInterval(-31 * 86_400)
+        let id = UUID().uuidString.lowercased()
+        try store.createScan(ScanRecord(id: id, device: "sane:test:0", caseNumber: "TB-RET-SPLIT", materialName: "申请书", operator: nil,
+                                        settings: "{}", state: .ready, createdAt: created, updatedAt: created))
+        let folder = "\(store.scansDirectory)/\(id)"
+        try DurableFile.prepareDirectory(store.scansDirectory)
+        try DurableFile.prepareDirectory(folder)
+        for sequence in 1...2 {
+            try DurableFile.write([1, 2, 3], to: "\(folder)/page-\(sequence).jpg")
+            _ = try store.addScanPage(ScanPageRecord(id: UUID().uuidString, scanId: id, position: 0, sequence: sequence, encoding: "jpeg",
+                                                     width: 1, height: 1, channels: 1, dotsPerInch: 300, size: 3, sha256: "x", blank: false,
+                                                     skewDegrees: nil, straightened: false, rotation: 0, path: "\(folder)/page-\(sequence).jpg",
+                                                     thumbnailPath: "\(folder)/page-\(sequence).jpg", createdAt: created))
+        }
+        var parts: [(incoming: AttachmentIntake.Incoming, request: AttachmentRequest)] = []
+        for name in ["申请书", "营业执照"] {
+            let incoming = try await intake.begin(kind: .scan)
+            try await intake.append([0x25, 0x50, 0x44, 0x46], to: incoming)
+            parts.append((incoming, AttachmentRequest(caseNumber: "TB-RET-SPLIT", materialName: name, kind: .scan,
+                                                      contentType: "application/pdf", fileName: "\(name).pdf")))
+        }
+        let manifests = try await intake.finish(parts, capturedAt: created, completing: .scanBatch(id: id))
+        #expect(try store.scan(id: id)?.attachmentIds == manifests.map(\.attachmentId))
+        try store.markDelivered(attachmentId: manifests[1].attachmentId, receipt: "test")
+        let service = RetentionService(store: store, policy: RetentionPolicy(identityDays: 7, scanDays: 30, noticeDays: 30, recordingDays: 183),
+                                       logger: Logger(label: "test"))
+        #expect(service.purgeOnce(now: Date()) == 1)
+        #expect(try store.attachment(id: manifests[0].attachmentId) != nil, "the undelivered material is kept")
+        #expect(try store.scanPages(scanId: id).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: folder))
+    }
 }

@@ -1,6 +1,8 @@
 import ArchivalPDF
 import Foundation
 import Imaging
+@testable import Scanning
+import Store
 import Tesseract
 import Testing
 import TurboJPEG
@@ -123,9 +125,40 @@ import ZBar
         let json = try #require(try JSONSerialization.jsonObject(with: Data(processed.standardOutput.utf8)) as? [String: Any])
         let barcodes = (json["barcodes"] as? [[String: Any]] ?? []).map { "\($0["type"] ?? ""):\($0["text"] ?? "")" }
         #expect(barcodes.contains("QR-Code:SX2026112200017") && barcodes.contains("CODE-128:SX2026112200017"), "\(barcodes)")
-        #expect(CaseNumberMark.other(than: "SX2026112200017", among: ["SX2026112200017"]) == nil)
-        #expect(CaseNumberMark.other(than: "TB-1", among: ["SX2026112200017"]) == "SX2026112200017")
-        #expect(CaseNumberMark.other(than: "TB-1", among: ["https://example.gov.cn/licence?id=1234"]) == nil)
+        #expect(CaseNumberMark.other(than: "SX2026112200017", among: [("QR-Code", "SX2026112200017")]) == nil)
+        #expect(CaseNumberMark.other(than: "TB-1", among: [("CODE-128", "SX2026112200017")]) == "SX2026112200017")
+        #expect(CaseNumberMark.other(than: "TB-1", among: [("QR-Code", "https://example.gov.cn/licence?id=1234")]) == nil)
+        // Review finding: a product's EAN-13, a bare account number or a citizen's ID number is not another case
+        // (and an ID number is never echoed back), nor is a case-number-shaped text in a symbology Tongban never prints.
+        #expect(CaseNumberMark.other(than: "TB-1", among: [("EAN-13", "6901234567892"), ("CODE-128", "6901234567892"),
+                                                          ("CODE-128", "44030119900101123X"), ("QR-Code", "440301199001011234"),
+                                                          ("CODE-39", "SX2026112200099")]) == nil)
+        #expect(CaseNumberMark.other(than: "TB-1", among: [("QR-Code", "2026-000123")]) == "2026-000123")
+    }
+
+    /// What makes a separator sheet, and how a batch is cut at them: the mark alone or with `|name`, never a text
+    /// that merely begins like it; an unnamed sheet numbers the batch's name within the name limit; in a duplex
+    /// batch a sheet's blank back is left out (with includeBlank too).
+    @Test func separatorSheetsAreTheMarkAndCutTheBatch() throws {
+        #expect(SeparatorSheet.nextMaterial(among: ["TONGBAN-SEPARATOR|营业执照"]) == "营业执照")
+        #expect(SeparatorSheet.nextMaterial(among: ["https://x.example", "TONGBAN-SEPARATOR"]) == "")
+        #expect(SeparatorSheet.nextMaterial(among: ["TONGBAN-SEPARATORS|x", "TONGBAN-SEPARATOR-1", "tongban-separator|x"]) == nil)
+        func page(_ sequence: Int, blank: Bool = false, separator: String? = nil) -> ScanPageRecord {
+            let barcodes = separator.map { #"[{"type":"QR-Code","text":"TONGBAN-SEPARATOR|\#($0)"}]"# }
+            return ScanPageRecord(id: "p\(sequence)", scanId: "s", position: sequence, sequence: sequence, encoding: "jpeg", width: 1, height: 1,
+                                  channels: 1, dotsPerInch: 300, size: 1, sha256: "x", blank: blank, skewDegrees: nil, straightened: false,
+                                  rotation: 0, path: "", thumbnailPath: "", createdAt: Date(), barcodes: barcodes)
+        }
+        let pages = [page(1), page(2, blank: true), page(3, separator: "营业执照"), page(4, blank: true), page(5), page(6),
+                     page(7, separator: ""), page(8, blank: true), page(9)]
+        let duplex = ScanService.materials(of: pages, batchMaterial: "申请书", duplex: true)
+        #expect(duplex.map(\.name) == ["申请书", "营业执照", "申请书（3）"])
+        #expect(duplex.map { $0.pages.map(\.sequence) } == [[1, 2], [5, 6], [9]])
+        let simplex = ScanService.materials(of: pages, batchMaterial: "申请书")
+        #expect(simplex.map { $0.pages.map(\.sequence) } == [[1, 2], [4, 5, 6], [8, 9]])
+        let longName = String(repeating: "材", count: 85)  // 255 bytes
+        let numbered = ScanService.numbered(longName, 12)
+        #expect(numbered.utf8.count <= 256 && numbered.hasSuffix("（12）"), "\(numbered.utf8.count)")
     }
 
     /// Through the service: a form photographed on the desk with `ocr` asked for gives a searchable PDF; its text
@@ -170,9 +203,17 @@ import ZBar
         // Searching names in papers is a read of them: without a credential, refused.
         let anonymous = try await curl(["http://127.0.0.1:\(service.port)/v1/attachments?case=SX2026112200017&text=%E5%8F%97"])
         #expect(anonymous.status == 401, "\(anonymous.status)")
-        // The same form captured for another case is flagged.
+        // The barcodes are the papers' content too: listed for a credential, left out for an anonymous listing.
+        let listedWithToken = try await curl(["-H", "Authorization: Bearer \(CameraTests.token)",
+                                              "http://127.0.0.1:\(service.port)/v1/attachments/\(id)"])
+        #expect(listedWithToken.body.contains("\"barcodes\""), "\(listedWithToken.body)")
+        for path in ["/v1/attachments/\(id)", "/v1/attachments?case=SX2026112200017"] {
+            let listedAnonymously = try await curl(["http://127.0.0.1:\(service.port)\(path)"])
+            #expect(listedAnonymously.status == 200 && !listedAnonymously.body.contains("\"barcodes\""), "\(path): \(listedAnonymously.body)")
+        }
+        // The same form captured for another case is flagged; asked not to read text, it keeps none.
         let other = try await CameraTests.api(service.port, "POST", "/v1/cameras/sim:camera/capture",
-                                              #"{"mode": "document", "caseNumber": "TB-OTHER-1", "insist": true}"#)
+                                              #"{"mode": "document", "caseNumber": "TB-OTHER-1", "insist": true, "ocr": false}"#)
         #expect(other.json["otherCaseNumber"] as? String == "SX2026112200017", "\(other.json)")
         let otherID = try #require((other.json["attachment"] as? [String: Any])?["attachmentId"] as? String)
         let none = try await curl(["-H", "Authorization: Bearer \(CameraTests.token)", "http://127.0.0.1:\(service.port)/v1/attachments/\(otherID)/text"])
@@ -185,9 +226,10 @@ import ZBar
         let check = try await archivalCheck("\(directory)/document.pdf")
         #expect(check.passed, "\(check.report)")
 
-        // The same capture as OFD: a package an independent reader opens, its text layer and case tags inside.
+        // The same capture as OFD: a package an independent reader opens, its text layer and case tags inside (the
+        // text read without being asked: cameras.ocr is on by default).
         let ofd = try await CameraTests.api(service.port, "POST", "/v1/cameras/sim:camera/capture",
-                                            #"{"mode": "document", "caseNumber": "SX2026112200017", "ocr": true, "insist": true, "format": "ofd"}"#)
+                                            #"{"mode": "document", "caseNumber": "SX2026112200017", "insist": true, "format": "ofd"}"#)
         let ofdAttachment = ofd.json["attachment"] as? [String: Any] ?? [:]
         #expect(ofdAttachment["contentType"] as? String == "application/ofd", "\(ofd.json)")
         let ofdID = try #require(ofdAttachment["attachmentId"] as? String)
