@@ -372,8 +372,8 @@ def rare_cell(group):
 def report(tongban, rows, figures):
     tesseract, binary = versions(tongban)
     lines = ["# OCR quality and speed", "",
-             f"One run, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores; binary {binary}; Tesseract: {tesseract}; "
-             f"OMP_THREAD_LIMIT {os.environ.get('OMP_THREAD_LIMIT', 'unset')}.", "",
+             f"One run, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores; binary {binary}; Tesseract: {tesseract}.",
+             "",
              f"Pages: three notices rendered by `tongban notices render` ({', '.join(name for name, _ in NOTICES)}; "
              f"reference = `pdftotext` of the vector PDF) and an A4 text page ({len(TEXT_PAGE.splitlines())} lines of "
              f"names, ID-card-style addresses, phone and case numbers and sentences in {FONT} pt, with {RARE} U+20BB7 "
