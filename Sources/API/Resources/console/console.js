@@ -57,7 +57,12 @@ const texts = {
   pagesReady: ['可调整顺序、旋转、删除或重扫，然后完成', 'reorder, turn, delete or rescan, then finish'],
   blank: ['空白', 'blank'], moveEarlier: ['◀ 前移', '◀ Earlier'], moveLater: ['后移 ▶', 'Later ▶'],
   rotate: ['↷ 旋转', '↷ Turn'], rescan: ['▤ 重扫', '▤ Rescan'], deletePage: ['✕ 删除', '✕ Delete'],
-  scanAttached: ['已生成 PDF 附件：', 'PDF attachment made: '], scanDiscarded: ['已放弃本批扫描', 'The batch was discarded'],
+  scanAttached: ['已生成 {format} 附件：', '{format} attachment made: '],
+  scanAttachedMany: ['分隔页把本批分成 {count} 份 {format} 材料：', 'Separator sheets split the batch into {count} {format} materials: '],
+  separatorPage: ['分隔页 → 下一份：{name}', 'Separator → next: {name}'], unnamedMaterial: ['（未写名称）', '(no name)'],
+  otherCasePage: ['⚠ 另一办件 {case}', '⚠ Another case {case}'],
+  deletePageText: ['删除「{material}」第 {position} 页？删除后不能恢复，可重扫。', 'Delete page {position} of “{material}”? It cannot be brought back; you can scan it again.'],
+  deletePageYes: ['删除此页', 'Delete the page'], scanDiscarded: ['已放弃本批扫描', 'The batch was discarded'],
   otherBatches: ['另有 {count} 批未完成的扫描属于其他办件', '{count} unfinished scan batch(es) belong to other cases'], showBatch: ['显示', 'Show'],
   batchOpenText: ['还有一批扫描未完成（办件 {case}，{pages} 页，{material}）。开始新的扫描前怎样处理它？',
     'A scan batch is still open (case {case}, {pages} pages, {material}). What to do with it before scanning again?'],
@@ -920,12 +925,23 @@ function renderScan() {
       make('img', { src: tongban.pageThumbnailUrl(scan.id, page.id), alt: `${page.position}`, style: `transform: rotate(${page.rotation}deg)`,
         onclick: () => openViewer(`${scan.materialName} · ${page.position}`, tongban.pageImageUrl(scan.id, page.id), 'image/jpeg') }),
       make('span', { className: 'position', textContent: `${index + 1}${page.blank ? ` · ${t('blank')}` : ''}` }),
+      // A separator sheet (left out, it starts the next material) and a page of another case show before finishing.
+      page.separatorFor != null
+        ? make('span', { className: 'badge separator', textContent: fill(t('separatorPage'), { name: page.separatorFor || t('unnamedMaterial') }) })
+        : null,
+      page.otherCaseNumber ? make('span', { className: 'badge warning', textContent: fill(t('otherCasePage'), { case: page.otherCaseNumber }) }) : null,
       make('span', { className: 'tools' },
         pageButton('earlier', t('moveEarlier'), index === 0, () => movePage(page.id, -1)),
         pageButton('later', t('moveLater'), index === pages.length - 1, () => movePage(page.id, 1)),
         pageButton('rotate', t('rotate'), false, () => tongban.rotatePage(scan.id, page.id, (page.rotation + 90) % 360)),
         pageButton('rescan', t('rescan'), false, null, () => scanPages({ replace: page.id, maxPages: 1 }, 1)),
-        pageButton('delete', t('deletePage'), false, () => tongban.deletePage(scan.id, page.id))))));
+        pageButton('delete', t('deletePage'), false, async () => {
+          // A deleted page cannot be brought back (its image is gone): asked first, naming the page.
+          const choice = await confirmDialog({ text: fill(t('deletePageText'), { position: index + 1, material: scan.materialName }),
+            yes: t('deletePageYes') });
+          if (choice !== 'yes') throw CALLED_OFF;
+          return tongban.deletePage(scan.id, page.id);
+        })))));
   }
   const others = otherBatches.filter((batch) => batch.id !== scan?.id);
   $('#scan-other').hidden = others.length === 0;
@@ -1041,7 +1057,11 @@ async function finishBatch({ ask = true } = {}) {
   if (scan?.id === batch.id) scan = null;
   otherBatches = otherBatches.filter((other) => other.id !== batch.id);
   renderScan();
-  sayOk($('#scan-status'), () => `${t('scanAttached')}${attachment.materialName} · ${attachment.pages ?? batch.pages.length} ${t('pagesUnit')} · ${t('caseShort')} ${attachment.caseNumber}`);
+  const made = attachment.attachments?.length ? attachment.attachments : [attachment];
+  const format = attachment.contentType === 'application/ofd' ? 'OFD' : 'PDF';
+  sayOk($('#scan-status'), () => (made.length > 1 ? fill(t('scanAttachedMany'), { count: made.length, format }) : fill(t('scanAttached'), { format }))
+    + made.map((one) => `${one.materialName} · ${one.pages ?? batch.pages.length} ${t('pagesUnit')}`).join('；')
+    + ` · ${t('caseShort')} ${attachment.caseNumber}`);
   refreshCase();
   return attachment;
 }
