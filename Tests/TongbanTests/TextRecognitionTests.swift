@@ -275,11 +275,14 @@ import ZBar
         let feeder = "\(directory)/feeder.pgm"
         try FileManager.default.copyItem(atPath: form, toPath: feeder)
 
-        let server = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", "\(directory)/data"],
-                                            environment: ["TONGBAN_API_TOKEN": CameraTests.token, "SANE_CONFIG_DIR": "\(directory)/sane",
-                                                          "TONGBAN_DEVICES_SIMULATE": "none"])
+        func serve(_ extra: [String: String] = [:]) throws -> ChildProcess {
+            try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", "\(directory)/data"],
+                                   environment: ["TONGBAN_API_TOKEN": CameraTests.token, "SANE_CONFIG_DIR": "\(directory)/sane",
+                                                 "TONGBAN_DEVICES_SIMULATE": "none"].merging(extra) { $1 })
+        }
+        var server = try serve()
         defer { kill(server.process.processIdentifier, SIGKILL) }
-        let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
+        var port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
         func waitUntilReady(_ id: String, pages: Int) async throws -> [String: Any] {
             for _ in 0..<1200 {
                 let view = try await CameraTests.api(port, "GET", "/v1/scans/\(id)").json
@@ -316,8 +319,9 @@ import ZBar
         #expect(pages.map { $0["otherCaseNumber"] as? String } == [nil, nil, "SX2026112200099", nil])
         #expect((pages.first?["textLines"] as? Int ?? 0) > 5, "recognised at the scanning.ocr default: \(pages.first ?? [:])")
         // Two finishes at once: one set of attachments.
-        async let first = CameraTests.api(port, "POST", "/v1/scans/\(id)/finish", "{}")
-        async let second = CameraTests.api(port, "POST", "/v1/scans/\(id)/finish", "{}")
+        let finishPort = port
+        async let first = CameraTests.api(finishPort, "POST", "/v1/scans/\(id)/finish", "{}")
+        async let second = CameraTests.api(finishPort, "POST", "/v1/scans/\(id)/finish", "{}")
         let (one, two) = try await (first, second)
         #expect(one.status == 201 && two.status == 201, "\(one.json) \(two.json)")
         let attachments = one.json["attachments"] as? [[String: Any]] ?? []
@@ -359,6 +363,35 @@ import ZBar
         let report = (try? JSONSerialization.jsonObject(with: Data(opened.standardOutput.utf8))) as? [String: Any] ?? [:]
         #expect((report["customData"] as? [String: Any])?["caseNumber"] as? String == "SX2026112200017", "\(report)")
         #expect(report["rendered"] as? Bool == true, "\(report)")
+        #expect(try await server.stop() == 0)
+
+        // SIGKILL in the middle of a split batch's finish — the first material's file and manifest in place, the
+        // second not begun: nothing recorded, the first material's debris swept at the restart, the batch open; a
+        // finish then makes both materials, once.
+        server = try serve(["TONGBAN_CRASH_AT": "attachment.manifest-written"])
+        port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
+        let (crashID, _) = try await scanBatch(format: "pdf")
+        _ = try? await CameraTests.api(port, "POST", "/v1/scans/\(crashID)/finish", "{}")
+        _ = try await server.waitForExit()
+        server = try serve()
+        port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
+        #expect(try await CameraTests.api(port, "GET", "/v1/scans/\(crashID)").json["state"] as? String == "ready")
+        func recorded() async throws -> Set<String> {
+            let listed = try await curl(["-H", "Authorization: Bearer \(CameraTests.token)", "http://127.0.0.1:\(port)/v1/attachments?case=SX2026112200017"])
+            return Set(((try? JSONSerialization.jsonObject(with: Data(listed.body.utf8))) as? [[String: Any]] ?? [])
+                .compactMap { ($0["attachment"] as? [String: Any])?["attachmentId"] as? String })
+        }
+        let beforeFinish = try await recorded()
+        #expect(beforeFinish.count == 4, "the two earlier batches' materials only: \(beforeFinish)")
+        for day in try FileManager.default.contentsOfDirectory(atPath: "\(directory)/data/files") where !day.hasPrefix(".") {
+            for folder in try FileManager.default.contentsOfDirectory(atPath: "\(directory)/data/files/\(day)") {
+                #expect(beforeFinish.contains(folder), "debris of an unrecorded material left: \(day)/\(folder)")
+            }
+        }
+        let resumed = try await CameraTests.api(port, "POST", "/v1/scans/\(crashID)/finish", "{}")
+        #expect((resumed.json["attachments"] as? [[String: Any]] ?? []).map { $0["materialName"] as? String } == ["申请书", "营业执照"],
+                "\(resumed.json)")
+        #expect(try await recorded().count == 6)
         #expect(try await server.stop() == 0)
     }
 }
