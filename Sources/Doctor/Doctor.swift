@@ -46,7 +46,10 @@ public enum DoctorChecks {
         checks.append(fontCheck())
         checks.append(quirksCheck(configuration))
         checks.append(noticeTemplatesCheck(configuration))
-        checks.append(textRecognitionCheck(configuration))
+        // Loading the languages reads tens of megabytes: on a thread of its own, not the cooperative pool.
+        let loader = DedicatedThread(name: "doctor text recognition")
+        checks.append(await loader.perform { textRecognitionCheck(configuration) })
+        loader.stop()
         if let photoDecoder = configuration.devices.idCardPhotoDecoder { checks.append(photoDecoderCheck(photoDecoder)) }
         checks.append(contentsOf: devicePermissionChecks(configuration))
         checks.append(await saneCheck(timeout: .milliseconds(configuration.devices.scannerListTimeoutMilliseconds)))
