@@ -467,10 +467,18 @@ class Case:
         selector = f"#materials li[data-attachment={q(target)}]"
         state = await b.evaluate(f"document.querySelector('#deliveries tr[data-attachment={q(target)}]')?.dataset.state ?? null")
         await b.click(f"{selector} button.delete")
-        asked = await self.answer_confirm(True, timeout=2)
+        # Why it leaves the case is the clerk's to say (it goes to the audit log): the reason dialog, sent empty first.
+        reason_asked = await self.soft_wait(visible("#reason-dialog"), 10)
+        self.check("8", "delete asks the clerk for a reason", bool(reason_asked), reason_asked)
+        if reason_asked:
+            await b.click("#reason-ok")
+            refused = await self.soft_wait(f"{visible('#reason-dialog')} && document.querySelector('#reason-input').getAttribute('aria-invalid') === 'true'", 5)
+            self.check("8", "a delete without a reason is not sent", bool(refused), refused)
+            await b.type("#reason-input", "拍错了，重拍")
+            await b.click("#reason-ok")
         gone = await self.soft_wait(f"!document.querySelector({q(selector)}) && 'gone' || document.querySelector('#materials-status')?.dataset.code", 20)
         self.check("8", "delete removes the attachment from #materials", gone == "gone",
-                   {"confirmAsked": asked, "deliveryStateWhenClicked": state, "result": gone})
+                   {"reasonAsked": bool(reason_asked), "deliveryStateWhenClicked": state, "result": gone})
         if gone == "gone":
             undo = await self.soft_wait(visible("#undo-button"), 10)
             if undo:

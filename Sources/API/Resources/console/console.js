@@ -88,7 +88,9 @@ const texts = {
   caseMaterials: ['本案材料', 'This case\'s materials'], noMaterials: ['本案还没有材料', 'No materials for this case yet'],
   noCaseYet: ['填写办件编号后显示本案材料', 'Type the case number to see its materials'],
   view: ['查看', 'View'], delete: ['删除', 'Delete'], deleted: ['已删除「{name}」', 'Deleted “{name}”'], undo: ['撤销', 'Undo'],
-  restored: ['已恢复「{name}」', 'Restored “{name}”'], deleteReason: ['柜员删除误采集的材料', 'removed by the clerk as captured by mistake'],
+  restored: ['已恢复「{name}」', 'Restored “{name}”'],
+  deleteReasonTitle: ['删除「{name}」。请说明理由（记入审计日志）：', 'Deleting “{name}”. Say why (written to the audit log):'],
+  deleteYes: ['删除', 'Delete'],
   printing: ['打印', 'Printing'], fillFromCard: ['从身份证填入', 'Fill from the card'], fillFromMaterials: ['从本案材料填入', 'Fill from this case\'s materials'],
   preview: ['预览', 'Preview'], print: ['打印', 'Print'], addRow: ['添加一行', 'Add a row'], removeRow: ['删除此行', 'Remove row'],
   cancel: ['取消', 'Cancel'], paper: ['纸张 A4', 'Paper A4'], printSubmitted: ['已提交打印：', 'Sent to the printer: '],
@@ -116,6 +118,8 @@ const texts = {
   signInNeededRemedy: ['登录已过期或已退出，请重新登录后继续办理。', 'Your session has ended or you signed out: sign in again to go on.'],
   signedOut: ['已退出', 'Signed out'], details: ['详情', 'Details'], problemCode: ['代码', 'Code'],
 };
+const deleteReasonChoices = [['拍错了，重拍', 'Captured wrongly, taken again'], ['重复采集', 'Captured twice'],
+  ['不属于本办件', 'Not this case\'s material'], ['申请人撤回该材料', 'The applicant withdrew it']];
 const reasonChoices = [['填写通知书', 'Filling in the notice'], ['核对身份', 'Checking the identity'], ['核对申请表', 'Checking the application form'],
   ['申请人要求核对信息', 'The applicant asked to check the record']];
 const classNames = { idcard: ['身份证阅读器', 'ID-card reader'], scanner: ['扫描仪', 'Scanner'], camera: ['高拍仪', 'Camera'], printer: ['打印机', 'Printer'] };
@@ -213,6 +217,8 @@ const catalogue = {
   'read-incomplete': ['读卡没有完成', 'Reading the card did not finish', '请将证件放稳，不要移动，重新读取。', 'Hold the card still on the reader and read it again.'],
   'read-not-stored': ['读卡结果未能保存', 'The card\'s record could not be kept', '请重新读卡；', 'Read the card again. '],
   'record-not-found': ['这次读卡的记录已失效', 'That card record is no longer available', '请重新读取证件。', 'Read the card again.'],
+  'delete-reason-required': ['请填写删除的理由', 'Give a reason for deleting', '输入或选择一个理由，例如 拍错了，重拍。',
+    'Type or pick a reason, e.g. captured wrongly.'],
   'reveal-reason-required': ['请填写查看完整信息的理由', 'Give a reason for showing the full record', '输入或选择一个理由，例如 填写通知书。',
     'Type or pick a reason, e.g. Filling in the notice.'],
   'reveal-reason-invalid': ['查看完整信息的理由不合要求', 'That reason is not accepted', '请写明具体理由，例如 填写通知书、核对身份。',
@@ -466,14 +472,19 @@ $('#confirm-later').addEventListener('click', () => dialogDone?.('later'));
 $('#confirm-no').addEventListener('click', () => dialogDone?.('no'));
 
 let reasonDone = null;
+let reasonMissing = 'reveal-reason-required'; // the problem shown when the dialog is sent empty
 
-/** Asks the clerk why the full record is needed: typed or picked, never prefilled; resolves null when called off. */
-function reasonDialog() {
+/** Asks the clerk why (the full record is needed, by default; or why a material is deleted): typed or picked,
+ *  never prefilled, written to the audit log; resolves null when called off. */
+function reasonDialog({ title = t('reasonTitle'), choices = reasonChoices, ok = t('revealAndFill'), missing = 'reveal-reason-required' } = {}) {
   reasonDone?.(null);
+  reasonMissing = missing;
+  $('#reason-title').textContent = title;
+  $('#reason-ok').textContent = ok;
   $('#reason-input').value = '';
   markField($('#reason-input'), null);
   clearMessage($('#reason-message'));
-  $('#reason-picks').replaceChildren(...reasonChoices.map((choice) => make('button', { type: 'button', textContent: pick(choice),
+  $('#reason-picks').replaceChildren(...choices.map((choice) => make('button', { type: 'button', textContent: pick(choice),
     onclick: () => { $('#reason-input').value = pick(choice); markField($('#reason-input'), null); clearMessage($('#reason-message')); $('#reason-input').focus(); } })));
   $('#reason-dialog').hidden = false;
   $('#reason-input').focus();
@@ -491,7 +502,7 @@ $('#reason-form').addEventListener('submit', (event) => {
   const reason = $('#reason-input').value.trim();
   if (!reason) {
     markField($('#reason-input'), t('fieldRequired'));
-    say($('#reason-message'), consoleProblem('reveal-reason-required'));
+    say($('#reason-message'), consoleProblem(reasonMissing));
     $('#reason-input').focus();
     return;
   }
@@ -1324,7 +1335,10 @@ function renderMaterials() {
 }
 
 async function deleteMaterial(attachment) {
-  const reason = t('deleteReason');
+  // Why a material leaves the case is the clerk's to say: it goes to the audit log with the deletion.
+  const reason = await reasonDialog({ title: fill(t('deleteReasonTitle'), { name: attachment.materialName }), choices: deleteReasonChoices,
+    ok: t('deleteYes'), missing: 'delete-reason-required' });
+  if (reason === null) throw CALLED_OFF;
   if (typeof tongban.deleteAttachment === 'function') await tongban.deleteAttachment(attachment.attachmentId, { reason });
   else await tongban.request('DELETE', `/v1/attachments/${encodeURIComponent(attachment.attachmentId)}`, { query: { reason } });
   caseItems = caseItems.filter(({ attachment: other }) => other.attachmentId !== attachment.attachmentId);
