@@ -84,7 +84,7 @@ def tongban(binary, pages):
         started = time.monotonic()
         scan = request(port, "POST", "/v1/scans", {
             "device": "test:0", "source": "adf", "dpi": 300, "mode": "color", "paper": "A4",
-            "caseNumber": "BENCH-1", "materialName": "基准测试", "cleanup": {"jpegQuality": 85},
+            "caseNumber": "BENCH-1", "materialName": "基准测试", "cleanup": {"jpegQuality": 85}, "ocr": False,
             "saneOptions": {"test-picture": PICTURE}})
         view = wait_idle(port, scan["id"])
         stalls = 0

@@ -241,12 +241,12 @@ public actor CameraService: Service {
         }
         let frame: CameraFrame
         do { frame = try await camera.still() } catch { throw Self.problem(error) }
-        let calibration = self.calibration, textReader = self.textReader
-        var asked = request
-        asked.ocr = request.ocr ?? recognizeText
-        let made = try await processing.perform { [asked] () throws(Problem) -> CaptureProcessor.Made in
-            try CaptureProcessor.make(frame, asked, device: id, calibration: calibration, textReader: textReader.reader)
+        let calibration = self.calibration, textReader = self.textReader, textByDefault = recognizeText
+        let made = try await processing.perform { () throws(Problem) -> CaptureProcessor.Made in
+            try CaptureProcessor.make(frame, request, device: id, calibration: calibration, textReader: textReader.reader,
+                                      textByDefault: textByDefault)
         }
+        if let problem = made.textProblem { logger.warning("camera \(id): document text not recognised, capture kept without it: \(problem)") }
         // A separator sheet is for the feeder (it splits a scanned batch); under the camera it is not a material.
         if request.mode == .document, let next = SeparatorSheet.nextMaterial(among: made.barcodes.map(\.text)) {
             throw Problem(code: "camera-separator-sheet", status: 409, title: "这是材料分隔页 This is a separator sheet",

@@ -80,6 +80,8 @@ public enum CaptureProcessor {
         public var text: [RecognizedLine]?
         /// The QR codes and barcodes on the document.
         public var barcodes: [FoundBarcode] = []
+        /// Why the text was not read when it was only read by default (the capture is kept without it).
+        public var textProblem: String?
     }
 
     /// ID-1 cards (resident cards, permits) are 85.6 × 54 mm: 1011 × 638 pixels at 300 dpi.
@@ -93,10 +95,15 @@ public enum CaptureProcessor {
     /// More of the page burnt out by a reflection than this: glare.
     static let maximumGlare = 0.005
 
-    /// - Parameter textReader: the calling thread's recogniser, for a document whose request asks for text (nil: a
-    ///   recogniser of the default languages is loaded for this capture).
+    /// - Parameters:
+    ///   - textReader: the calling thread's recogniser, for a document whose text is read (nil: a recogniser of the
+    ///     default languages is loaded for this capture).
+    ///   - textByDefault: read a document's text when the request does not say (`cameras.ocr`). Text asked for
+    ///     (`"ocr": true`) that cannot be read refuses the capture; text read only by default that cannot be read
+    ///     leaves the capture without it (`textProblem`).
     public static func make(_ frame: CameraFrame, _ request: CameraCaptureRequest, device: String,
-                            calibration: CameraCalibration = .unknown, textReader: PageTextReader? = nil) throws(Problem) -> Made {
+                            calibration: CameraCalibration = .unknown, textReader: PageTextReader? = nil,
+                            textByDefault: Bool = false) throws(Problem) -> Made {
         if request.mode == .photo {
             return Made(bytes: frame.jpeg, contentType: "image/jpeg", fileName: "photo.jpg", width: frame.width, height: frame.height)
         }
@@ -238,17 +245,19 @@ public enum CaptureProcessor {
         // what is read off an identity card is identity data.
         var barcodes: [FoundBarcode] = []
         var lines: [RecognizedLine]?
+        var textProblem: String?
         if request.mode == .document {
             let grey = Luminance.grey(fromRGB: pixels)
             barcodes = (try? BarcodeReader.barcodes(gray: grey, width: size.width, height: size.height, stride: size.width)) ?? []
-            if request.ocr == true {
+            if request.ocr ?? textByDefault {
                 let reader = textReader ?? PageTextReader(TextRecognitionSettings())
                 // A clerk waits on a capture: a page whose text takes longer keeps the lines read in 15 s.
                 do { lines = try reader.lines(gray: grey, width: size.width, height: size.height, dotsPerInch: tagDotsPerInch,
                                               deadline: .seconds(15)) } catch {
-                    throw Problem(code: "text-recognition-unavailable", status: 503, title: "文字识别不可用 Text recognition unavailable",
+                    // Text the request did not ask for never costs the clerk the capture.
+                    if request.ocr == nil { textProblem = error.description } else { throw Problem(code: "text-recognition-unavailable", status: 503, title: "文字识别不可用 Text recognition unavailable",
                                   detail: "\(device): \(error)",
-                                  remedy: "安装 tesseract-ocr-chi-sim，或不勾选文字识别再拍。Install tesseract-ocr-chi-sim, or capture without ocr.")
+                                  remedy: "安装 tesseract-ocr-chi-sim，或不勾选文字识别再拍。Install tesseract-ocr-chi-sim, or capture without ocr.") }
                 }
             }
         }
@@ -268,17 +277,17 @@ public enum CaptureProcessor {
                               remedy: "重新拍摄。Capture again.")
             }
             return Made(bytes: ofd, contentType: "application/ofd", fileName: "\(request.mode.rawValue).ofd", width: size.width, height: size.height,
-                        corners: corners, assessment: assessment, text: lines, barcodes: barcodes)
+                        corners: corners, assessment: assessment, text: lines, barcodes: barcodes, textProblem: textProblem)
         }
         let wantsPDF = request.format == "pdf" || (request.format == nil && request.mode == .document)
         guard wantsPDF else {
             return Made(bytes: jpeg, contentType: "image/jpeg", fileName: "\(request.mode.rawValue).jpg", width: size.width, height: size.height,
-                        corners: corners, assessment: assessment, text: lines, barcodes: barcodes)
+                        corners: corners, assessment: assessment, text: lines, barcodes: barcodes, textProblem: textProblem)
         }
         var writer = ArchivalPDFWriter()
         let pdf = writer.begin() + writer.page(pageImage) + writer.finish(info)
         return Made(bytes: pdf, contentType: "application/pdf", fileName: "\(request.mode.rawValue).pdf", width: size.width, height: size.height,
-                    corners: corners, assessment: assessment, text: lines, barcodes: barcodes)
+                    corners: corners, assessment: assessment, text: lines, barcodes: barcodes, textProblem: textProblem)
     }
 }
 

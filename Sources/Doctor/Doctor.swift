@@ -99,16 +99,18 @@ public enum DoctorChecks {
         return checks
     }
 
-    /// Scanned pages' text is read with the configured languages: the recogniser must load them (this loads it once).
+    /// Scanned pages' and document captures' text is read with the configured languages: the recogniser must load
+    /// them (this loads it once).
     static func textRecognitionCheck(_ configuration: TongbanConfiguration) -> DoctorCheck {
         let languages = configuration.scanning.textLanguages
         let name = "text recognition (\(languages))"
+        let byDefault = configuration.scanning.recognizeText || configuration.cameras.recognizeText
         do {
             _ = try TextRecognizer(languages: languages)
             return DoctorCheck(name, .ok, "tesseract \(TextRecognizer.version) loads \(languages)"
-                + (configuration.scanning.recognizeText ? "" : "; scanning.ocr is off (only requests asking for ocr are read)"))
+                + (byDefault ? "" : "; scanning.ocr and cameras.ocr are off (only requests asking for ocr are read)"))
         } catch {
-            return DoctorCheck(name, configuration.scanning.recognizeText ? .fail : .warning, error.description,
+            return DoctorCheck(name, byDefault ? .fail : .warning, error.description,
                                remedy: "apt-get install tesseract-ocr-chi-sim (or the packages of scanning.ocrLanguages); pages are kept without text until then")
         }
     }

@@ -13,7 +13,17 @@ public enum CaseNumberMark {
     public static func other(than caseNumber: String, among barcodes: [(type: String, text: String)]) -> String? {
         let texts = barcodes.filter { symbologies.contains($0.type) }.map(\.text)
         guard !texts.contains(caseNumber) else { return nil }
-        return texts.first { $0 != caseNumber && looksLikeCaseNumber($0) }
+        // A text shaped exactly like the batch's own number (a hall whose numbers are all digits) counts too.
+        return texts.first { $0 != caseNumber && (looksLikeCaseNumber($0) || (shape($0) == shape(caseNumber) && !looksLikeIDNumber($0))) }
+    }
+
+    /// Digits as 9, letters as A, everything else as it is: `SX2026-0001` → `AA9999-9999`.
+    static func shape(_ text: String) -> String {
+        String(text.unicodeScalars.map { scalar -> Character in
+            if ("0"..."9").contains(scalar) { return "9" }
+            if ("A"..."Z").contains(scalar) || ("a"..."z").contains(scalar) { return "A" }
+            return Character(scalar)
+        })
     }
 
     /// Letters, digits and hyphens, 6 to 40 of them, at least four digits and at least one letter or hyphen: the

@@ -24,6 +24,8 @@ public struct PageCleanup: Sendable, Codable, Equatable {
     public var recognizeText: Bool = false
     /// Read the page's QR codes and barcodes (zbar): the case number on a printed form, a separator sheet.
     public var readBarcodes: Bool = true
+    /// `recognizeText` as a decoded request gave it (nil: not given, so a configured default applies); not encoded.
+    public private(set) var recognizeTextGiven: Bool?
 
     public init() {}
 
@@ -40,7 +42,8 @@ public struct PageCleanup: Sendable, Codable, Equatable {
         jpegQuality = try container.decodeIfPresent(Int.self, forKey: .jpegQuality) ?? 85
         minimumSkewDegrees = try container.decodeIfPresent(Double.self, forKey: .minimumSkewDegrees) ?? 0.1
         blankInkFraction = try container.decodeIfPresent(Double.self, forKey: .blankInkFraction) ?? 0.002
-        recognizeText = try container.decodeIfPresent(Bool.self, forKey: .recognizeText) ?? false
+        recognizeTextGiven = try container.decodeIfPresent(Bool.self, forKey: .recognizeText)
+        recognizeText = recognizeTextGiven ?? false
         readBarcodes = try container.decodeIfPresent(Bool.self, forKey: .readBarcodes) ?? true
     }
 

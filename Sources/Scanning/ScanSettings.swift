@@ -106,9 +106,9 @@ public struct ScanSettings: Codable, Sendable, Equatable {
         var cleanup = request.cleanup ?? PageCleanup()
         if request.cleanup == nil { cleanup.jpegQuality = jpegQuality }
         if mode == "lineart" { cleanup.bitonal = true }
-        // `ocr` is the request's say on text; without it, `scanning.ocr` — also when the request tunes other cleanup
-        // (a cleanup object without recognizeText must not switch recognition off).
-        cleanup.recognizeText = request.ocr ?? recognizeText
+        // `ocr` is the request's say on text, then a cleanup's own recognizeText; without either, `scanning.ocr` —
+        // also when the request tunes other cleanup (a cleanup object without recognizeText must not switch it off).
+        cleanup.recognizeText = request.ocr ?? request.cleanup?.recognizeTextGiven ?? recognizeText
         self.cleanup = cleanup
         saneOptions = request.saneOptions ?? [:]
         format = request.format ?? defaultFormat

@@ -73,14 +73,14 @@ import TurboJPEG
     }
 
     /// `tongban serve` with only simulated devices, its camera showing the given scene files.
-    static func serve(scenes: [String: String]) async throws -> Service {
+    static func serve(scenes: [String: String], environment extra: [String: String] = [:]) async throws -> Service {
         let directory = try makeTemporaryDirectory("camera-service")
         try FileManager.default.createDirectory(atPath: "\(directory)/scenes", withIntermediateDirectories: true)
         for (name, source) in scenes { try FileManager.default.copyItem(atPath: source, toPath: "\(directory)/scenes/\(name)") }
         let server = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", "\(directory)/data"],
                                             environment: ["TONGBAN_API_TOKEN": token, "TONGBAN_DEVICES_SIMULATE": "all",
                                                           "TONGBAN_CAMERAS_SIMULATOR_SCENES": "\(directory)/scenes",
-                                                          "TONGBAN_CAMERAS_IDLE_RELEASE_SECONDS": "1"])
+                                                          "TONGBAN_CAMERAS_IDLE_RELEASE_SECONDS": "1"].merging(extra) { $1 })
         let port = try #require(try await server.waitUntilReady(), "serve: \(server.standardError)")
         return Service(server: server, port: port, directory: directory)
     }

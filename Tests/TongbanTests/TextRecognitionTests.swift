@@ -134,6 +134,9 @@ import ZBar
                                                           ("CODE-128", "44030119900101123X"), ("QR-Code", "440301199001011234"),
                                                           ("CODE-39", "SX2026112200099")]) == nil)
         #expect(CaseNumberMark.other(than: "TB-1", among: [("QR-Code", "2026-000123")]) == "2026-000123")
+        // A hall whose case numbers are all digits: a number shaped like the batch's own counts, an ID number never.
+        #expect(CaseNumberMark.other(than: "202612050001", among: [("CODE-128", "202612050099")]) == "202612050099")
+        #expect(CaseNumberMark.other(than: "110105194912310021", among: [("CODE-128", "11010519491231002X")]) == nil)
     }
 
     /// What makes a separator sheet, and how a batch is cut at them: the mark alone or with `|name`, never a text
@@ -249,6 +252,24 @@ import ZBar
         let after = try await curl(["-H", "Authorization: Bearer \(CameraTests.token)", "http://127.0.0.1:\(service.port)/v1/attachments?case=SX2026112200017"])
         #expect(before.status == 200 && after.body == before.body, "\(before.body) → \(after.body)")
     }
+    /// Review finding: with camera text on by default, a recogniser that cannot load (a language not installed)
+    /// must not cost the clerk the capture — kept without text; only a capture that asks for text is refused.
+    @Test func aCaptureIsKeptWithoutTextWhenTheLanguageIsMissing() async throws {
+        let directory = try makeTemporaryDirectory()
+        let scene = try await run("/usr/bin/env", ["convert", "-size", "1600x1200", "xc:#3a3a3a", "-fill", "white", "-draw",
+                                                   "rectangle 400,100 1200,1100", "-quality", "90", "\(directory)/page.jpg"])
+        #expect(scene.status == 0, "\(scene.standardError)")
+        let service = try await CameraTests.serve(scenes: ["1-page.jpg": "\(directory)/page.jpg"],
+                                                  environment: ["TONGBAN_SCANNING_OCR_LANGUAGES": "tongban_missing_language"])
+        defer { kill(service.server.process.processIdentifier, SIGKILL) }
+        let kept = try await CameraTests.api(service.port, "POST", "/v1/cameras/sim:camera/capture",
+                                             #"{"mode": "document", "caseNumber": "TB-NOLANG-1", "insist": true}"#)
+        #expect(kept.status == 201 && kept.json["attachment"] != nil, "\(kept.json)")
+        let asked = try await CameraTests.api(service.port, "POST", "/v1/cameras/sim:camera/capture",
+                                              #"{"mode": "document", "caseNumber": "TB-NOLANG-1", "insist": true, "ocr": true}"#)
+        #expect(asked.status == 503 && asked.json["code"] as? String == "text-recognition-unavailable", "\(asked.json)")
+    }
+
     /// Separator sheets split one feeder batch into materials. libsane's test backend cannot feed our sheets, so
     /// the pages go through libsane's `pnm` backend (each `sane_start` reads the file named by its `filename`
     /// option, replaced between scans) — the same SANE, imaging and batch path as a scanner's. A form, a separator
