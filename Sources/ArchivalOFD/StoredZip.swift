@@ -14,7 +14,8 @@ struct StoredZipWriter: Sendable {
     /// A ZIP without ZIP64 holds at most 4 GiB and 65,535 entries: an OFD of a few hundred scanned pages stays far
     /// below; a larger one is refused rather than written with sizes that wrap.
     static let maximumSize = Int(UInt32.max)
-    static let maximumEntries = Int(UInt16.max)
+    /// 0xFFFF itself is ZIP64's marker to some readers.
+    static let maximumEntries = Int(UInt16.max) - 1
     /// Room kept for the central directory and its end record.
     static let directoryReserve = 1 << 20
 

@@ -9,13 +9,9 @@
 // makes every parallel region it enters run on that thread alone (OpenMP 5: a region beyond the active levels is
 // inactive). Looked up at run time: a Tesseract built without OpenMP has no libgomp, and then there is nothing to do.
 // Returns 1 when the OpenMP runtime was told, 0 when there is none.
+// (Looked up at every call, without a shared cache: a few microseconds against a page's hundreds of milliseconds.)
 static inline int tongban_tesseract_keep_to_this_thread(void) {
-    static void (*set_max_active_levels)(int) = 0;
-    static int looked_up = 0;
-    if (!looked_up) {
-        set_max_active_levels = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_max_active_levels");
-        looked_up = 1;
-    }
+    void (*set_max_active_levels)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_max_active_levels");
     if (!set_max_active_levels) return 0;
     set_max_active_levels(0);
     return 1;

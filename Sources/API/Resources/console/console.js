@@ -61,7 +61,7 @@ const texts = {
   scanAttachedMany: ['分隔页把本批分成 {count} 份 {format} 材料：', 'Separator sheets split the batch into {count} {format} materials: '],
   separatorPage: ['分隔页 → 下一份：{name}', 'Separator → next: {name}'], unnamedMaterial: ['（未写名称）', '(no name)'],
   otherCasePage: ['⚠ 另一办件 {case}', '⚠ Another case {case}'],
-  deletePageText: ['删除「{material}」第 {position} 页？删除后不能恢复，可重扫。', 'Delete page {position} of “{material}”? It cannot be brought back; you can scan it again.'],
+  deletePageText: ['删除本批第 {position} 页？删除后不能恢复，可重扫。', 'Delete page {position} of this batch? It cannot be brought back; you can scan it again.'],
   deletePageYes: ['删除此页', 'Delete the page'], scanDiscarded: ['已放弃本批扫描', 'The batch was discarded'],
   otherBatches: ['另有 {count} 批未完成的扫描属于其他办件', '{count} unfinished scan batch(es) belong to other cases'], showBatch: ['显示', 'Show'],
   batchOpenText: ['还有一批扫描未完成（办件 {case}，{pages} 页，{material}）。开始新的扫描前怎样处理它？',
@@ -472,20 +472,29 @@ $('#confirm-later').addEventListener('click', () => dialogDone?.('later'));
 $('#confirm-no').addEventListener('click', () => dialogDone?.('no'));
 
 let reasonDone = null;
-let reasonMissing = 'reveal-reason-required'; // the problem shown when the dialog is sent empty
+/** What the reason dialog asks (the reveal's, or a deletion's): its title, picks, button and empty-answer problem,
+ *  as functions of the language, so a language switch while it is open keeps asking the same thing. */
+let reasonShown = { title: () => t('reasonTitle'), choices: reasonChoices, ok: () => t('revealAndFill'), missing: 'reveal-reason-required' };
+
+/** Writes the reason dialog's texts in the current language: title, button, picks and the input's suggestions. */
+function showReasonTexts() {
+  const { title, choices, ok } = reasonShown;
+  $('#reason-title').textContent = title();
+  $('#reason-ok').textContent = ok();
+  $('#reason-picks').replaceChildren(...choices.map((choice) => make('button', { type: 'button', textContent: pick(choice),
+    onclick: () => { $('#reason-input').value = pick(choice); markField($('#reason-input'), null); clearMessage($('#reason-message')); $('#reason-input').focus(); } })));
+  $('#reason-choices').replaceChildren(...choices.map((choice) => make('option', { value: pick(choice) })));
+}
 
 /** Asks the clerk why (the full record is needed, by default; or why a material is deleted): typed or picked,
  *  never prefilled, written to the audit log; resolves null when called off. */
-function reasonDialog({ title = t('reasonTitle'), choices = reasonChoices, ok = t('revealAndFill'), missing = 'reveal-reason-required' } = {}) {
+function reasonDialog({ title = () => t('reasonTitle'), choices = reasonChoices, ok = () => t('revealAndFill'), missing = 'reveal-reason-required' } = {}) {
   reasonDone?.(null);
-  reasonMissing = missing;
-  $('#reason-title').textContent = title;
-  $('#reason-ok').textContent = ok;
+  reasonShown = { title, choices, ok, missing };
   $('#reason-input').value = '';
   markField($('#reason-input'), null);
   clearMessage($('#reason-message'));
-  $('#reason-picks').replaceChildren(...choices.map((choice) => make('button', { type: 'button', textContent: pick(choice),
-    onclick: () => { $('#reason-input').value = pick(choice); markField($('#reason-input'), null); clearMessage($('#reason-message')); $('#reason-input').focus(); } })));
+  showReasonTexts();
   $('#reason-dialog').hidden = false;
   $('#reason-input').focus();
   return new Promise((resolve) => {
@@ -502,7 +511,7 @@ $('#reason-form').addEventListener('submit', (event) => {
   const reason = $('#reason-input').value.trim();
   if (!reason) {
     markField($('#reason-input'), t('fieldRequired'));
-    say($('#reason-message'), consoleProblem(reasonMissing));
+    say($('#reason-message'), consoleProblem(reasonShown.missing));
     $('#reason-input').focus();
     return;
   }
@@ -948,7 +957,7 @@ function renderScan() {
         pageButton('rescan', t('rescan'), false, null, () => scanPages({ replace: page.id, maxPages: 1 }, 1)),
         pageButton('delete', t('deletePage'), false, async () => {
           // A deleted page cannot be brought back (its image is gone): asked first, naming the page.
-          const choice = await confirmDialog({ text: fill(t('deletePageText'), { position: index + 1, material: scan.materialName }),
+          const choice = await confirmDialog({ text: fill(t('deletePageText'), { position: index + 1 }),
             yes: t('deletePageYes') });
           if (choice !== 'yes') throw CALLED_OFF;
           return tongban.deletePage(scan.id, page.id);
@@ -1336,8 +1345,8 @@ function renderMaterials() {
 
 async function deleteMaterial(attachment) {
   // Why a material leaves the case is the clerk's to say: it goes to the audit log with the deletion.
-  const reason = await reasonDialog({ title: fill(t('deleteReasonTitle'), { name: attachment.materialName }), choices: deleteReasonChoices,
-    ok: t('deleteYes'), missing: 'delete-reason-required' });
+  const reason = await reasonDialog({ title: () => fill(t('deleteReasonTitle'), { name: attachment.materialName }), choices: deleteReasonChoices,
+    ok: () => t('deleteYes'), missing: 'delete-reason-required' });
   if (reason === null) throw CALLED_OFF;
   if (typeof tongban.deleteAttachment === 'function') await tongban.deleteAttachment(attachment.attachmentId, { reason });
   else await tongban.request('DELETE', `/v1/attachments/${encodeURIComponent(attachment.attachmentId)}`, { query: { reason } });
@@ -2041,7 +2050,7 @@ function applyLanguage() {
     if (texts[element.dataset.i18nValue].includes(element.value)) element.value = t(element.dataset.i18nValue);
   }
   for (const option of document.querySelectorAll('#sim-card option')) option.textContent = pick(cardNames[option.dataset.card]);
-  $('#reason-choices').replaceChildren(...reasonChoices.map((choice) => make('option', { value: pick(choice) })));
+  showReasonTexts();
   $('#paper').textContent = t('paper');
   if (counterId) $('#counter').textContent = `${t('counter')} ${counterId}`;
   $('#language').textContent = language === 'zh' ? 'English' : '中文';
@@ -2055,10 +2064,6 @@ function applyLanguage() {
   renderPrinters();
   renderJobs();
   renderCase();
-  if (!$('#reason-dialog').hidden) {
-    $('#reason-picks').replaceChildren(...reasonChoices.map((choice) => make('button', { type: 'button', textContent: pick(choice),
-      onclick: () => { $('#reason-input').value = pick(choice); $('#reason-input').focus(); } })));
-  }
   showConnection(tongban.connectionState);
 }
 
