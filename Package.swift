@@ -85,7 +85,7 @@ let package = Package(
             "TongbanCore", "PangoCairo", "Zint", "ArchivalPDF", "Yams",
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
-        .target(name: "Imaging", dependencies: ["TongbanCore", "Leptonica", "TurboJPEG", "Tesseract", "ZBar"]),
+        .target(name: "Imaging", dependencies: ["TongbanCore", "Leptonica", "TurboJPEG", "Tesseract", "ZBar", "ArchivalPDF"]),
         .target(name: "Printing", dependencies: [
             "CUPS", "Notices", "Receipts", "Store", "Delivery", "TongbanCore",
             .product(name: "Crypto", package: "swift-crypto"),

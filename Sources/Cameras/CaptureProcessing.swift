@@ -261,33 +261,26 @@ public enum CaptureProcessor {
                 }
             }
         }
-        let textLines = (lines ?? []).map { PDFTextLine(text: $0.text, x: $0.x, y: $0.y, width: $0.width, height: $0.height) }
-        let pageImage = PDFPageImage(encoding: .jpeg(components: 3), data: jpeg, pixelWidth: size.width, pixelHeight: size.height,
-                                     dotsPerInch: Double(tagDotsPerInch), textLines: textLines)
-        let info = PDFDocumentInfo(title: request.materialName ?? request.mode.defaultMaterialName, subject: request.caseNumber,
-                                   keywords: request.caseNumber, created: Date())
-        if request.format == "ofd" {
-            var writer = OFDWriter()
-            let ofd: [UInt8]
-            do {
-                ofd = try writer.page(pageImage) + writer.finish(info, case: OFDCaseMetadata(caseNumber: request.caseNumber,
-                                                                                             materialName: info.title, capturedAt: info.created))
-            } catch {
-                throw Problem(code: "camera-encode-failed", status: 500, title: "图像编码失败 Encoding failed", detail: "\(device): \(error)",
-                              remedy: "重新拍摄。Capture again.")
-            }
-            return Made(bytes: ofd, contentType: "application/ofd", fileName: "\(request.mode.rawValue).ofd", width: size.width, height: size.height,
-                        corners: corners, assessment: assessment, text: lines, barcodes: barcodes, textProblem: textProblem)
-        }
-        let wantsPDF = request.format == "pdf" || (request.format == nil && request.mode == .document)
-        guard wantsPDF else {
+        // Documents default to PDF/A, everything else to the JPEG itself.
+        guard let format = request.format.flatMap(DocumentFormat.init(rawValue:)) ?? (request.format == nil && request.mode == .document ? .pdf : nil) else {
             return Made(bytes: jpeg, contentType: "image/jpeg", fileName: "\(request.mode.rawValue).jpg", width: size.width, height: size.height,
                         corners: corners, assessment: assessment, text: lines, barcodes: barcodes, textProblem: textProblem)
         }
-        var writer = ArchivalPDFWriter()
-        let pdf = writer.begin() + writer.page(pageImage) + writer.finish(info)
-        return Made(bytes: pdf, contentType: "application/pdf", fileName: "\(request.mode.rawValue).pdf", width: size.width, height: size.height,
-                    corners: corners, assessment: assessment, text: lines, barcodes: barcodes, textProblem: textProblem)
+        let pageImage = PDFPageImage(encoding: .jpeg(components: 3), data: jpeg, pixelWidth: size.width, pixelHeight: size.height,
+                                     dotsPerInch: Double(tagDotsPerInch), textLines: (lines ?? []).map(PDFTextLine.init))
+        let info = PDFDocumentInfo(title: request.materialName ?? request.mode.defaultMaterialName, subject: request.caseNumber,
+                                   keywords: request.caseNumber, created: Date())
+        let document: [UInt8]
+        do {
+            document = try format.document(of: [pageImage], info: info,
+                                           case: OFDCaseMetadata(caseNumber: request.caseNumber, materialName: info.title, capturedAt: info.created))
+        } catch {
+            throw Problem(code: "camera-encode-failed", status: 500, title: "图像编码失败 Encoding failed", detail: "\(device): \(error)",
+                          remedy: "重新拍摄。Capture again.")
+        }
+        return Made(bytes: document, contentType: format.contentType, fileName: "\(request.mode.rawValue).\(format.fileExtension)",
+                    width: size.width, height: size.height, corners: corners, assessment: assessment, text: lines, barcodes: barcodes,
+                    textProblem: textProblem)
     }
 }
 

@@ -203,7 +203,8 @@ public final class PageProcessor {
         return processed
     }
 
-    static func milliseconds(since start: ContinuousClock.Instant) -> Double {
+    /// Milliseconds from `start` until now.
+    public static func milliseconds(since start: ContinuousClock.Instant) -> Double {
         let elapsed = ContinuousClock.now - start
         return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
     }

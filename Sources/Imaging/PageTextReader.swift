@@ -1,3 +1,4 @@
+import ArchivalPDF
 import Foundation
 import Tesseract
 
@@ -55,5 +56,12 @@ public final class PageTextReader {
             RecognizedLine(text: line.text, x: line.x * factor, y: line.y * factor, width: line.width * factor,
                            height: line.height * factor, confidence: line.confidence)
         }
+    }
+}
+
+extension PDFTextLine {
+    /// A recognised line as the PDF's (and OFD's) text layer lays it: its text over its box in the page's pixels.
+    public init(_ line: RecognizedLine) {
+        self.init(text: line.text, x: line.x, y: line.y, width: line.width, height: line.height)
     }
 }

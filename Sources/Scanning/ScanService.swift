@@ -484,18 +484,18 @@ public actor ScanService {
                           detail: "batch \(scanId) has no \(includeBlank ? "" : "non-blank ")pages besides separator sheets",
                           remedy: "扫描页面后再完成，或包含空白页。Scan pages first, or include blank pages.")
         }
-        let asOFD = settings?.format == "ofd"
+        let format = settings?.format.flatMap(DocumentFormat.init(rawValue:)) ?? .pdf
         // Every material's request is checked before any file is opened: a name a sheet printed that cannot be used
         // refuses the finish with nothing begun.
         var requests: [AttachmentRequest] = []
-        for material in materials { requests.append(try attachmentRequest(material, of: record, asOFD: asOFD, operator: actor)) }
+        for material in materials { requests.append(try attachmentRequest(material, of: record, format: format, operator: actor)) }
         var parts: [(incoming: AttachmentIntake.Incoming, request: AttachmentRequest)] = []
         do {
             for (material, request) in zip(materials, requests) {
                 let incoming: AttachmentIntake.Incoming
                 do throws(StorageError) { incoming = try await intake.begin(kind: .scan) } catch { throw error.problem }
                 parts.append((incoming, request))
-                try await write(material, of: record, asOFD: asOFD, to: incoming)
+                try await write(material, of: record, format: format, to: incoming)
             }
         } catch {
             for part in parts { await intake.abandon(part.incoming) }
@@ -519,10 +519,10 @@ public actor ScanService {
     }
 
     /// What a material's attachment is: its name, format, text and barcodes.
-    private func attachmentRequest(_ material: Material, of record: ScanRecord, asOFD: Bool, operator actor: String?) throws(Problem) -> AttachmentRequest {
+    private func attachmentRequest(_ material: Material, of record: ScanRecord, format: DocumentFormat, operator actor: String?) throws(Problem) -> AttachmentRequest {
         var request = AttachmentRequest(caseNumber: record.caseNumber, materialName: material.name, kind: .scan,
-                                        contentType: asOFD ? "application/ofd" : "application/pdf",
-                                        fileName: AttachmentRequest.fileName(from: material.name, extension: asOFD ? "ofd" : "pdf"),
+                                        contentType: format.contentType,
+                                        fileName: AttachmentRequest.fileName(from: material.name, extension: format.fileExtension),
                                         pages: material.pages.count, device: record.device, operator: actor ?? record.operator)
         let problems = request.problems
         guard problems.isEmpty else {
@@ -540,9 +540,9 @@ public actor ScanService {
     }
 
     /// Streams a material's document into its incoming file.
-    private func write(_ material: Material, of record: ScanRecord, asOFD: Bool, to incoming: AttachmentIntake.Incoming) async throws {
+    private func write(_ material: Material, of record: ScanRecord, format: DocumentFormat, to incoming: AttachmentIntake.Incoming) async throws {
         let info = PDFDocumentInfo(caseNumber: record.caseNumber, materialName: material.name, created: record.createdAt)
-        if asOFD {
+        if format == .ofd {
             var writer = OFDWriter()
             for page in material.pages {
                 try await intake.append(try writer.page(Self.pdfImage(page, data: try await read(page.path), withText: true)), to: incoming)
@@ -678,7 +678,7 @@ public actor ScanService {
     static func pdfImage(_ page: ScanPageRecord, data: [UInt8], withText: Bool = false) -> PDFPageImage {
         PDFPageImage(encoding: page.encoding == "g4" ? .groupFour : .jpeg(components: page.channels), data: data,
                      pixelWidth: page.width, pixelHeight: page.height, dotsPerInch: Double(page.dotsPerInch), rotation: page.rotation,
-                     textLines: withText ? lines(of: page).map { PDFTextLine(text: $0.text, x: $0.x, y: $0.y, width: $0.width, height: $0.height) } : [])
+                     textLines: withText ? lines(of: page).map(PDFTextLine.init) : [])
     }
 
     static func lines(of page: ScanPageRecord) -> [RecognizedLine] {

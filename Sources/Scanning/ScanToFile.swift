@@ -89,7 +89,7 @@ final class PDFFileOutput: @unchecked Sendable {
                 try self.append(self.writer.page(PDFPageImage(
                     encoding: page.encoding == .g4 ? .groupFour : .jpeg(components: page.channels), data: page.data,
                     pixelWidth: page.width, pixelHeight: page.height, dotsPerInch: Double(page.dotsPerInch),
-                    textLines: (page.text ?? []).map { PDFTextLine(text: $0.text, x: $0.x, y: $0.y, width: $0.width, height: $0.height) })))
+                    textLines: (page.text ?? []).map(PDFTextLine.init))))
             }
             return self.seen
         }

@@ -65,23 +65,17 @@ struct PageCommand: ParsableCommand {
                 fail((error as? any ProblemConvertible)?.problem ?? Problem(code: "page-failed", status: 500, title: "页面处理失败 Page could not be processed",
                                                                             detail: "\(error)", remedy: "Check the picture."))
             }
-            let total = Self.milliseconds(since: started)
+            let total = PageProcessor.milliseconds(since: started)
             let lines = page.text ?? []
             let image = PDFPageImage(encoding: page.encoding == .g4 ? .groupFour : .jpeg(components: page.channels), data: page.data,
                                      pixelWidth: page.width, pixelHeight: page.height, dotsPerInch: Double(page.dotsPerInch),
-                                     textLines: lines.map { PDFTextLine(text: $0.text, x: $0.x, y: $0.y, width: $0.width, height: $0.height) })
+                                     textLines: lines.map(PDFTextLine.init))
             let info = PDFDocumentInfo(title: "page", subject: picture, keywords: "", created: Date())
             let document: [UInt8]
-            if format == "ofd" {
-                var writer = OFDWriter()
-                do {
-                    document = try writer.page(image)
-                        + writer.finish(info, case: OFDCaseMetadata(caseNumber: "cli", materialName: "page", capturedAt: info.created))
-                } catch { fail(Problem(code: "ofd-failed", status: 500, title: "OFD 无法生成 OFD not written", detail: error.description, remedy: "Check the picture.")) }
-            } else {
-                var writer = ArchivalPDFWriter()
-                document = writer.begin() + writer.page(image) + writer.finish(info)
-            }
+            do {
+                document = try (DocumentFormat(rawValue: format) ?? .pdf).document(
+                    of: [image], info: info, case: OFDCaseMetadata(caseNumber: "cli", materialName: "page", capturedAt: info.created))
+            } catch { fail(Problem(code: "ofd-failed", status: 500, title: "OFD 无法生成 OFD not written", detail: error.description, remedy: "Check the picture.")) }
             let path = URL(fileURLWithPath: out).standardizedFileURL.path
             do { try DurableFile.write(document, to: path, permissions: 0o644) } catch { fail(error.problem) }
             let output = Output(file: path, width: page.width, height: page.height, dpi: page.dotsPerInch, blank: page.blank,
@@ -93,11 +87,6 @@ struct PageCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("tongban page: text not recognised: \(problem)\n".utf8))
                 Foundation.exit(3)
             }
-        }
-
-        static func milliseconds(since start: ContinuousClock.Instant) -> Double {
-            let elapsed = ContinuousClock.now - start
-            return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         }
 
         struct PictureError: Error, CustomStringConvertible {
