@@ -248,7 +248,7 @@ public actor CameraService: Service {
         }
         if let problem = made.textProblem { logger.warning("camera \(id): document text not recognised, capture kept without it: \(problem)") }
         // A separator sheet is for the feeder (it splits a scanned batch); under the camera it is not a material.
-        if request.mode == .document, let next = SeparatorSheet.nextMaterial(among: made.barcodes.map(\.text)) {
+        if request.mode == .document, let next = SeparatorSheet.nextMaterial(among: made.barcodes.map(\.text)).map(TextChecks.visible) {
             throw Problem(code: "camera-separator-sheet", status: 409, title: "这是材料分隔页 This is a separator sheet",
                           detail: "camera \(id): the page is a separator sheet" + (next.isEmpty ? "" : " for the next material '\(next)'")
                               + "; nothing was stored",

@@ -36,7 +36,8 @@ public struct ScanView: Codable, Sendable {
         /// A case number the page carries in a barcode that is not the batch's: a page of another applicant's
         /// papers, to take out before the batch is finished.
         public var otherCaseNumber: String?
-        /// Set when the page is a separator sheet: the name of the material after it ("" when none is printed).
+        /// Set when the page is a separator sheet: the name of the material after it ("" when none is printed;
+        /// characters a name may not hold, such as bidi overrides, written out as `<U+202E>`).
         /// The sheet is left out of the documents; the batch is split there.
         public var separatorFor: String?
     }
@@ -527,7 +528,7 @@ public actor ScanService {
         let problems = request.problems
         guard problems.isEmpty else {
             throw Problem(code: "separator-name-invalid", status: 422, title: "分隔页上的材料名称无效 Separator sheet's material name unusable",
-                          detail: "material '\(material.name.prefix(80))': " + problems.joined(separator: "; "),
+                          detail: "material '\(TextChecks.visible(String(material.name.prefix(80))))': " + problems.joined(separator: "; "),
                           remedy: "重新打印分隔页（tongban notices render separator），或删除该分隔页后再完成。Print the separator sheet again, or delete that page and finish.")
         }
         let texts = material.pages.map { Self.lines(of: $0).map(\.text).joined(separator: "\n") }
@@ -703,7 +704,7 @@ public actor ScanService {
                              textLines: page.textLines == nil ? nil : lines(of: page).count,
                              barcodes: barcodes.isEmpty ? nil : barcodes.map { ScanView.PageBarcode(type: $0.type, text: $0.text) },
                              otherCaseNumber: CaseNumberMark.other(than: caseNumber, among: barcodes.map { ($0.type, $0.text) }),
-                             separatorFor: separatorName(of: page))
+                             separatorFor: separatorName(of: page).map(TextChecks.visible))
     }
 
     static func invalid(_ problems: [String]) -> Problem {

@@ -14,4 +14,18 @@ public enum TextChecks {
             }
         }
     }
+
+    /// `text` with every character `hasControlCharacters` objects to written out as `<U+202E>`: safe to show in a
+    /// message or a page view when the text came from outside (a QR code on an applicant's paper).
+    public static func visible(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if hasControlCharacters(String(scalar)) {
+                out += "<U+\(String(scalar.value, radix: 16, uppercase: true))>"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
 }

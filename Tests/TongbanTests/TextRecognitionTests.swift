@@ -5,6 +5,7 @@ import Imaging
 import Store
 import Tesseract
 import Testing
+import TongbanCore
 import TurboJPEG
 import ZBar
 
@@ -146,6 +147,8 @@ import ZBar
         #expect(SeparatorSheet.nextMaterial(among: ["TONGBAN-SEPARATOR|营业执照"]) == "营业执照")
         #expect(SeparatorSheet.nextMaterial(among: ["https://x.example", "TONGBAN-SEPARATOR"]) == "")
         #expect(SeparatorSheet.nextMaterial(among: ["TONGBAN-SEPARATORS|x", "TONGBAN-SEPARATOR-1", "tongban-separator|x"]) == nil)
+        // A name off somebody's paper is shown with what it may not hold written out (a bidi override reverses text).
+        #expect(TextChecks.visible("营业\u{202E}执照\u{0}") == "营业<U+202E>执照<U+0>")
         func page(_ sequence: Int, blank: Bool = false, separator: String? = nil) -> ScanPageRecord {
             let barcodes = separator.map { #"[{"type":"QR-Code","text":"TONGBAN-SEPARATOR|\#($0)"}]"# }
             return ScanPageRecord(id: "p\(sequence)", scanId: "s", position: sequence, sequence: sequence, encoding: "jpeg", width: 1, height: 1,
