@@ -81,6 +81,29 @@ public enum DocumentFinder {
     /// this much of the picture: speckle on a patterned desk never does.
     static let minimumAreaOfUncleanRegion = 0.04
 
+    /// A sheet joined to the desk still has a body: at least this share of its pixels lie wholly inside it (all eight
+    /// neighbours in the region too). Bright speckle of a noisy or patterned desk running together into one large
+    /// region is strands a pixel or two wide, with almost no such pixels (uniform noise: under 1 %; a page of dense
+    /// text at the working size: well over half).
+    static let minimumCoreOfUncleanRegion = 0.25
+
+    /// The share of the region's pixels whose eight neighbours all belong to it too.
+    static func coreFraction(_ region: [Int], width: Int, height: Int) -> Double {
+        guard !region.isEmpty else { return 0 }
+        var member = [Bool](repeating: false, count: width * height)
+        for index in region { member[index] = true }
+        var core = 0
+        for index in region {
+            let x = index % width, y = index / width
+            guard x > 0, y > 0, x < width - 1, y < height - 1 else { continue }
+            if member[index - width - 1] && member[index - width] && member[index - width + 1] && member[index - 1]
+                && member[index + 1] && member[index + width - 1] && member[index + width] && member[index + width + 1] {
+                core += 1
+            }
+        }
+        return Double(core) / Double(region.count)
+    }
+
     /// A region as the search weighs it: its pixels, outline points and rough corners.
     struct Candidate {
         var region: [Int]
@@ -120,7 +143,9 @@ public enum DocumentFinder {
             if candidate.solidity >= 0.92 && candidate.region.count > (best?.region.count ?? 0) { best = candidate }
         }
         let unclean = onlySolid ? nil : first.flatMap { candidate in
-            Double(candidate.region.count) >= minimumAreaOfUncleanRegion * Double(small.width * small.height) ? candidate : nil
+            Double(candidate.region.count) >= minimumAreaOfUncleanRegion * Double(small.width * small.height)
+                && coreFraction(candidate.region, width: small.width, height: small.height) >= minimumCoreOfUncleanRegion
+                ? candidate : nil
         }
         guard let chosen = best ?? unclean else { return nil }
         let refined = refine(chosen.corners, boundary: chosen.boundary)

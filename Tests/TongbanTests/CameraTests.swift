@@ -47,11 +47,20 @@ import TurboJPEG
         print("document finder: worst corner error \(String(format: "%.3f", worst * 100))% of the page diagonal over 20 photos")
     }
 
+    /// Desks of pure noise hold no document. Uniform noise around half bright runs together, at the lower thresholds,
+    /// into large ragged regions (before their core was weighed, one desk in sixteen came out as a "page"): sixty
+    /// seeded desks of three textures, so a failure reproduces.
     @Test func aDeskWithoutPaperHasNoDocument() throws {
-        var generator = SystemRandomNumberGenerator()
         let width = 320, height = 240
-        let desk = (0..<(width * height)).map { _ in UInt8.random(in: 40...110, using: &generator) }
-        #expect(DocumentFinder.find(grey: desk, width: width, height: height) == nil)
+        var found: [String] = []
+        for (range, seeds): (ClosedRange<UInt8>, Range<Int>) in [(40...110, 0..<40), (0...255, 40..<50), (90...200, 50..<60)] {
+            for seed in seeds {
+                var generator = SeededGenerator(seed: UInt64(seed))
+                let desk = (0..<(width * height)).map { _ in UInt8.random(in: range, using: &generator) }
+                if let quad = DocumentFinder.find(grey: desk, width: width, height: height) { found.append("seed \(seed) (\(range)): \(quad.corners)") }
+            }
+        }
+        #expect(found.isEmpty, "\(found.count) noise desks taken for a document: \(found)")
     }
 
     /// The perspective warp maps the rectangle's corners onto the quadrilateral's.
