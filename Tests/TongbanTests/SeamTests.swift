@@ -243,9 +243,10 @@ import Testing
         try Self.markedFile("\(directory)/card.jpg", marker: "PLAIN-IDCARD-BYTES", size: 4_000_000)
         let query = "case=TB-SEAL&material=%E8%BA%AB%E4%BB%BD%E8%AF%81&kind=idcard&fileName=card.jpg"
         let upload = Task { try? await service.upload("\(directory)/card.jpg", query: query, extra: ["--limit-rate", "400K", "--max-time", "60"]) }
-        // Wait until part of it has been written (sealed) into files/.incoming, then kill.
+        // Wait until part of it has been written (sealed) into files/.incoming, then kill (a generous limit: on a
+        // loaded machine the upload starts late).
         var partial = false
-        for _ in 0..<600 where !partial {
+        for _ in 0..<2400 where !partial {
             let incoming = "\(data)/files/.incoming"
             let sizes = ((try? FileManager.default.contentsOfDirectory(atPath: incoming)) ?? []).compactMap {
                 (try? FileManager.default.attributesOfItem(atPath: "\(incoming)/\($0)"))?[.size] as? Int
@@ -275,7 +276,7 @@ import Testing
                                                       "-o", "\(directory)/back.jpg", "\(restarted.base)/v1/attachments/\(id)/content"])
         #expect(content.status == 0 && FileManager.default.contents(atPath: "\(directory)/back.jpg") == FileManager.default.contents(atPath: "\(directory)/small.jpg"))
         let archived = try #require(FileManager.default.enumerator(atPath: "\(data)/archive")?.compactMap { $0 as? String }
-            .first { $0.hasSuffix(".sealed") }, "no sealed file in the archive")
+            .first { $0.hasSuffix(".sealed") && ($0 as NSString).lastPathComponent.hasPrefix(id) }, "no sealed file of \(id) in the archive")
         let export = try await run(tongbanBinary, ["archive", "export", "\(data)/archive/\(archived)", "--data-dir", data,
                                                    "--out", "\(directory)/exported.jpg", "--operator", "张三", "--reason", "法院调取"])
         #expect(export.status == 0, "\(export.standardError)")
