@@ -61,8 +61,8 @@ let package = Package(
         .target(name: "PangoCairo", dependencies: ["CPangoCairo"]),
         .target(name: "Zint", dependencies: ["CZint"]),
         .target(name: "GStreamer", dependencies: ["CGStreamer"]),
-        .target(name: "Tesseract", dependencies: ["CTesseract"]),
-        .target(name: "ZBar", dependencies: ["CZBar"]),
+        .target(name: "Tesseract", dependencies: ["CTesseract", "TongbanCore"]),
+        .target(name: "ZBar", dependencies: ["CZBar", "TongbanCore"]),
 
         // MARK: The product.
         .target(name: "TongbanCore", dependencies: [.product(name: "Logging", package: "swift-log")]),

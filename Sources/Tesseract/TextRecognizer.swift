@@ -1,4 +1,5 @@
 import CTesseract
+import TongbanCore
 import Foundation
 
 /// A line of text Tesseract found, in the pixels of the picture it was given (origin top left).
@@ -28,21 +29,7 @@ public struct RecognizedLine: Sendable, Codable, Equatable {
 }
 
 /// A failed call into libtesseract, named.
-public struct TesseractError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The C function that failed (`TessBaseAPIInit3`).
-    public var call: String
-    /// What went wrong, in words for the log.
-    public var message: String
-
-    /// An error of `call`.
-    public init(call: String, message: String) {
-        self.call = call
-        self.message = message
-    }
-
-    /// `call failed: message`.
-    public var description: String { "\(call) failed: \(message)" }
-}
+public typealias TesseractError = LibraryCallError
 
 /// Tesseract 5's recogniser for one set of languages. Not thread-safe and not `Sendable`: each imaging thread owns
 /// its own (loading `chi_sim` takes a moment and tens of megabytes, so a thread keeps it for its life).

@@ -1,4 +1,5 @@
 import CZBar
+import TongbanCore
 
 /// A barcode found on a picture.
 public struct FoundBarcode: Sendable, Codable, Equatable, Hashable {
@@ -15,15 +16,7 @@ public struct FoundBarcode: Sendable, Codable, Equatable, Hashable {
 }
 
 /// A failed call into libzbar, named.
-public struct ZBarError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The C function that failed (`zbar_scan_image`).
-    public var call: String
-    /// What went wrong, in words for the log.
-    public var message: String
-
-    /// `call failed: message`.
-    public var description: String { "\(call) failed: \(message)" }
-}
+public typealias ZBarError = LibraryCallError
 
 /// zbar's image scanner: reads every QR code and linear barcode on an 8-bit grey picture. Each call makes its own
 /// scanner, so any thread may call it.
