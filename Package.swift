@@ -46,6 +46,8 @@ let package = Package(
         systemLibrary("CGStreamer", pkgConfig: "gstreamer-webrtc-1.0", apt: "libgstreamer-plugins-bad1.0-dev"),
         systemLibrary("CTesseract", pkgConfig: "tesseract", apt: "libtesseract-dev"),
         systemLibrary("CZBar", pkgConfig: "zbar", apt: "libzbar-dev"),
+        // The system OpenSSL, for the national algorithms (SM2, SM3, SM4) swift-crypto's BoringSSL does not have.
+        systemLibrary("CLibCrypto", pkgConfig: "libcrypto", apt: "libssl-dev"),
         .systemLibrary(name: "CPseudoTerminal"),
         // Makes SANE backends' reader threads cancel only at cancellation points (see its source); compiled C,
         // exported from every executable that loads SANE backends.
@@ -63,6 +65,7 @@ let package = Package(
         .target(name: "GStreamer", dependencies: ["CGStreamer"]),
         .target(name: "Tesseract", dependencies: ["CTesseract", "TongbanCore"]),
         .target(name: "ZBar", dependencies: ["CZBar", "TongbanCore"]),
+        .target(name: "LibCrypto", dependencies: ["CLibCrypto", "TongbanCore"]),
 
         // MARK: The product.
         .target(name: "TongbanCore", dependencies: [.product(name: "Logging", package: "swift-log")]),
