@@ -72,7 +72,7 @@ let package = Package(
         // Resources/devices.yaml: the device quirk data built in (a hall's own file can replace it: devices.quirks).
         .target(name: "TongbanConfig", dependencies: ["TongbanCore", "Yams"], resources: [.copy("Resources/devices.yaml")]),
         .target(name: "Store", dependencies: [
-            "TongbanCore",
+            "TongbanCore", "LibCrypto",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
             // scrypt for the clerks' PINs.
@@ -142,15 +142,16 @@ let package = Package(
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-            // ES256 case-system assertions.
+            // ES256 case-system assertions (SM2 ones through LibCrypto).
             .product(name: "Crypto", package: "swift-crypto"),
+            "LibCrypto",
         ], resources: [.copy("Resources")]),
         .target(name: "Doctor", dependencies: [
             "TongbanCore", "TongbanConfig", "Store", "Devices", "SANE", "CUPS", "LibUSB", "V4L2", "IDCard",
-            "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer", "Notices", "Assist", "Tesseract", "ZBar",
+            "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer", "Notices", "Assist", "Tesseract", "ZBar", "LibCrypto",
         ]),
         .executableTarget(name: "tongban", dependencies: [
-            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "LibUSB", "Delivery", "Scanning", "Imaging", "TurboJPEG", "ArchivalPDF", "ArchivalOFD", "SANE", "Leptonica", "Notices", "Receipts", "Printing", "CUPS", "Cameras", "V4L2", "Assist", "Tesseract", "ZBar",
+            "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "LibUSB", "Delivery", "Scanning", "Imaging", "TurboJPEG", "ArchivalPDF", "ArchivalOFD", "SANE", "Leptonica", "Notices", "Receipts", "Printing", "CUPS", "Cameras", "V4L2", "Assist", "Tesseract", "ZBar", "LibCrypto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
@@ -163,7 +164,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "TongbanTests", dependencies: [
             "TongbanCore", "TongbanConfig", "Store", "Devices", "API", "Doctor", "SAMProtocol", "IDCard", "Simulators", "Delivery", "Scanning", "Imaging", "ArchivalPDF", "ArchivalOFD", "Receipts", "Notices", "Printing", "Cameras",
-            "SANE", "CUPS", "LibUSB", "V4L2", "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer", "Assist", "Tesseract", "ZBar",
+            "SANE", "CUPS", "LibUSB", "V4L2", "Leptonica", "TurboJPEG", "PangoCairo", "Zint", "GStreamer", "Assist", "Tesseract", "ZBar", "LibCrypto",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,15 +1,19 @@
 import Crypto
 import Foundation
+import LibCrypto
 import Store
 import TongbanCore
 
-/// Checks the assertions case systems sign for their operators: a JWT (RFC 7519) signed ES256 with a key whose
-/// public half the installer put in `api.caseSystemKeys`. Its issuer must be an allowed origin (and the page's
-/// origin, when the request has one); its audience `tongban` or `tongban:<counter id>`; it lives at most five
-/// minutes. A local program without the case system's private key cannot make one.
+/// Checks the assertions case systems sign for their operators: a JWT (RFC 7519) signed ES256 (P-256) or, for case
+/// systems on the national suite, `SM2` (SM2 with SM3, signer id `1234567812345678`, the signature as the 64 bytes
+/// r ‖ s like ES256) with a key whose public half the installer put in `api.caseSystemKeys`. Its issuer must be an
+/// allowed origin (and the page's origin, when the request has one); its audience `tongban` or
+/// `tongban:<counter id>`; it lives at most five minutes. A local program without the case system's private key cannot make one.
 public struct CaseSystemAssertions: Sendable {
     /// The keys' X9.63 bytes (the key type itself is not Sendable).
     let keyBytes: [Data]
+    /// The SM2 keys (PEM SubjectPublicKeyInfo with the SM2 curve).
+    let sm2Keys: [SM2PublicKey]
     let allowedOrigins: Set<String>
     let counterID: String
     static let maximumLifetime: TimeInterval = 300
@@ -17,25 +21,34 @@ public struct CaseSystemAssertions: Sendable {
 
     var keys: [P256.Signing.PublicKey] { keyBytes.compactMap { try? P256.Signing.PublicKey(x963Representation: $0) } }
 
-    public init(keys: [P256.Signing.PublicKey], allowedOrigins: [String], counterID: String) {
+    public init(keys: [P256.Signing.PublicKey], sm2Keys: [SM2PublicKey] = [], allowedOrigins: [String], counterID: String) {
         self.keyBytes = keys.map(\.x963Representation)
+        self.sm2Keys = sm2Keys
         self.allowedOrigins = Set(allowedOrigins.map { $0.lowercased() })
         self.counterID = counterID
     }
 
-    /// Reads the configured PEM public keys; names the file that cannot be used.
+    /// Reads the configured PEM public keys (P-256 or SM2); names the file that cannot be used.
     public static func load(paths: [String], allowedOrigins: [String], counterID: String) throws(Problem) -> CaseSystemAssertions {
         var keys: [P256.Signing.PublicKey] = []
+        var sm2Keys: [SM2PublicKey] = []
         for path in paths {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-                  let key = try? P256.Signing.PublicKey(pemRepresentation: text) else {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw Problem(code: "case-system-key-unusable", status: 500, title: "案件系统公钥不可用 Case-system key unusable",
-                              detail: "api.caseSystemKeys: \(path) is not a readable PEM P-256 public key",
-                              remedy: "Put the case system's ES256 public key (PEM) there, readable by the service user.")
+                              detail: "api.caseSystemKeys: \(path) is not readable",
+                              remedy: "Put the case system's public key (PEM) there, readable by the service user.")
             }
-            keys.append(key)
+            if let key = try? P256.Signing.PublicKey(pemRepresentation: text) {
+                keys.append(key)
+            } else if let key = try? SM2PublicKey(pemRepresentation: text) {
+                sm2Keys.append(key)
+            } else {
+                throw Problem(code: "case-system-key-unusable", status: 500, title: "案件系统公钥不可用 Case-system key unusable",
+                              detail: "api.caseSystemKeys: \(path) is neither a PEM P-256 (ES256) nor an SM2 public key",
+                              remedy: "Put the case system's ES256 or SM2 public key (PEM) there, readable by the service user.")
+            }
         }
-        return CaseSystemAssertions(keys: keys, allowedOrigins: allowedOrigins, counterID: counterID)
+        return CaseSystemAssertions(keys: keys, sm2Keys: sm2Keys, allowedOrigins: allowedOrigins, counterID: counterID)
     }
 
     /// Whether `text` has the shape of a JWT (three base64url parts), so it is checked as one.
@@ -47,17 +60,29 @@ public struct CaseSystemAssertions: Sendable {
     public func verify(_ assertion: String, requestOrigin: String?, now: Date = Date()) -> Result<Caller, Problem> {
         func refused(_ why: String) -> Result<Caller, Problem> {
             .failure(Problem(code: "assertion-invalid", status: 401, title: "案件系统凭据无效 Case-system assertion refused",
-                             detail: why, remedy: "The case system must sign a fresh assertion for its operator (ES256, at most 5 minutes)."))
+                             detail: why, remedy: "The case system must sign a fresh assertion for its operator (ES256 or SM2, at most 5 minutes)."))
         }
         let parts = assertion.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 3, let headerData = Self.base64URL(parts[0]), let payloadData = Self.base64URL(parts[1]),
               let signatureData = Self.base64URL(parts[2]) else { return refused("not a JWT") }
         guard let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any],
-              header["alg"] as? String == "ES256" else { return refused("only ES256 assertions are accepted") }
-        guard !keys.isEmpty else { return refused("no case-system key is configured (api.caseSystemKeys)") }
-        guard let signature = try? P256.Signing.ECDSASignature(rawRepresentation: signatureData),
-              keys.contains(where: { $0.isValidSignature(signature, for: Data((parts[0] + "." + parts[1]).utf8)) }) else {
-            return refused("the signature does not match any configured case-system key")
+              let algorithm = header["alg"] as? String, algorithm == "ES256" || algorithm == "SM2" else {
+            return refused("only ES256 and SM2 assertions are accepted")
+        }
+        let signed = Data((parts[0] + "." + parts[1]).utf8)
+        switch algorithm {
+        case "ES256":
+            guard !keys.isEmpty else { return refused("no ES256 case-system key is configured (api.caseSystemKeys)") }
+            guard let signature = try? P256.Signing.ECDSASignature(rawRepresentation: signatureData),
+                  keys.contains(where: { $0.isValidSignature(signature, for: signed) }) else {
+                return refused("the signature does not match any configured case-system key")
+            }
+        default:
+            guard !sm2Keys.isEmpty else { return refused("no SM2 case-system key is configured (api.caseSystemKeys)") }
+            guard let signature = try? SM2.derSignature(fromRaw: Array(signatureData)),
+                  sm2Keys.contains(where: { $0.isValidSignature(signature, for: Array(signed)) }) else {
+                return refused("the signature does not match any configured case-system key")
+            }
         }
         guard let claims = try? JSONSerialization.jsonObject(with: payloadData) as? [String: Any] else { return refused("the claims are not JSON") }
         guard let issuer = (claims["iss"] as? String)?.lowercased(), allowedOrigins.contains(issuer) else {

@@ -165,9 +165,14 @@ public actor OutboxSender: Service {
             _ = try? store.recordFailure(attachmentId: entry.attachmentId, error: "attachment record missing", nextAttempt: nil, permanent: true)
             return
         }
-        // Each delivered manifest carries the audit log's anchored head as it stands now.
+        // Each delivered manifest carries the audit log's anchored head as it stands now, and under the national
+        // suite the counter's SM2 signature over both.
         var delivered = recorded
         delivered.auditHead = store.auditHead()
+        do { try store.sign(&delivered) } catch {
+            await record(.transient("sign the manifest: \(error)", retryAfter: nil), entry: entry, manifest: delivered)
+            return
+        }
         let manifest = delivered
         let store = self.store, events = self.events, id = entry.attachmentId
         let progress = DeliveryProgress(

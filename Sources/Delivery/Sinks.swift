@@ -258,21 +258,9 @@ public struct TusSink: DeliverySink {
         try await client.terminate(upload)
     }
 
-    /// The manifest as tus metadata; `filename` is the attachment id plus the file name, so the receiver can dedupe.
+    /// The manifest as tus metadata (`AttachmentManifest.metadataPairs`) and, under `sm`, its signature.
     static func metadata(_ manifest: AttachmentManifest) -> [(String, String)] {
-        var pairs: [(String, String)] = [
-            ("filename", "\(manifest.attachmentId)-\(manifest.fileName)"),
-            ("attachmentId", manifest.attachmentId), ("caseNumber", manifest.caseNumber),
-            ("materialName", manifest.materialName), ("kind", manifest.kind.rawValue),
-            ("contentType", manifest.contentType), ("filetype", manifest.contentType), ("sha256", manifest.sha256),
-            ("counterId", manifest.counterId), ("capturedAt", ISO8601DateFormatter().string(from: manifest.capturedAt)),
-            ("retentionClass", manifest.retentionClass),
-        ]
-        if let pages = manifest.pages { pairs.append(("pages", "\(pages)")) }
-        if let device = manifest.device { pairs.append(("device", device)) }
-        if let person = manifest.operator { pairs.append(("operator", person)) }
-        if let head = manifest.auditHead { pairs.append(("auditHead", head)) }
-        return pairs
+        manifest.metadataPairs + (manifest.signature?.metadataPairs ?? [])
     }
 }
 

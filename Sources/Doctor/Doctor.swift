@@ -5,6 +5,7 @@ import Foundation
 import GStreamer
 import IDCard
 import Leptonica
+import LibCrypto
 import LibUSB
 import Notices
 import PangoCairo
@@ -55,8 +56,12 @@ public enum DoctorChecks {
         checks.append(await saneCheck(timeout: .milliseconds(configuration.devices.scannerListTimeoutMilliseconds)))
         checks.append(contentsOf: await cupsChecks(configuration))
         checks.append(dataDirectoryCheck(configuration.dataDirectory))
+        // SM4's million-round vector is CPU work: on a thread of its own, not the cooperative pool.
+        let tester = DedicatedThread(name: "doctor known-answer tests")
+        checks.append(await tester.perform { cryptoSuiteCheck(configuration) })
+        tester.stop()
         if FileManager.default.fileExists(atPath: "\(configuration.dataDirectory)/tongban.sqlite") {
-            checks.append(auditCheck(configuration.dataDirectory))
+            checks.append(auditCheck(configuration.dataDirectory, suite: configuration.security.cryptoSuite))
         }
         checks.append(caseCoreCheck(configuration))
         checks.append(contentsOf: await assistChecks(configuration.assist))
@@ -238,10 +243,32 @@ public enum DoctorChecks {
         }
     }
 
+    /// The crypto suite in use; under `sm` the national algorithms' known-answer tests against the system libcrypto
+    /// and, once the service has run, the fingerprint of the SM2 key manifests are signed with.
+    static func cryptoSuiteCheck(_ configuration: TongbanConfiguration) -> DoctorCheck {
+        let suite = configuration.security.cryptoSuite
+        guard suite == .sm else { return DoctorCheck("crypto suite", .ok, "standard: \(suite.algorithms)") }
+        let outcomes = KnownAnswerTests.run()
+        let failed = outcomes.filter { !$0.passed }
+        guard failed.isEmpty else {
+            return DoctorCheck("crypto suite", .fail,
+                               "sm: \(failed.count) of \(outcomes.count) known-answer tests failed in \(LibCrypto.version): "
+                                   + failed.map { "\($0.name): \($0.detail)" }.joined(separator: "; "),
+                               remedy: "国密算法自检失败：系统 libcrypto 不可用。Install Debian's libssl3 (OpenSSL 3.0 or later, with SM2/SM3/SM4), "
+                                   + "then run tongban crypto selftest; until then set security.cryptoSuite: standard.")
+        }
+        var detail = "sm: \(suite.algorithms); \(outcomes.count) known-answer tests passed (\(LibCrypto.version))"
+        if FileManager.default.fileExists(atPath: "\(configuration.dataDirectory)/keys/signing-sm2.pem"),
+           let fingerprint = try? CounterKeys(directory: configuration.dataDirectory, suite: suite).signingKeyFingerprint {
+            detail += "; manifests signed by SM2 key \(fingerprint.prefix(16))…"
+        }
+        return DoctorCheck("crypto suite", .ok, detail)
+    }
+
     /// The audit log's keyed chain and its anchor, as `tongban audit verify` checks them.
-    static func auditCheck(_ directory: String) -> DoctorCheck {
+    static func auditCheck(_ directory: String, suite: CryptoSuite) -> DoctorCheck {
         do {
-            switch try Store(directory: directory).verifyAudit() {
+            switch try Store(directory: directory, cryptoSuite: suite).verifyAudit() {
             case .intact(let records): return DoctorCheck("audit log", .ok, "\(records) record(s), chain and anchor intact")
             case .broken(let sequence, let reason):
                 return DoctorCheck("audit log", .fail, "broken at record \(sequence): \(reason)",

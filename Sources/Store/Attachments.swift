@@ -55,6 +55,8 @@ public struct AttachmentManifest: Codable, Sendable, Equatable {
     public var deletedAt: Date?
     /// The QR codes and barcodes found on its pages (the case number on a form, for the case core to check).
     public var barcodes: [AttachmentBarcode]?
+    /// The counter's SM2 signature over `signedStatement`, set when it is delivered under `security.cryptoSuite: sm`.
+    public var signature: ManifestSignature?
 
     public init(attachmentId: String, caseNumber: String, materialName: String, kind: AttachmentKind, contentType: String,
                 sha256: String, size: Int, pages: Int?, device: String?, counterId: String, operator: String?,
@@ -73,6 +75,53 @@ public struct AttachmentManifest: Codable, Sendable, Equatable {
         self.capturedAt = capturedAt
         self.retentionClass = retentionClass
         self.fileName = fileName
+    }
+}
+
+extension AttachmentManifest {
+    /// The manifest as the case core receives it in tus `Upload-Metadata` (and the statement a signature covers);
+    /// `filename` is the attachment id plus the file name, so the receiver can dedupe.
+    public var metadataPairs: [(String, String)] {
+        var pairs: [(String, String)] = [
+            ("filename", "\(attachmentId)-\(fileName)"),
+            ("attachmentId", attachmentId), ("caseNumber", caseNumber),
+            ("materialName", materialName), ("kind", kind.rawValue),
+            ("contentType", contentType), ("filetype", contentType), ("sha256", sha256),
+            ("counterId", counterId), ("capturedAt", ISO8601DateFormatter().string(from: capturedAt)),
+            ("retentionClass", retentionClass),
+        ]
+        if let pages { pairs.append(("pages", "\(pages)")) }
+        if let device { pairs.append(("device", device)) }
+        if let person = `operator` { pairs.append(("operator", person)) }
+        if let auditHead { pairs.append(("auditHead", auditHead)) }
+        return pairs
+    }
+
+    /// What the counter signs: `tongban-manifest-v1\n`, then every pair of `metadataPairs` sorted by key, each as
+    /// `key TAB byte-length-of-value TAB value LF` (UTF-8), so no value can shift a boundary. A receiver rebuilds it from
+    /// the tus metadata it got (all keys but the `signature*` ones) and checks the signature with the counter's SM2
+    /// public key (`tongban crypto public-key`) under signer id `1234567812345678`.
+    public var signedStatement: [UInt8] {
+        var text = "tongban-manifest-v1\n"
+        for (key, value) in metadataPairs.sorted(by: { $0.0 < $1.0 }) { text += "\(key)\t\(value.utf8.count)\t\(value)\n" }
+        return Array(text.utf8)
+    }
+}
+
+/// A counter's signature over a delivered manifest (`AttachmentManifest.signedStatement`).
+public struct ManifestSignature: Codable, Sendable, Equatable {
+    /// `SM2-with-SM3`.
+    public var algorithm: String
+    /// The distinguishing id in SM2's Z value: `1234567812345678`.
+    public var signerId: String
+    /// The SM3 fingerprint (hex) of the counter's public key (its DER SubjectPublicKeyInfo).
+    public var key: String
+    /// The signature, base64 of its DER `ECDSA-Sig-Value`.
+    public var value: String
+
+    /// The signature as tus metadata pairs.
+    public var metadataPairs: [(String, String)] {
+        [("signature", value), ("signatureAlgorithm", algorithm), ("signerId", signerId), ("signerKey", key)]
     }
 }
 

@@ -4,26 +4,30 @@ import GRDB
 import Glibc
 import TongbanCore
 
-/// Identity records and card photos, encrypted at rest with AES-GCM under a key kept in a 0600 file.
+/// Identity records and card photos, encrypted at rest under the counter's keys (`CounterKeys`): AES-256-GCM
+/// under `security.cryptoSuite: standard`, SM4-GCM under `sm`. What was sealed under either suite opens under both.
 ///
 /// The database holds only sealed boxes (nonce + ciphertext + tag) and the time of the read; names and numbers
 /// never reach SQLite in clear. Records are purged after the identity retention period.
 public final class IdentityVault: Sendable {
     private let store: Store
-    /// The 256-bit key's bytes (SymmetricKey itself is not Sendable).
-    private let keyBytes: Data
+    private var keys: CounterKeys { store.keys }
 
-    /// Opens the vault, creating the key file (`<dataDir>/keys/identity.key`, 0600) on first use.
+    /// Opens the vault on the store's keys (made on the store's first use).
     public init(store: Store) throws(StoreError) {
         self.store = store
-        do { keyBytes = try KeyFile.loadOrCreate("\(store.directory)/keys/identity.key") } catch { throw .storage(error) }
     }
 
     /// Seals and stores one record (its JSON, photo included). Durable when this returns.
     public func save(id: String, device: String, readAt: Date, json: Data) throws(StoreError) {
         let sealed: Data
-        do { sealed = try AES.GCM.seal(json, using: SymmetricKey(data: keyBytes), authenticating: Data(id.utf8)).combined! } catch {
-            throw .database("seal identity record", "\(error)")
+        switch keys.suite {
+        case .standard:
+            do { sealed = try AES.GCM.seal(json, using: SymmetricKey(data: keys.aesKey), authenticating: Data(id.utf8)).combined! } catch {
+                throw .database("seal identity record", "\(error)")
+            }
+        case .sm:
+            sealed = Data(try seal(Array(json), context: id))
         }
         do {
             try store.database.write { db in
@@ -33,7 +37,7 @@ public final class IdentityVault: Sendable {
         } catch { throw .database("save identity record", "\(error)") }
     }
 
-    /// Seals bytes (an identity attachment's file) under the vault's key, bound to `context` (the attachment id),
+    /// Seals bytes (an identity attachment's file) under the suite's key, bound to `context` (the attachment id),
     /// in the streaming format `SealingStream` writes.
     public func seal(_ bytes: [UInt8], context: String) throws(StoreError) -> [UInt8] {
         let stream = sealingStream(context: context)
@@ -44,17 +48,23 @@ public final class IdentityVault: Sendable {
 
     /// A sealer for bytes that arrive in pieces: nothing of them is ever written in clear.
     public func sealingStream(context: String) -> SealingStream {
-        SealingStream(key: SymmetricKey(data: keyBytes), context: context)
+        SealingStream(cipher: keys.sealingCipher, context: context)
     }
 
-    /// Opens bytes sealed by `seal(_:context:)` or a `SealingStream` (or by the first wave's single AES-GCM box).
+    /// Opens bytes sealed by `seal(_:context:)` or a `SealingStream` under either suite (or by the first wave's
+    /// single AES-GCM box).
     public func open(_ sealed: [UInt8], context: String) throws(StoreError) -> [UInt8] {
-        do {
-            if sealed.starts(with: SealingStream.magic) {
-                return try SealingStream.open(sealed, key: SymmetricKey(data: keyBytes), context: context)
-            }
-            return Array(try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: SymmetricKey(data: keyBytes), authenticating: Data(context.utf8)))
-        } catch { throw .database("open \(context)", "it does not decrypt with this counter's key (\(error))") }
+        do { return try openAnyFormat(sealed, context: context) }
+        catch { throw .database("open \(context)", "it does not decrypt with this counter's keys (\(error))") }
+    }
+
+    /// A sealed stream (either cipher, named by its magic) or the first wave's single AES-GCM box.
+    private func openAnyFormat(_ sealed: [UInt8], context: String) throws -> [UInt8] {
+        if sealed.count >= SealingStream.magicLength,
+           let cipher = try keys.cipher(forMagic: sealed.prefix(SealingStream.magicLength)) {
+            return try SealingStream.open(sealed, cipher: cipher, context: context)
+        }
+        return Array(try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: SymmetricKey(data: keys.aesKey), authenticating: Data(context.utf8)))
     }
 
     /// Opens one record; nil when it does not exist (never stored, or purged).
@@ -63,8 +73,8 @@ public final class IdentityVault: Sendable {
         do { sealed = try store.database.read { try Data.fetchOne($0, sql: "SELECT sealed FROM identity WHERE id = ?", arguments: [id]) } }
         catch { throw .database("read identity record", "\(error)") }
         guard let sealed else { return nil }
-        do { return try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: SymmetricKey(data: keyBytes), authenticating: Data(id.utf8)) }
-        catch { throw .database("open identity record \(id)", "the record does not decrypt with this counter's key (\(error))") }
+        do { return Data(try openAnyFormat(Array(sealed), context: id)) }
+        catch { throw .database("open identity record \(id)", "the record does not decrypt with this counter's keys (\(error))") }
     }
 
     /// Deletes records read before `cutoff`; returns how many.
@@ -87,15 +97,17 @@ public final class IdentityVault: Sendable {
 /// Seals a file as it streams in (an ID-card picture uploaded, a card copy written), so no byte of it reaches the
 /// disk in clear — not even in a temporary file that a crash leaves behind.
 ///
-/// Format: `TBSEAL2\0`, an 8-byte random nonce prefix, then records of a 4-byte big-endian length and an AES-GCM
-/// ciphertext with its tag, each sealing up to `chunkSize` plain bytes. Record *n* uses the nonce prefix + *n*
+/// Format: an 8-byte magic naming the cipher (`TBSEAL2\0` AES-256-GCM, `TBSM4G1\0` SM4-GCM), an 8-byte random nonce
+/// prefix, then records of a 4-byte big-endian length and a GCM ciphertext with its tag, each sealing up to
+/// `chunkSize` plain bytes. Record *n* uses the nonce prefix + *n*
 /// (big-endian) and authenticates the context, *n* and whether it is the last record: records cannot be reordered,
 /// moved to another attachment, or cut off at the end without `open` failing.
 public final class SealingStream: @unchecked Sendable {
-    static let magic: [UInt8] = Array("TBSEAL2".utf8) + [0]
+    /// Bytes of the magic that names the cipher.
+    static let magicLength = 8
     /// Plain bytes per record.
     public static let chunkSize = 256 * 1024
-    private let keyBytes: Data
+    private let cipher: SealCipher
     private let context: String
     private let noncePrefix: [UInt8]
     /// Plain bytes not sealed yet (fewer than a record's worth, or more after an append, until sealed).
@@ -104,8 +116,8 @@ public final class SealingStream: @unchecked Sendable {
     private var headerWritten = false
     private var finished = false
 
-    init(key: SymmetricKey, context: String) {
-        self.keyBytes = key.withUnsafeBytes { Data($0) }
+    init(cipher: SealCipher, context: String) {
+        self.cipher = cipher
         self.context = context
         var generator = SystemRandomNumberGenerator()
         self.noncePrefix = (0..<8).map { _ in UInt8.random(in: 0...255, using: &generator) }
@@ -138,16 +150,14 @@ public final class SealingStream: @unchecked Sendable {
     private func header() -> [UInt8] {
         guard !headerWritten else { return [] }
         headerWritten = true
-        return Self.magic + noncePrefix
+        return cipher.magic + noncePrefix
     }
 
     private func record(_ plain: [UInt8], last: Bool) throws(StoreError) -> [UInt8] {
         defer { index += 1 }
         do {
-            let nonce = try AES.GCM.Nonce(data: noncePrefix + Self.bigEndian(index))
-            let box = try AES.GCM.seal(plain, using: SymmetricKey(data: keyBytes), nonce: nonce,
-                                       authenticating: Self.associatedData(context, index: index, last: last))
-            let body = Array(box.ciphertext) + Array(box.tag)
+            let body = try cipher.seal(plain, nonce: noncePrefix + Self.bigEndian(index),
+                                       associatedData: Self.associatedData(context, index: index, last: last))
             return Self.bigEndian(UInt32(body.count)) + body
         } catch { throw .database("seal \(context)", "\(error)") }
     }
@@ -165,10 +175,10 @@ public final class SealingStream: @unchecked Sendable {
         var description: String
     }
 
-    static func open(_ sealed: [UInt8], key: SymmetricKey, context: String) throws -> [UInt8] {
-        guard sealed.count >= magic.count + 8 else { throw Damaged(description: "shorter than its header") }
-        let prefix = Array(sealed[magic.count..<magic.count + 8])
-        var offset = magic.count + 8
+    static func open(_ sealed: [UInt8], cipher: SealCipher, context: String) throws -> [UInt8] {
+        guard sealed.count >= magicLength + 8 else { throw Damaged(description: "shorter than its header") }
+        let prefix = Array(sealed[magicLength..<magicLength + 8])
+        var offset = magicLength + 8
         var index: UInt32 = 0
         var plain: [UInt8] = []
         while true {
@@ -179,9 +189,7 @@ public final class SealingStream: @unchecked Sendable {
             let body = sealed[offset..<offset + length]
             offset += length
             let last = offset == sealed.count
-            let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: prefix + bigEndian(index)),
-                                            ciphertext: body.dropLast(16), tag: body.suffix(16))
-            plain += try AES.GCM.open(box, using: key, authenticating: associatedData(context, index: index, last: last))
+            plain += try cipher.open(body, nonce: prefix + bigEndian(index), associatedData: associatedData(context, index: index, last: last))
             if last { return plain }
             index += 1
         }

@@ -31,21 +31,26 @@ extension Store {
 
 // MARK: Keys
 
-/// A 256-bit key kept in a 0600 file, made on first use.
+/// A secret key kept in a 0600 file, made on first use.
 public enum KeyFile {
     /// The key at `path`, creating it (and its 0700 folder) when there is none. A key file that exists but cannot be
-    /// read, or is not 32 bytes, is an error — never replaced, which would make everything sealed or chained under it
-    /// unreadable.
-    public static func loadOrCreate(_ path: String) throws(StorageError) -> Data {
-        if FileManager.default.fileExists(atPath: path) {
-            guard let existing = FileManager.default.contents(atPath: path) else { throw StorageError(call: "open", path: path, errno: errno) }
-            guard existing.count == 32 else { throw StorageError(call: "read", path: path, errno: EINVAL) }
-            return existing
-        }
+    /// read, or is not `length` bytes, is an error — never replaced, which would make everything sealed or chained
+    /// under it unreadable.
+    public static func loadOrCreate(_ path: String, length: Int = 32) throws(StorageError) -> Data {
+        if let existing = try load(path, length: length) { return existing }
         try DurableFile.prepareDirectory((path as NSString).deletingLastPathComponent)
-        let fresh = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
+        var generator = SystemRandomNumberGenerator()
+        let fresh = Data((0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) })
         try DurableFile.write(Array(fresh), to: path, permissions: 0o600)
         return fresh
+    }
+
+    /// The key at `path`, or nil when there is none (never made); a file of another length is an error.
+    public static func load(_ path: String, length: Int = 32) throws(StorageError) -> Data? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let existing = FileManager.default.contents(atPath: path) else { throw StorageError(call: "open", path: path, errno: errno) }
+        guard existing.count == length else { throw StorageError(call: "read", path: path, errno: EINVAL) }
+        return existing
     }
 }
 
@@ -57,25 +62,51 @@ extension Data {
 // MARK: Audit anchor
 
 /// The audit chain's head, kept outside the database: `<dataDir>/audit.anchor` holds the newest record's sequence
-/// and hash with an HMAC over both under the audit key. Whoever can edit the database but not read the key cannot
-/// cut records from the end or re-chain the log without `verifyAudit` noticing.
+/// and hash with a MAC over both under the audit key (HMAC-SHA-256, or HMAC-SM3 under `sm`, named in `algorithm`)
+/// and, under `sm`, the counter's SM2 signature over the same. Whoever can edit the database but not read the keys
+/// cannot cut records from the end or re-chain the log without `verifyAudit` noticing; the signature lets anyone
+/// holding the counter's public key check the head a manifest carries.
 struct AuditAnchor: Codable, Equatable {
     static let fileName = "audit.anchor"
     var sequence: Int64
     var hash: String
     var mac: String
+    /// How `mac` was made; absent in anchors written before the suites (HMAC-SHA-256).
+    var algorithm: AuditMAC?
+    /// The SM2 signature (base64 DER, signer id 1234567812345678) over the same statement as the MAC, under `sm`.
+    var signature: String?
 
-    static func make(sequence: Int64, hash: String, key: Data) -> AuditAnchor {
-        AuditAnchor(sequence: sequence, hash: hash, mac: macText(sequence: sequence, hash: hash, key: key))
+    static func make(sequence: Int64, hash: String, keys: CounterKeys) -> AuditAnchor? {
+        let statement = Self.statement(sequence: sequence, hash: hash)
+        guard let mac = keys.authenticationCode(keys.auditMAC, for: statement) else { return nil }
+        let signature = try? keys.sign(Array(statement))
+        if keys.suite == .sm && signature == nil { return nil }
+        return AuditAnchor(sequence: sequence, hash: hash, mac: mac, algorithm: keys.auditMAC,
+                           signature: signature.map { Data($0).base64EncodedString() })
     }
 
-    static func macText(sequence: Int64, hash: String, key: Data) -> String {
-        Data(HMAC<SHA256>.authenticationCode(for: Data("tongban-audit-anchor|\(sequence)|\(hash)".utf8),
-                                             using: SymmetricKey(data: key))).hexString
+    static func statement(sequence: Int64, hash: String) -> Data {
+        Data("tongban-audit-anchor|\(sequence)|\(hash)".utf8)
     }
 
-    func isAuthentic(key: Data) -> Bool {
-        Self.macText(sequence: sequence, hash: hash, key: key) == mac
+    /// Why this anchor is not this counter's (its MAC or signature does not match, or it is an SM3 anchor without
+    /// the signature `sm` always writes); nil when it is.
+    func authenticityProblem(keys: CounterKeys) -> String? {
+        let statement = Self.statement(sequence: sequence, hash: hash)
+        let algorithm = algorithm ?? .hmacSHA256
+        guard algorithm != .sha256 else { return "it is not keyed" }
+        guard let expected = keys.authenticationCode(algorithm, for: statement) else {
+            return "it is keyed with \(algorithm.rawValue), and this counter has no key for it"
+        }
+        guard expected == mac else { return "its MAC does not match" }
+        if let signature {
+            guard let bytes = Data(base64Encoded: signature), keys.isValidSignature(Array(bytes), for: Array(statement)) else {
+                return "its SM2 signature does not match"
+            }
+        } else if algorithm == .hmacSM3 {
+            return "its SM2 signature is missing"
+        }
+        return nil
     }
 
     /// What a delivered manifest carries: `<sequence>:<mac>`.
@@ -95,12 +126,12 @@ struct AuditAnchor: Codable, Equatable {
 /// with the anchored hash, and what follows chains onto it under the key.
 final class AuditAnchorWriter: TransactionObserver, @unchecked Sendable {
     let path: String
-    let key: Data
+    let keys: CounterKeys
     private var appended = false
 
-    init(path: String, key: Data) {
+    init(path: String, keys: CounterKeys) {
         self.path = path
-        self.key = key
+        self.keys = keys
     }
 
     func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool {
@@ -121,8 +152,8 @@ final class AuditAnchorWriter: TransactionObserver, @unchecked Sendable {
     /// Writes the anchor for the chain's newest record (none while the log is empty).
     func anchorHead(_ db: Database) {
         guard let row = try? Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit ORDER BY sequence DESC LIMIT 1") else { return }
-        let anchor = AuditAnchor.make(sequence: row["sequence"], hash: row["hash"], key: key)
-        guard let json = try? JSONEncoder().encode(anchor) else { return }
+        guard let anchor = AuditAnchor.make(sequence: row["sequence"], hash: row["hash"], keys: keys),
+              let json = try? JSONEncoder().encode(anchor) else { return }
         // A failed anchor write (disk full) is caught by the next verification as a lagging anchor, never as a pass.
         try? DurableFile.write(Array(json), to: path, permissions: 0o600)
     }

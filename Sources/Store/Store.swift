@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
+import LibCrypto
 import TongbanCore
 
 /// Tongban's durable store: one SQLite database (WAL) in the data folder plus the files beside it.
@@ -13,11 +14,12 @@ public final class Store: Sendable {
     /// Where attachment files live (`<dataDir>/files`).
     public let filesDirectory: String
     let database: DatabasePool
-    /// The audit chain's HMAC key (`<dataDir>/keys/audit.key`, 0600, beside the identity vault's key).
-    let auditKey: Data
+    /// The counter's keys (`<dataDir>/keys/`): sealing, the audit chain's MAC, signatures.
+    public let keys: CounterKeys
 
-    /// Opens (creating and migrating) the store in `directory`.
-    public init(directory: String) throws(StoreError) {
+    /// Opens (creating and migrating) the store in `directory`; new data is protected with `cryptoSuite`
+    /// (`security.cryptoSuite`), what the other suite protected stays readable.
+    public init(directory: String, cryptoSuite: CryptoSuite = .standard) throws(StoreError) {
         self.directory = directory
         self.filesDirectory = "\(directory)/files"
         do {
@@ -33,17 +35,13 @@ public final class Store: Sendable {
             // addresses) must not be recoverable from the database file.
             try db.execute(sql: "PRAGMA secure_delete = ON")
         }
-        do {
-            auditKey = try KeyFile.loadOrCreate("\(directory)/keys/audit.key")
-        } catch {
-            throw StoreError.storage(error)
-        }
+        keys = try CounterKeys(directory: directory, suite: cryptoSuite)
         do {
             database = try DatabasePool(path: "\(directory)/tongban.sqlite", configuration: configuration)
         } catch {
             throw StoreError.database("open \(directory)/tongban.sqlite", "\(error)")
         }
-        let anchor = AuditAnchorWriter(path: "\(directory)/\(AuditAnchor.fileName)", key: auditKey)
+        let anchor = AuditAnchorWriter(path: "\(directory)/\(AuditAnchor.fileName)", keys: keys)
         do {
             let keyedBefore = try database.read { try Self.migrator.appliedIdentifiers($0) }.contains("v6-seams")
             try Self.migrator.migrate(database)
@@ -143,6 +141,10 @@ public final class Store: Sendable {
         registerSeamMigrations(&migrator)
         registerDeletionMigrations(&migrator)
         registerTextMigrations(&migrator)
+        migrator.registerMigration("v9-crypto-suite") { db in
+            // The MAC each audit record was chained with (`AuditMAC`); NULL on the records before the suites.
+            try db.execute(sql: "ALTER TABLE audit ADD COLUMN mac TEXT")
+        }
         return migrator
     }
 
@@ -190,8 +192,8 @@ public final class Store: Sendable {
 
     // MARK: Audit log
 
-    /// Appends an audit record chained to the previous one: `hash = HMAC-SHA-256(key, previousHash | fields)`, the
-    /// key held beside the identity vault's. After the transaction commits, the chain's head is anchored outside the
+    /// Appends an audit record chained to the previous one: `hash = HMAC(key, previousHash | fields)` — HMAC-SHA-256
+    /// or HMAC-SM3 as the suite says, the algorithm stored with the record — the key held beside the identity vault's. After the transaction commits, the chain's head is anchored outside the
     /// database (`audit.anchor`), so a cut tail or a re-chained log is caught. `detail` must already be masked (it
     /// is kept for years).
     @discardableResult
@@ -212,13 +214,16 @@ public final class Store: Sendable {
             ?? AuditRecord.genesisHash
         let sequence = (try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM audit") ?? 0) + 1
         var record = AuditRecord(sequence: sequence, time: time, actor: actor, action: action, subject: subject,
-                                 detail: PersonalData.maskIDNumbers(inText: detail), previousHash: previous, hash: "", keyed: true)
-        record.hash = record.computedHash(key: auditKey)
+                                 detail: PersonalData.maskIDNumbers(inText: detail), previousHash: previous, hash: "", mac: keys.auditMAC)
+        guard let hash = record.computedHash(keys: keys) else {
+            throw StoreError.database("append audit record", "no key for \(record.mac.rawValue) (keys/)")
+        }
+        record.hash = hash
         try db.execute(sql: """
-            INSERT INTO audit (sequence, time, actor, action, subject, detail, previousHash, hash, keyed)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)
+            INSERT INTO audit (sequence, time, actor, action, subject, detail, previousHash, hash, keyed, mac)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
             """, arguments: [record.sequence, AuditRecord.timeText(record.time), record.actor, record.action,
-                             record.subject, record.detail, record.previousHash, record.hash])
+                             record.subject, record.detail, record.previousHash, record.hash, record.mac.rawValue])
         return record
     }
 
@@ -238,10 +243,7 @@ public final class Store: Sendable {
                 var keyedSeen = false
                 var hashes: [Int64: String] = [:]
                 for row in try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY sequence") {
-                    let record = AuditRecord(sequence: row["sequence"], time: AuditRecord.time(fromText: row["time"]),
-                                             actor: row["actor"], action: row["action"], subject: row["subject"],
-                                             detail: row["detail"], previousHash: row["previousHash"], hash: row["hash"],
-                                             keyed: row["keyed"] ?? false)
+                    let record = AuditRecord(row: row)
                     if record.sequence != expectedSequence {
                         return .broken(at: expectedSequence, reason: "record \(expectedSequence) is missing")
                     }
@@ -255,7 +257,10 @@ public final class Store: Sendable {
                         return .broken(at: record.sequence, reason: "record \(record.sequence) is not keyed although records before it are (re-chained)")
                     }
                     keyedSeen = keyedSeen || record.keyed
-                    if record.computedHash(key: auditKey) != record.hash {
+                    guard let computed = record.computedHash(keys: keys) else {
+                        return .broken(at: record.sequence, reason: "record \(record.sequence) is chained with \(record.mac.rawValue), and this counter has no key for it")
+                    }
+                    if computed != record.hash {
                         return .broken(at: record.sequence, reason: "record \(record.sequence) was altered")
                     }
                     if anchor?.sequence == record.sequence { hashes[record.sequence] = record.hash }
@@ -267,8 +272,8 @@ public final class Store: Sendable {
                     return count > 0 ? .broken(at: expectedSequence - 1, reason: "the audit anchor is missing (the log cannot be checked against its last known head)")
                         : .intact(records: count)
                 }
-                guard anchor.isAuthentic(key: auditKey) else {
-                    return .broken(at: anchor.sequence, reason: "the audit anchor was not written by this counter (its MAC does not match)")
+                if let problem = anchor.authenticityProblem(keys: keys) {
+                    return .broken(at: anchor.sequence, reason: "the audit anchor was not written by this counter (\(problem))")
                 }
                 if anchor.sequence >= expectedSequence {
                     return .broken(at: expectedSequence, reason: "records \(expectedSequence)…\(anchor.sequence) were cut from the end (the anchor names record \(anchor.sequence))")
@@ -285,13 +290,18 @@ public final class Store: Sendable {
     public func auditRecords(limit: Int = 100) throws(StoreError) -> [AuditRecord] {
         do {
             return try database.read { db in
-                try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY sequence DESC LIMIT ?", arguments: [limit]).map { row in
-                    AuditRecord(sequence: row["sequence"], time: AuditRecord.time(fromText: row["time"]), actor: row["actor"],
-                                action: row["action"], subject: row["subject"], detail: row["detail"],
-                                previousHash: row["previousHash"], hash: row["hash"], keyed: row["keyed"] ?? false)
-                }
+                try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY sequence DESC LIMIT ?", arguments: [limit]).map(AuditRecord.init(row:))
             }
         } catch { throw .database("read audit log", "\(error)") }
+    }
+
+    /// Signs a manifest about to be delivered with the counter's SM2 key under `security.cryptoSuite: sm`; under
+    /// `standard` it is left unsigned.
+    public func sign(_ manifest: inout AttachmentManifest) throws(StoreError) {
+        manifest.signature = nil
+        guard let value = try keys.sign(manifest.signedStatement), let fingerprint = keys.signingKeyFingerprint else { return }
+        manifest.signature = ManifestSignature(algorithm: "SM2-with-SM3", signerId: SM2.defaultSignerID, key: fingerprint,
+                                               value: Data(value).base64EncodedString())
     }
 
     /// The anchored head of the audit chain, as delivered manifests carry it (`<sequence>:<mac>`); nil before the
@@ -311,11 +321,36 @@ public struct AuditRecord: Sendable, Equatable, Codable {
     public var detail: String
     public var previousHash: String
     public var hash: String
-    /// Whether `hash` is an HMAC under the counter's audit key (every record since the keyed chain began); the first
-    /// wave's records are plain SHA-256.
-    public var keyed: Bool
+    /// How `hash` was made: an HMAC under the counter's audit key (SHA-256 or SM3) for every record since the keyed
+    /// chain began; plain SHA-256 for the first wave's records.
+    public var mac: AuditMAC
+    /// Whether `hash` is keyed (an HMAC).
+    public var keyed: Bool { mac != .sha256 }
 
     static let genesisHash = String(repeating: "0", count: 64)
+
+    init(sequence: Int64, time: Date, actor: String, action: String, subject: String, detail: String, previousHash: String,
+         hash: String, mac: AuditMAC) {
+        self.sequence = sequence
+        self.time = time
+        self.actor = actor
+        self.action = action
+        self.subject = subject
+        self.detail = detail
+        self.previousHash = previousHash
+        self.hash = hash
+        self.mac = mac
+    }
+
+    /// A record as the database holds it: `keyed` 0 is the first wave's plain SHA-256; a keyed record without a
+    /// `mac` is HMAC-SHA-256 (before the suites).
+    init(row: Row) {
+        let keyed: Bool = row["keyed"] ?? false
+        let mac: String? = row["mac"]
+        self.init(sequence: row["sequence"], time: Self.time(fromText: row["time"]), actor: row["actor"], action: row["action"],
+                  subject: row["subject"], detail: row["detail"], previousHash: row["previousHash"], hash: row["hash"],
+                  mac: keyed ? (mac.flatMap(AuditMAC.init(rawValue:)) ?? .hmacSHA256) : .sha256)
+    }
 
     static func timeText(_ time: Date) -> String {
         String(format: "%.6f", time.timeIntervalSince1970)
@@ -325,14 +360,12 @@ public struct AuditRecord: Sendable, Equatable, Codable {
         Date(timeIntervalSince1970: Double(text) ?? 0)
     }
 
-    func computedHash(key: Data) -> String {
+    /// The hash this record should carry; nil when the counter has no key for its MAC.
+    func computedHash(keys: CounterKeys) -> String? {
         let fields = [String(sequence), Self.timeText(time), actor, action, subject, detail, previousHash]
         // Length-prefixed so no field boundary can be shifted without changing the hash.
         let canonical = Data(fields.map { "\($0.utf8.count):\($0)" }.joined(separator: "|").utf8)
-        if keyed {
-            return Data(HMAC<SHA256>.authenticationCode(for: canonical, using: SymmetricKey(data: key))).hexString
-        }
-        return SHA256.hash(data: canonical).map { String(format: "%02x", $0) }.joined()
+        return keys.authenticationCode(mac, for: canonical)
     }
 }
 

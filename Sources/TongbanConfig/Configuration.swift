@@ -201,6 +201,11 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var recordingDays: Int
     }
 
+    public struct Security: Sendable, Equatable {
+        /// The algorithms new data is sealed, chained and signed with; data of the other suite stays readable.
+        public var cryptoSuite: CryptoSuite
+    }
+
     public var counter: Counter
     public var api: API
     public var dataDirectory: String
@@ -212,6 +217,7 @@ public struct TongbanConfiguration: Sendable, Equatable {
     public var assist: Assist
     public var caseCore: CaseCore
     public var retention: Retention
+    public var security: Security
     /// The file the configuration was read from, if any.
     public var sourceFile: String?
 }

@@ -1,3 +1,5 @@
+import TongbanCore
+
 /// The type of one configuration key, used to parse and to report problems.
 public enum ConfigurationValueKind: Sendable, Equatable {
     case string
@@ -105,6 +107,7 @@ public enum ConfigurationKeys {
         .init(path: "retention.scanDays", kind: .integer(1...3650), defaultValue: "30"),
         .init(path: "retention.noticeDays", kind: .integer(1...3650), defaultValue: "30"),
         .init(path: "retention.recordingDays", kind: .integer(183...3650), defaultValue: "183"),
+        .init(path: "security.cryptoSuite", kind: .choice(CryptoSuite.allCases.map(\.rawValue)), defaultValue: "standard"),
     ]
 
     static let byPath: [String: ConfigurationKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.path, $0) })

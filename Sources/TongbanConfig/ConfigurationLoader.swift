@@ -323,6 +323,7 @@ public enum ConfigurationLoader {
                                 holdSeconds: try integer("caseCore.holdSeconds")),
                 retention: .init(identityDays: try integer("retention.identityDays"), scanDays: try integer("retention.scanDays"),
                                  noticeDays: try integer("retention.noticeDays"), recordingDays: try integer("retention.recordingDays")),
+                security: .init(cryptoSuite: CryptoSuite(rawValue: try choice("security.cryptoSuite")) ?? .standard),
                 sourceFile: sourceFile)
         }
     }

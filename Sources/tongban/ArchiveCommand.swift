@@ -48,7 +48,7 @@ struct ArchiveCommand: ParsableCommand {
             let store: Store
             let vault: IdentityVault
             do {
-                store = try Store(directory: configuration.dataDirectory)
+                store = try Store(directory: configuration.dataDirectory, cryptoSuite: configuration.security.cryptoSuite)
                 vault = try IdentityVault(store: store)
             } catch { fail(error.problem) }
             let plain: [UInt8]

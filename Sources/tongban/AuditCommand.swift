@@ -17,7 +17,7 @@ struct AuditCommand: ParsableCommand {
         func run() throws {
             let configuration = options.load()
             let store: Store
-            do { store = try Store(directory: configuration.dataDirectory) } catch { fail(error.problem) }
+            do { store = try Store(directory: configuration.dataDirectory, cryptoSuite: configuration.security.cryptoSuite) } catch { fail(error.problem) }
             let verification: AuditVerification
             do { verification = try store.verifyAudit() } catch { fail(error.problem) }
             switch verification {

@@ -10,7 +10,7 @@ import TongbanCore
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks (figures side by side with their baselines).",
-        subcommands: [IDCardBench.self, NoticesBench.self])
+        subcommands: [IDCardBench.self, NoticesBench.self, CryptoBench.self])
 
     struct IDCardBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -29,7 +29,7 @@ struct ClerkCommand: ParsableCommand {
             }
             do {
                 try ClerkDirectory.set(id: id, name: name, pin: pin, dataDirectory: configuration.dataDirectory)
-                let store = try Store(directory: configuration.dataDirectory)
+                let store = try Store(directory: configuration.dataDirectory, cryptoSuite: configuration.security.cryptoSuite)
                 try store.appendAudit(actor: "tongban clerk set", action: "clerk.set", subject: id, detail: "name \(name)")
             } catch { fail(error.problem) }
             print("clerk \(id) (\(name)) can sign in to the console")
@@ -65,7 +65,7 @@ struct ClerkCommand: ParsableCommand {
                     fail(Problem(code: "clerk-not-found", status: 404, title: "没有该柜员 No such clerk", detail: "no clerk '\(id)'",
                                  remedy: "tongban clerk list shows the clerks."))
                 }
-                try Store(directory: configuration.dataDirectory).appendAudit(actor: "tongban clerk remove", action: "clerk.remove", subject: id)
+                try Store(directory: configuration.dataDirectory, cryptoSuite: configuration.security.cryptoSuite).appendAudit(actor: "tongban clerk remove", action: "clerk.remove", subject: id)
             } catch { fail(error.problem) }
             print("clerk \(id) removed")
         }

@@ -9,6 +9,7 @@ import AsyncHTTPClient
 import IDCard
 import Imaging
 import Leptonica
+import LibCrypto
 import LibUSB
 import Logging
 import Metrics
@@ -46,8 +47,23 @@ struct Serve: AsyncParsableCommand {
         let metrics = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
 
+        // The national suite is used only after its known-answer tests pass against this machine's libcrypto: a
+        // library without SM (or a broken one) stops the start, it never falls back to the standard suite.
+        let suite = configuration.security.cryptoSuite
+        if suite == .sm {
+            let failed = KnownAnswerTests.run().filter { !$0.passed }
+            guard failed.isEmpty else {
+                fail(Problem(code: "crypto-selftest-failed", status: 500, title: "国密算法自检失败 National-suite self-test failed",
+                             detail: "security.cryptoSuite is sm, and \(LibCrypto.version) fails: "
+                                 + failed.map { "\($0.name): \($0.detail)" }.joined(separator: "; "),
+                             remedy: "Install Debian's libssl3 (OpenSSL 3.0 or later, with SM2/SM3/SM4) and run tongban crypto selftest."),
+                     exitCode: 78)
+            }
+        }
         let store: Store
-        do { store = try Store(directory: configuration.dataDirectory) } catch { fail(error.problem) }
+        do { store = try Store(directory: configuration.dataDirectory, cryptoSuite: suite) } catch { fail(error.problem) }
+        logger.info("crypto suite", metadata: ["suite": "\(suite.rawValue)", "algorithms": "\(suite.algorithms)",
+                                               "signingKey": "\(store.keys.signingKeyFingerprint ?? "none")"])
         let token: String
         if let configured = configuration.api.token {
             token = configured

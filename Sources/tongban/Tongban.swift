@@ -11,7 +11,7 @@ struct Tongban: AsyncParsableCommand {
         commandName: "tongban",
         abstract: "通办 Tongban — the device service of a government service counter.",
         version: version,
-        subcommands: [Serve.self, Devices.self, Doctor.self, IDCardCommand.self, ScanCommand.self, PageCommand.self, CameraCommand.self, AssistCommand.self, NoticesCommand.self, PrintCommand.self, AuditCommand.self, ArchiveCommand.self, ClerkCommand.self, SimCommand.self, BenchCommand.self,
+        subcommands: [Serve.self, Devices.self, Doctor.self, IDCardCommand.self, ScanCommand.self, PageCommand.self, CameraCommand.self, AssistCommand.self, NoticesCommand.self, PrintCommand.self, AuditCommand.self, ArchiveCommand.self, CryptoCommand.self, ClerkCommand.self, SimCommand.self, BenchCommand.self,
                       Version.self])
 }
 

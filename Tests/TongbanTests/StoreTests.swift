@@ -8,10 +8,10 @@ import Testing
     @Test func opensInWALModeWithMigrationsApplied() throws {
         let store = try Store(directory: try makeTemporaryDirectory())
         #expect(try store.journalMode() == "wal")
-        #expect(try store.appliedMigrations() == ["v1", "v2-identity", "v3-scans", "v4-prints", "v5-assist", "v6-seams", "v7-deletions", "v8-text"])
+        #expect(try store.appliedMigrations() == ["v1", "v2-identity", "v3-scans", "v4-prints", "v5-assist", "v6-seams", "v7-deletions", "v8-text", "v9-crypto-suite"])
         // Reopening applies nothing twice.
         let again = try Store(directory: store.directory)
-        #expect(try again.appliedMigrations() == ["v1", "v2-identity", "v3-scans", "v4-prints", "v5-assist", "v6-seams", "v7-deletions", "v8-text"])
+        #expect(try again.appliedMigrations() == ["v1", "v2-identity", "v3-scans", "v4-prints", "v5-assist", "v6-seams", "v7-deletions", "v8-text", "v9-crypto-suite"])
     }
 
     @Test func durableWriteLeavesOnlyTheWholeFileWithPrivatePermissions() throws {
@@ -119,8 +119,8 @@ import Testing
             for row in try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY sequence") {
                 var record = AuditRecord(sequence: row["sequence"], time: AuditRecord.time(fromText: row["time"]), actor: row["actor"],
                                          action: row["action"], subject: row["sequence"] == 2 ? "job-forged" : row["subject"],
-                                         detail: row["detail"], previousHash: previous, hash: "", keyed: false)
-                record.hash = record.computedHash(key: Data())
+                                         detail: row["detail"], previousHash: previous, hash: "", mac: .sha256)
+                record.hash = record.computedHash(keys: store.keys)!
                 try db.execute(sql: "UPDATE audit SET subject = ?, previousHash = ?, hash = ?, keyed = 0 WHERE sequence = ?",
                                arguments: [record.subject, record.previousHash, record.hash, record.sequence])
                 previous = record.hash

@@ -1,0 +1,175 @@
+import Crypto
+import Foundation
+import LibCrypto
+import TongbanCore
+
+/// The counter's own keys, in `<dataDir>/keys/` (0700, each file 0600, readable by the service user alone):
+///
+/// | file                | algorithm     | protects                                              |
+/// |---------------------|---------------|-------------------------------------------------------|
+/// | `identity.key`      | AES-256-GCM   | identity records and files sealed under `standard`    |
+/// | `identity-sm4.key`  | SM4-GCM       | identity records and files sealed under `sm`          |
+/// | `audit.key`         | HMAC-SHA-256  | audit records and anchors chained under `standard`    |
+/// | `audit-sm3.key`     | HMAC-SM3      | audit records and anchors chained under `sm`          |
+/// | `signing-sm2.pem`   | SM2 with SM3  | the audit anchor and delivered manifests under `sm`   |
+///
+/// The keys of the suite in use are made on first use; the other suite's are read when present, so what was
+/// protected before a switch stays readable and verifiable. A key file that exists but is unreadable or malformed
+/// stops the service: it is never replaced (that would lose everything under it).
+///
+/// Where a hardware token goes: a PKCS#11 module (a 密码卡 or USB key certified for 密评) would replace this type's
+/// file loading — the SM4 key and the SM2 private key stay in the token as handles, and `sealingCipher`,
+/// `auditMAC` and `sign` call the token (`CKM_SM4_*`, `CKM_SM2_SM3`-style mechanisms) instead of libcrypto. The
+/// callers see only this type.
+public struct CounterKeys: Sendable {
+    /// The suite new data is protected with.
+    public let suite: CryptoSuite
+    let aesKey: Data
+    let sm4Key: [UInt8]?
+    let auditSHA256Key: Data
+    let auditSM3Key: [UInt8]?
+    /// The SM2 key that signs under `sm` (nil when it was never made).
+    let signingKey: SM2PrivateKey?
+    /// Its public half as PEM, for the case core to pin (`tongban crypto public-key`).
+    public let signingPublicKeyPEM: String?
+
+    /// Loads the keys from `<directory>/keys`, making the ones `suite` needs.
+    public init(directory: String, suite: CryptoSuite) throws(StoreError) {
+        self.suite = suite
+        let folder = "\(directory)/keys"
+        do {
+            aesKey = try KeyFile.loadOrCreate("\(folder)/identity.key")
+            auditSHA256Key = try KeyFile.loadOrCreate("\(folder)/audit.key")
+            let sm = suite == .sm
+            sm4Key = try (sm ? KeyFile.loadOrCreate("\(folder)/identity-sm4.key", length: SM4.keyLength)
+                             : KeyFile.load("\(folder)/identity-sm4.key", length: SM4.keyLength)).map { Array($0) }
+            auditSM3Key = try (sm ? KeyFile.loadOrCreate("\(folder)/audit-sm3.key") : KeyFile.load("\(folder)/audit-sm3.key")).map { Array($0) }
+        } catch { throw .storage(error) }
+        let signingPath = "\(folder)/signing-sm2.pem"
+        do {
+            if let pem = FileManager.default.contents(atPath: signingPath) {
+                signingKey = try SM2PrivateKey(pemRepresentation: String(decoding: pem, as: UTF8.self))
+            } else if suite == .sm {
+                let fresh = try SM2PrivateKey()
+                do { try DurableFile.write(Array(try fresh.pemRepresentation().utf8), to: signingPath, permissions: 0o600) }
+                catch let error as StorageError { throw StoreError.storage(error) }
+                signingKey = fresh
+            } else {
+                signingKey = nil
+            }
+            signingPublicKeyPEM = try signingKey?.publicKey().pemRepresentation()
+        } catch let error as LibCryptoError {
+            throw .database("load \(signingPath)", "\(error)")
+        } catch let error as StoreError { throw error } catch { throw .database("load \(signingPath)", "\(error)") }
+    }
+
+    // MARK: Sealing
+
+    /// The cipher new data is sealed with.
+    var sealingCipher: SealCipher {
+        switch suite {
+        case .standard: .aes256GCM(aesKey)
+        case .sm: .sm4GCM(sm4Key ?? [])
+        }
+    }
+
+    /// The cipher a sealed stream names by its magic; nil when the magic is unknown.
+    func cipher(forMagic magic: ArraySlice<UInt8>) throws(StoreError) -> SealCipher? {
+        if magic.elementsEqual(SealCipher.aes256GCMMagic) { return .aes256GCM(aesKey) }
+        if magic.elementsEqual(SealCipher.sm4GCMMagic) {
+            guard let sm4Key else {
+                throw .database("open sealed data", "it was sealed with SM4 but this counter has no SM4 key (keys/identity-sm4.key)")
+            }
+            return .sm4GCM(sm4Key)
+        }
+        return nil
+    }
+
+    // MARK: Audit
+
+    /// The MAC new audit records and the anchor are keyed with.
+    var auditMAC: AuditMAC { suite == .sm ? .hmacSM3 : .hmacSHA256 }
+
+    /// The MAC of `bytes` under `mac`'s key, hex; nil when this counter has no key for it.
+    func authenticationCode(_ mac: AuditMAC, for bytes: Data) -> String? {
+        switch mac {
+        case .sha256: return SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        case .hmacSHA256: return Data(HMAC<SHA256>.authenticationCode(for: bytes, using: SymmetricKey(data: auditSHA256Key))).hexString
+        case .hmacSM3:
+            guard let auditSM3Key, let code = try? SM3.authenticationCode(for: Array(bytes), key: auditSM3Key) else { return nil }
+            return Data(code).hexString
+        }
+    }
+
+    // MARK: Signatures
+
+    /// An SM2 signature (DER) of `statement` under the standard signer id when the suite is `sm`; nil under
+    /// `standard`.
+    func sign(_ statement: [UInt8]) throws(StoreError) -> [UInt8]? {
+        guard suite == .sm else { return nil }
+        guard let signingKey else { throw .database("sign", "no SM2 signing key (keys/signing-sm2.pem)") }
+        do { return try signingKey.signature(for: statement) } catch { throw .database("sign", "\(error)") }
+    }
+
+    /// Whether `signature` is this counter's SM2 signature of `statement`.
+    func isValidSignature(_ signature: [UInt8], for statement: [UInt8]) -> Bool {
+        guard let signingKey, let publicKey = try? signingKey.publicKey() else { return false }
+        return publicKey.isValidSignature(signature, for: statement)
+    }
+
+    /// The SM3 fingerprint (hex) of the signing key's public half: what a manifest names its signer by.
+    public var signingKeyFingerprint: String? {
+        guard let signingPublicKeyPEM else { return nil }
+        let body = signingPublicKeyPEM.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
+        guard let der = Data(base64Encoded: body), let digest = try? SM3.hash(Array(der)) else { return nil }
+        return Data(digest).hexString
+    }
+}
+
+/// How an audit record's hash (or the anchor's MAC) is made, stored with it.
+public enum AuditMAC: String, Sendable, Codable {
+    /// Plain SHA-256: the first wave's records, before the chain was keyed.
+    case sha256 = "sha256"
+    case hmacSHA256 = "hmac-sha256"
+    case hmacSM3 = "hmac-sm3"
+}
+
+/// The authenticated cipher of a sealed stream's records, named by the stream's magic.
+enum SealCipher {
+    case aes256GCM(Data)
+    case sm4GCM([UInt8])
+
+    static let aes256GCMMagic: [UInt8] = Array("TBSEAL2".utf8) + [0]
+    static let sm4GCMMagic: [UInt8] = Array("TBSM4G1".utf8) + [0]
+
+    var magic: [UInt8] {
+        switch self {
+        case .aes256GCM: Self.aes256GCMMagic
+        case .sm4GCM: Self.sm4GCMMagic
+        }
+    }
+
+    /// The ciphertext followed by its 16-byte tag.
+    func seal(_ plain: [UInt8], nonce: [UInt8], associatedData: Data) throws -> [UInt8] {
+        switch self {
+        case .aes256GCM(let key):
+            let box = try AES.GCM.seal(plain, using: SymmetricKey(data: key), nonce: AES.GCM.Nonce(data: nonce), authenticating: associatedData)
+            return Array(box.ciphertext) + Array(box.tag)
+        case .sm4GCM(let key):
+            let sealed = try SM4.sealGCM(plain, key: key, nonce: nonce, authenticating: Array(associatedData))
+            return sealed.ciphertext + sealed.tag
+        }
+    }
+
+    /// Opens a ciphertext followed by its tag.
+    func open(_ body: ArraySlice<UInt8>, nonce: [UInt8], associatedData: Data) throws -> [UInt8] {
+        switch self {
+        case .aes256GCM(let key):
+            let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: nonce), ciphertext: body.dropLast(16), tag: body.suffix(16))
+            return Array(try AES.GCM.open(box, using: SymmetricKey(data: key), authenticating: associatedData))
+        case .sm4GCM(let key):
+            return try SM4.openGCM(Array(body.dropLast(16)), tag: Array(body.suffix(16)), key: key, nonce: nonce,
+                                   authenticating: Array(associatedData))
+        }
+    }
+}
