@@ -186,8 +186,13 @@ public final class AttachmentIntake: Sendable {
             let path = "\(directory)/\(id)"
             let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else { throw StorageError(call: "open", path: path, errno: errno) }
-            return Incoming(id: id, temporaryPath: path, descriptor: descriptor,
-                            sealer: kind.holdsIdentity ? vault.sealingStream(context: id) : nil)
+            let sealer: SealingStream?
+            do { sealer = kind.holdsIdentity ? try vault.sealingStream(context: id) : nil } catch {
+                close(descriptor)
+                unlink(path)
+                throw StorageError(call: "seal (\(error))", path: path, errno: EIO)
+            }
+            return Incoming(id: id, temporaryPath: path, descriptor: descriptor, sealer: sealer)
         }
     }
 

@@ -59,7 +59,8 @@ public final class SM2PrivateKey: @unchecked Sendable {
 
     /// The key in a PEM `PRIVATE KEY` (PKCS #8), as `openssl genpkey -algorithm SM2` writes it.
     public init(pemRepresentation pem: String) throws(LibCryptoError) {
-        key = try PEM.readSM2Key(pem, call: "PEM_read_bio_PrivateKey") { PEM_read_bio_PrivateKey($0, nil, nil, nil) }
+        // No password: an encrypted key file is refused, never asked about on a terminal (OpenSSL's default).
+        key = try PEM.readSM2Key(pem, call: "PEM_read_bio_PrivateKey") { PEM_read_bio_PrivateKey($0, nil, { _, _, _, _ in 0 }, nil) }
     }
 
     deinit { EVP_PKEY_free(key) }

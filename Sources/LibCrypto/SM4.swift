@@ -32,15 +32,14 @@ public enum SM4 {
     /// covers `associatedData`. `nonce` must never repeat under one key (12 bytes is GCM's own size).
     public static func sealGCM(_ plaintext: [UInt8], key: [UInt8], nonce: [UInt8],
                                authenticating associatedData: [UInt8] = []) throws(LibCryptoError) -> (ciphertext: [UInt8], tag: [UInt8]) {
-        let cipher = try BlockCipher(key: key)
-        let gcm = try cipher.gcm(nonce: nonce, associatedData: associatedData)
-        defer { CRYPTO_gcm128_release(gcm) }
+        let gcm = try GCM(key: key, nonce: nonce, associatedData: associatedData)
         var ciphertext = [UInt8](repeating: 0, count: plaintext.count)
-        guard CRYPTO_gcm128_encrypt(gcm, plaintext, &ciphertext, plaintext.count) == 0 else {
+        guard CRYPTO_gcm128_encrypt(gcm.context, plaintext, &ciphertext, plaintext.count) == 0 else {
             throw .failed("CRYPTO_gcm128_encrypt(SM4)")
         }
         var tag = [UInt8](repeating: 0, count: tagLength)
-        CRYPTO_gcm128_tag(gcm, &tag, tagLength)
+        CRYPTO_gcm128_tag(gcm.context, &tag, tagLength)
+        try gcm.cipher.checkBlocks("CRYPTO_gcm128_encrypt(SM4)")
         return (ciphertext, tag)
     }
 
@@ -51,22 +50,25 @@ public enum SM4 {
         guard tag.count == tagLength else {
             throw LibCryptoError(call: "SM4-GCM tag", message: "a tag is \(tagLength) bytes, not \(tag.count)")
         }
-        let cipher = try BlockCipher(key: key)
-        let gcm = try cipher.gcm(nonce: nonce, associatedData: associatedData)
-        defer { CRYPTO_gcm128_release(gcm) }
+        let gcm = try GCM(key: key, nonce: nonce, associatedData: associatedData)
         var plaintext = [UInt8](repeating: 0, count: ciphertext.count)
-        guard CRYPTO_gcm128_decrypt(gcm, ciphertext, &plaintext, ciphertext.count) == 0 else {
+        guard CRYPTO_gcm128_decrypt(gcm.context, ciphertext, &plaintext, ciphertext.count) == 0 else {
             throw .failed("CRYPTO_gcm128_decrypt(SM4)")
         }
-        guard CRYPTO_gcm128_finish(gcm, tag, tagLength) == 0 else {
+        try gcm.cipher.checkBlocks("CRYPTO_gcm128_decrypt(SM4)")
+        guard CRYPTO_gcm128_finish(gcm.context, tag, tagLength) == 0 else {
+            plaintext.withUnsafeMutableBytes { if let base = $0.baseAddress { _ = memset(base, 0, $0.count) } }
             throw LibCryptoError(call: "CRYPTO_gcm128_finish(SM4)", message: "the tag does not match: altered, or sealed under another key, nonce or context")
         }
         return plaintext
     }
 
-    /// An SM4-ECB context without padding: the block function GCM runs on.
+    /// An SM4-ECB context without padding: the block function GCM runs on. A block that fails to encipher (which
+    /// OpenSSL's ECB does not do with a valid context, but the mode could not tell) is remembered, so the operation
+    /// fails instead of running on a stale keystream.
     final class BlockCipher {
         let context: OpaquePointer
+        private(set) var failedBlocks = 0
 
         init(key: [UInt8]) throws(LibCryptoError) {
             guard key.count == keyLength else {
@@ -87,22 +89,44 @@ public enum SM4 {
             }
         }
 
-        /// A GCM context over this cipher with its nonce and associated data set; the caller releases it
-        /// (`CRYPTO_gcm128_release`) while this cipher is still alive.
-        func gcm(nonce: [UInt8], associatedData: [UInt8]) throws(LibCryptoError) -> OpaquePointer {
-            guard !nonce.isEmpty else { throw LibCryptoError(call: "SM4-GCM nonce", message: "the nonce is empty") }
-            // The block function GCM calls for every 16 bytes: one SM4 block through the ECB context it is given.
-            let block: block128_f = { input, output, context in
-                var written: Int32 = 0
-                _ = EVP_EncryptUpdate(OpaquePointer(context), output, &written, input, 16)
+        /// One block for GCM, from C: a failure zeroes the block and is counted.
+        func encryptForMode(_ input: UnsafePointer<UInt8>, _ output: UnsafeMutablePointer<UInt8>) {
+            var written: Int32 = 0
+            if EVP_EncryptUpdate(context, output, &written, input, Int32(blockLength)) != 1 || written != blockLength {
+                output.update(repeating: 0, count: blockLength)
+                failedBlocks += 1
             }
-            guard let gcm = CRYPTO_gcm128_new(UnsafeMutableRawPointer(context), block) else { throw .failed("CRYPTO_gcm128_new") }
-            CRYPTO_gcm128_setiv(gcm, nonce, nonce.count)
-            guard CRYPTO_gcm128_aad(gcm, associatedData, associatedData.count) == 0 else {
-                CRYPTO_gcm128_release(gcm)
-                throw .failed("CRYPTO_gcm128_aad")
-            }
-            return gcm
         }
+
+        func checkBlocks(_ call: String) throws(LibCryptoError) {
+            guard failedBlocks == 0 else { throw .failed("\(call): EVP_EncryptUpdate(SM4-ECB) failed on \(failedBlocks) block(s)") }
+        }
+    }
+
+    /// A GCM context over an SM4 block cipher, nonce and associated data set. It owns the cipher, so the cipher lives
+    /// as long as GCM can call it, and it releases GCM first.
+    final class GCM {
+        let cipher: BlockCipher
+        let context: OpaquePointer
+
+        init(key: [UInt8], nonce: [UInt8], associatedData: [UInt8]) throws(LibCryptoError) {
+            guard !nonce.isEmpty else { throw LibCryptoError(call: "SM4-GCM nonce", message: "the nonce is empty") }
+            cipher = try BlockCipher(key: key)
+            // The block function GCM calls for every 16 bytes; its key argument is the cipher (unretained: this
+            // object holds it for GCM's whole life).
+            let block: block128_f = { input, output, cipher in
+                guard let input, let output, let cipher else { return }
+                Unmanaged<BlockCipher>.fromOpaque(cipher).takeUnretainedValue().encryptForMode(input, output)
+            }
+            guard let context = CRYPTO_gcm128_new(Unmanaged.passUnretained(cipher).toOpaque(), block) else {
+                throw .failed("CRYPTO_gcm128_new")
+            }
+            self.context = context
+            CRYPTO_gcm128_setiv(context, nonce, nonce.count)
+            guard CRYPTO_gcm128_aad(context, associatedData, associatedData.count) == 0 else { throw .failed("CRYPTO_gcm128_aad") }
+            try cipher.checkBlocks("CRYPTO_gcm128_new")
+        }
+
+        deinit { CRYPTO_gcm128_release(context) }
     }
 }

@@ -94,13 +94,19 @@ extension AttachmentManifest {
         if let device { pairs.append(("device", device)) }
         if let person = `operator` { pairs.append(("operator", person)) }
         if let auditHead { pairs.append(("auditHead", auditHead)) }
+        pairs.append(("size", "\(size)"))
+        if let barcodes, !barcodes.isEmpty {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            if let json = try? encoder.encode(barcodes) { pairs.append(("barcodes", String(decoding: json, as: UTF8.self))) }
+        }
         return pairs
     }
 
     /// What the counter signs: `tongban-manifest-v1\n`, then every pair of `metadataPairs` sorted by key, each as
     /// `key TAB byte-length-of-value TAB value LF` (UTF-8), so no value can shift a boundary. A receiver rebuilds it from
-    /// the tus metadata it got (all keys but the `signature*` ones) and checks the signature with the counter's SM2
-    /// public key (`tongban crypto public-key`) under signer id `1234567812345678`.
+    /// the tus `Upload-Metadata` it got — every key except those starting with `signature` — and checks the signature
+    /// with the counter's SM2 public key (`tongban crypto public-key`) under signer id `1234567812345678`.
     public var signedStatement: [UInt8] {
         var text = "tongban-manifest-v1\n"
         for (key, value) in metadataPairs.sorted(by: { $0.0 < $1.0 }) { text += "\(key)\t\(value.utf8.count)\t\(value)\n" }
@@ -119,9 +125,9 @@ public struct ManifestSignature: Codable, Sendable, Equatable {
     /// The signature, base64 of its DER `ECDSA-Sig-Value`.
     public var value: String
 
-    /// The signature as tus metadata pairs.
+    /// The signature as tus metadata pairs: every key starts with `signature`, the statement holds none of them.
     public var metadataPairs: [(String, String)] {
-        [("signature", value), ("signatureAlgorithm", algorithm), ("signerId", signerId), ("signerKey", key)]
+        [("signature", value), ("signatureAlgorithm", algorithm), ("signatureSignerId", signerId), ("signatureKey", key)]
     }
 }
 

@@ -45,22 +45,19 @@ public struct CounterKeys: Sendable {
                              : KeyFile.load("\(folder)/identity-sm4.key", length: SM4.keyLength)).map { Array($0) }
             auditSM3Key = try (sm ? KeyFile.loadOrCreate("\(folder)/audit-sm3.key") : KeyFile.load("\(folder)/audit-sm3.key")).map { Array($0) }
         } catch { throw .storage(error) }
+        // The SM2 key: read when there is one (an unreadable or malformed file stops here, never replaced: the case
+        // core has pinned its public half); made under sm when there is none, exclusively.
         let signingPath = "\(folder)/signing-sm2.pem"
         do {
-            if let pem = FileManager.default.contents(atPath: signingPath) {
-                signingKey = try SM2PrivateKey(pemRepresentation: String(decoding: pem, as: UTF8.self))
-            } else if suite == .sm {
-                let fresh = try SM2PrivateKey()
-                do { try DurableFile.write(Array(try fresh.pemRepresentation().utf8), to: signingPath, permissions: 0o600) }
-                catch let error as StorageError { throw StoreError.storage(error) }
-                signingKey = fresh
-            } else {
-                signingKey = nil
-            }
+            var pem = try KeyFile.read(signingPath)
+            if pem == nil && suite == .sm { pem = try KeyFile.createExclusively(Array(try SM2PrivateKey().pemRepresentation().utf8), at: signingPath) }
+            signingKey = try pem.map { try SM2PrivateKey(pemRepresentation: String(decoding: $0, as: UTF8.self)) }
             signingPublicKeyPEM = try signingKey?.publicKey().pemRepresentation()
-        } catch let error as LibCryptoError {
-            throw .database("load \(signingPath)", "\(error)")
-        } catch let error as StoreError { throw error } catch { throw .database("load \(signingPath)", "\(error)") }
+        } catch let error as StorageError {
+            throw .storage(error)
+        } catch {
+            throw .database("load \(signingPath)", "\(error) — the file is kept as it is; restore the counter's key from its backup")
+        }
     }
 
     // MARK: Sealing
@@ -146,6 +143,26 @@ enum SealCipher {
         switch self {
         case .aes256GCM: Self.aes256GCMMagic
         case .sm4GCM: Self.sm4GCMMagic
+        }
+    }
+
+    /// Bytes of random salt a stream of this cipher carries after its nonce prefix.
+    var saltLength: Int {
+        switch self {
+        case .aes256GCM: 0
+        case .sm4GCM: 16
+        }
+    }
+
+    /// The cipher a stream's records are sealed with. SM4 streams are sealed under a key of their own,
+    /// HMAC-SM3(counter key, "tongban-seal-sm4-v1" ‖ salt) cut to 128 bits, so the records' nonces (8 random bytes and
+    /// a counter) need to be unique only within one stream, never across the millions a counter seals.
+    func forStream(salt: [UInt8]) throws -> SealCipher {
+        switch self {
+        case .aes256GCM: return self
+        case .sm4GCM(let key):
+            let derived = try SM3.authenticationCode(for: Array("tongban-seal-sm4-v1".utf8) + salt, key: key)
+            return .sm4GCM(Array(derived.prefix(SM4.keyLength)))
         }
     }
 

@@ -27,7 +27,7 @@ public final class IdentityVault: Sendable {
                 throw .database("seal identity record", "\(error)")
             }
         case .sm:
-            sealed = Data(try seal(Array(json), context: id))
+            sealed = Data(try seal(Array(json), context: Self.recordContext(id)))
         }
         do {
             try store.database.write { db in
@@ -40,31 +40,35 @@ public final class IdentityVault: Sendable {
     /// Seals bytes (an identity attachment's file) under the suite's key, bound to `context` (the attachment id),
     /// in the streaming format `SealingStream` writes.
     public func seal(_ bytes: [UInt8], context: String) throws(StoreError) -> [UInt8] {
-        let stream = sealingStream(context: context)
+        let stream = try sealingStream(context: context)
         var sealed = try stream.append(bytes)
         sealed += try stream.finish()
         return sealed
     }
 
     /// A sealer for bytes that arrive in pieces: nothing of them is ever written in clear.
-    public func sealingStream(context: String) -> SealingStream {
-        SealingStream(cipher: keys.sealingCipher, context: context)
+    public func sealingStream(context: String) throws(StoreError) -> SealingStream {
+        try SealingStream(cipher: keys.sealingCipher, context: context)
     }
 
     /// Opens bytes sealed by `seal(_:context:)` or a `SealingStream` under either suite (or by the first wave's
     /// single AES-GCM box).
     public func open(_ sealed: [UInt8], context: String) throws(StoreError) -> [UInt8] {
-        do { return try openAnyFormat(sealed, context: context) }
+        do { return try openAnyFormat(sealed, streamContext: context, boxContext: context) }
         catch { throw .database("open \(context)", "it does not decrypt with this counter's keys (\(error))") }
     }
 
+    /// What an identity record sealed as a stream is bound to: its id, labelled, so an attachment's sealed file put
+    /// in its place does not open as a record.
+    static func recordContext(_ id: String) -> String { "identity-record|\(id)" }
+
     /// A sealed stream (either cipher, named by its magic) or the first wave's single AES-GCM box.
-    private func openAnyFormat(_ sealed: [UInt8], context: String) throws -> [UInt8] {
+    private func openAnyFormat(_ sealed: [UInt8], streamContext: String, boxContext: String) throws -> [UInt8] {
         if sealed.count >= SealingStream.magicLength,
            let cipher = try keys.cipher(forMagic: sealed.prefix(SealingStream.magicLength)) {
-            return try SealingStream.open(sealed, cipher: cipher, context: context)
+            return try SealingStream.open(sealed, cipher: cipher, context: streamContext)
         }
-        return Array(try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: SymmetricKey(data: keys.aesKey), authenticating: Data(context.utf8)))
+        return Array(try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: SymmetricKey(data: keys.aesKey), authenticating: Data(boxContext.utf8)))
     }
 
     /// Opens one record; nil when it does not exist (never stored, or purged).
@@ -73,7 +77,7 @@ public final class IdentityVault: Sendable {
         do { sealed = try store.database.read { try Data.fetchOne($0, sql: "SELECT sealed FROM identity WHERE id = ?", arguments: [id]) } }
         catch { throw .database("read identity record", "\(error)") }
         guard let sealed else { return nil }
-        do { return Data(try openAnyFormat(Array(sealed), context: id)) }
+        do { return Data(try openAnyFormat(Array(sealed), streamContext: Self.recordContext(id), boxContext: id)) }
         catch { throw .database("open identity record \(id)", "the record does not decrypt with this counter's keys (\(error))") }
     }
 
@@ -98,7 +102,8 @@ public final class IdentityVault: Sendable {
 /// disk in clear — not even in a temporary file that a crash leaves behind.
 ///
 /// Format: an 8-byte magic naming the cipher (`TBSEAL2\0` AES-256-GCM, `TBSM4G1\0` SM4-GCM), an 8-byte random nonce
-/// prefix, then records of a 4-byte big-endian length and a GCM ciphertext with its tag, each sealing up to
+/// prefix (SM4: then a 16-byte random salt, from which the stream's own key is derived — `SealCipher.forStream`),
+/// then records of a 4-byte big-endian length and a GCM ciphertext with its tag, each sealing up to
 /// `chunkSize` plain bytes. Record *n* uses the nonce prefix + *n*
 /// (big-endian) and authenticates the context, *n* and whether it is the last record: records cannot be reordered,
 /// moved to another attachment, or cut off at the end without `open` failing.
@@ -107,20 +112,26 @@ public final class SealingStream: @unchecked Sendable {
     static let magicLength = 8
     /// Plain bytes per record.
     public static let chunkSize = 256 * 1024
+    /// The cipher as the stream's header names it (its magic).
+    private let named: SealCipher
+    /// The cipher its records are sealed with (SM4: under the stream's own key).
     private let cipher: SealCipher
     private let context: String
     private let noncePrefix: [UInt8]
+    private let salt: [UInt8]
     /// Plain bytes not sealed yet (fewer than a record's worth, or more after an append, until sealed).
     private var pending: [UInt8] = []
     private var index: UInt32 = 0
     private var headerWritten = false
     private var finished = false
 
-    init(cipher: SealCipher, context: String) {
-        self.cipher = cipher
-        self.context = context
+    init(cipher: SealCipher, context: String) throws(StoreError) {
         var generator = SystemRandomNumberGenerator()
+        self.named = cipher
+        self.context = context
         self.noncePrefix = (0..<8).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        self.salt = (0..<cipher.saltLength).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        do { self.cipher = try cipher.forStream(salt: salt) } catch { throw .database("seal \(context)", "\(error)") }
     }
 
     /// Takes plain bytes; returns the sealed bytes ready to be written (whole records only, the rest is kept). A
@@ -150,7 +161,7 @@ public final class SealingStream: @unchecked Sendable {
     private func header() -> [UInt8] {
         guard !headerWritten else { return [] }
         headerWritten = true
-        return cipher.magic + noncePrefix
+        return named.magic + noncePrefix + salt
     }
 
     private func record(_ plain: [UInt8], last: Bool) throws(StoreError) -> [UInt8] {
@@ -175,10 +186,12 @@ public final class SealingStream: @unchecked Sendable {
         var description: String
     }
 
-    static func open(_ sealed: [UInt8], cipher: SealCipher, context: String) throws -> [UInt8] {
-        guard sealed.count >= magicLength + 8 else { throw Damaged(description: "shorter than its header") }
+    static func open(_ sealed: [UInt8], cipher named: SealCipher, context: String) throws -> [UInt8] {
+        let headerLength = magicLength + 8 + named.saltLength
+        guard sealed.count >= headerLength else { throw Damaged(description: "shorter than its header") }
         let prefix = Array(sealed[magicLength..<magicLength + 8])
-        var offset = magicLength + 8
+        let cipher = try named.forStream(salt: Array(sealed[magicLength + 8..<headerLength]))
+        var offset = headerLength
         var index: UInt32 = 0
         var plain: [UInt8] = []
         while true {

@@ -38,19 +38,41 @@ public enum KeyFile {
     /// under it unreadable.
     public static func loadOrCreate(_ path: String, length: Int = 32) throws(StorageError) -> Data {
         if let existing = try load(path, length: length) { return existing }
-        try DurableFile.prepareDirectory((path as NSString).deletingLastPathComponent)
         var generator = SystemRandomNumberGenerator()
-        let fresh = Data((0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) })
-        try DurableFile.write(Array(fresh), to: path, permissions: 0o600)
-        return fresh
+        let fresh = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let kept = try createExclusively(fresh, at: path)
+        guard kept.count == length else { throw StorageError(call: "read", path: path, errno: EINVAL) }
+        return Data(kept)
     }
 
-    /// The key at `path`, or nil when there is none (never made); a file of another length is an error.
+    /// The key at `path`, or nil when there is none (never made); a file that exists but cannot be read, or has
+    /// another length, is an error.
     public static func load(_ path: String, length: Int = 32) throws(StorageError) -> Data? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        guard let existing = FileManager.default.contents(atPath: path) else { throw StorageError(call: "open", path: path, errno: errno) }
+        guard let existing = try read(path) else { return nil }
         guard existing.count == length else { throw StorageError(call: "read", path: path, errno: EINVAL) }
-        return existing
+        return Data(existing)
+    }
+
+    /// The bytes at `path`, or nil when there is no such file; an unreadable file is an error.
+    public static func read(_ path: String) throws(StorageError) -> [UInt8]? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let bytes = FileManager.default.contents(atPath: path) else { throw StorageError(call: "open", path: path, errno: errno) }
+        return Array(bytes)
+    }
+
+    /// Puts `bytes` at `path` unless a file is already there, durably, and returns what is at `path` afterwards: two
+    /// processes making the same key at once (the service and `tongban doctor` on a first start) end with one key
+    /// both use — written whole to a temporary file, then linked into place, which fails when the name exists.
+    public static func createExclusively(_ bytes: [UInt8], at path: String) throws(StorageError) -> [UInt8] {
+        let folder = (path as NSString).deletingLastPathComponent
+        try DurableFile.prepareDirectory(folder)
+        let temporary = "\(path).new-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try DurableFile.write(bytes, to: temporary, permissions: 0o600)
+        defer { unlink(temporary) }
+        if link(temporary, path) != 0 && errno != EEXIST { throw StorageError(call: "link", path: path, errno: errno) }
+        try DurableFile.syncDirectory(folder)
+        guard let kept = try read(path) else { throw StorageError(call: "open", path: path, errno: ENOENT) }
+        return kept
     }
 }
 

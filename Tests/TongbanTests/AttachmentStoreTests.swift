@@ -54,7 +54,7 @@ import Store
         let store = try Store(directory: try makeTemporaryDirectory())
         let vault = try IdentityVault(store: store)
         let plain = (0..<(3 * SealingStream.chunkSize + 17)).map { UInt8(truncatingIfNeeded: $0 * 7) }
-        let stream = vault.sealingStream(context: "attachment-1")
+        let stream = try vault.sealingStream(context: "attachment-1")
         var sealed: [UInt8] = []
         for start in stride(from: 0, to: plain.count, by: 100_000) { sealed += try stream.append(Array(plain[start..<min(start + 100_000, plain.count)])) }
         sealed += try stream.finish()

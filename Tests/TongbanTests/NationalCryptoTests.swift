@@ -89,7 +89,7 @@ import Testing
 
     // MARK: A switch of suites
 
-    @Test func sealedDataAndTheAuditChainStayReadableAcrossASwitchOfSuites() throws {
+    @Test func sealedDataAndTheAuditChainStayReadableAcrossASwitchOfSuites() async throws {
         let directory = try makeTemporaryDirectory()
         let picture = Self.random(3 * SealingStream.chunkSize + 100)
         // Under standard.
@@ -114,7 +114,7 @@ import Testing
         altered[altered.count - 20] ^= 0x01
         #expect(throws: StoreError.self) { _ = try vault.open(altered, context: "attachment-2") }
         try vault.save(id: "record-2", device: "reader", readAt: Date(), json: Data(#"{"name":"陈大文"}"#.utf8))
-        let row = try store.database.read { try Data.fetchOne($0, sql: "SELECT sealed FROM identity WHERE id = 'record-2'") }
+        let row = try await store.database.read { try Data.fetchOne($0, sql: "SELECT sealed FROM identity WHERE id = 'record-2'") }
         #expect(row?.starts(with: Array("TBSM4G1".utf8)) == true)
         #expect(try vault.load(id: "record-2") == Data(#"{"name":"陈大文"}"#.utf8))
         for index in 4...6 { try store.appendAudit(actor: "clerk", action: "idcard.read", subject: "r\(index)") }
@@ -148,6 +148,38 @@ import Testing
         try store.appendAudit(actor: "clerk", action: "idcard.read", subject: "r7")
         #expect(try store.verifyAudit() == .intact(records: 7))
 
+        // An audit record's MAC name flipped (to make an SM3 record be checked as SHA-256, or as the first wave's
+        // plain hash): the log no longer verifies.
+        for forged in ["hmac-sha256", "sha256", "rot13"] {
+            try await store.database.write { db in
+                try db.execute(sql: "DROP TRIGGER IF EXISTS audit_no_update")
+                try db.execute(sql: "UPDATE audit SET mac = ? WHERE sequence = 5", arguments: [forged])
+            }
+            guard case .broken(let at, _) = try store.verifyAudit() else {
+                Issue.record("record 5 with its MAC named \(forged) passed")
+                continue
+            }
+            #expect(at <= 5)
+        }
+        try await store.database.write { db in try db.execute(sql: "UPDATE audit SET mac = 'hmac-sm3' WHERE sequence = 5") }
+        #expect(try store.verifyAudit() == .intact(records: 7))
+
+        // An SM2 key file that cannot be read or parsed stops the store; it is never replaced by a new key.
+        let signingPath = "\(directory)/keys/signing-sm2.pem"
+        let signingKey = try #require(FileManager.default.contents(atPath: signingPath))
+        try Data("-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----\n".utf8).write(to: URL(fileURLWithPath: signingPath))
+        #expect(throws: StoreError.self) { _ = try Store(directory: directory, cryptoSuite: .sm) }
+        #expect(FileManager.default.contents(atPath: signingPath) != signingKey
+                && FileManager.default.contents(atPath: signingPath)?.count ?? 0 < 100, "the broken key file was replaced")
+        try signingKey.write(to: URL(fileURLWithPath: signingPath))
+        // Two stores making the same key at once end with one key.
+        let fresh = try makeTemporaryDirectory()
+        let made = (0..<2).map { _ in Task.detached { try CounterKeys(directory: fresh, suite: .sm).signingPublicKeyPEM } }
+        var keysMade: Set<String> = []
+        for task in made { if let pem = try await task.value { keysMade.insert(pem) } }
+        let kept = try CounterKeys(directory: fresh, suite: .sm).signingPublicKeyPEM
+        #expect(keysMade.count == 1 && keysMade == [kept])
+
         // Without the SM4 key (a data folder copied without keys/identity-sm4.key), SM4 data does not open — named.
         try FileManager.default.removeItem(atPath: "\(directory)/keys/identity-sm4.key")
         store = try Store(directory: directory, cryptoSuite: .standard)
@@ -179,10 +211,22 @@ import Testing
         let verified = try await Self.openssl(["pkeyutl", "-verify", "-rawin", "-digest", "sm3", "-pubin", "-inkey", publicFile,
                                                "-pkeyopt", "distid:1234567812345678", "-in", statementFile, "-sigfile", signatureFile])
         #expect(verified.status == 0, "\(verified.standardOutput) \(verified.standardError)")
-        // Any field changed changes the statement.
-        var changed = manifest
-        changed.caseNumber = "TB-SM-2"
-        #expect(changed.signedStatement != manifest.signedStatement)
+        // Every field the case core acts on is in the statement: changing any one changes it.
+        let changes: [(String, (inout AttachmentManifest) -> Void)] = [
+            ("attachmentId", { $0.attachmentId = UUID().uuidString }), ("caseNumber", { $0.caseNumber = "TB-SM-2" }),
+            ("materialName", { $0.materialName = "户口簿" }), ("kind", { $0.kind = .photo }), ("contentType", { $0.contentType = "image/png" }),
+            ("sha256", { $0.sha256 = String(repeating: "b", count: 64) }), ("size", { $0.size = 1235 }), ("pages", { $0.pages = 2 }),
+            ("device", { $0.device = "idcard:other" }), ("counterId", { $0.counterId = "counter-8" }), ("operator", { $0.operator = "李四" }),
+            ("capturedAt", { $0.capturedAt = $0.capturedAt.addingTimeInterval(60) }), ("retentionClass", { $0.retentionClass = "scan" }),
+            ("fileName", { $0.fileName = "other.jpg" }), ("auditHead", { $0.auditHead = "4:def" }),
+            ("barcodes", { $0.barcodes = [AttachmentBarcode(type: "QR-Code", text: "TB-SM-9")] }),
+        ]
+        for (field, change) in changes {
+            var changed = manifest
+            change(&changed)
+            #expect(changed.signedStatement != manifest.signedStatement, "\(field) is not covered by the signature")
+        }
+        #expect(!String(decoding: manifest.signedStatement, as: UTF8.self).contains("signature"))
         // Under standard a manifest is not signed.
         var plain = manifest
         try Store(directory: "\(directory)/standard", cryptoSuite: .standard).sign(&plain)
@@ -297,10 +341,11 @@ import Testing
         let received = try #require(tus.delivered.first { $0["attachmentId"] as? String == newAttachment }, "\(tus.delivered)")
         #expect(received["receivedSha256"] as? String == received["sha256"] as? String)
         let signatureText = try #require(received["signature"] as? String, "no signature in \(received)")
-        #expect(received["signatureAlgorithm"] as? String == "SM2-with-SM3" && received["signerId"] as? String == "1234567812345678")
+        #expect(received["signatureAlgorithm"] as? String == "SM2-with-SM3" && received["signatureSignerId"] as? String == "1234567812345678")
+        // The receiver's rule: every key of the metadata not starting with "signature" (receivedSha256 and receivedSize
+        // are the tus server's own notes, not metadata).
         var pairs = received.compactMap { key, value -> (String, String)? in
-            guard let text = value as? String, !key.hasPrefix("signature"), key != "signerId", key != "signerKey",
-                  key != "receivedSha256", key != "receivedSize" else { return nil }
+            guard let text = value as? String, !key.hasPrefix("signature"), !key.hasPrefix("received") else { return nil }
             return (key, text)
         }
         pairs.sort { $0.0 < $1.0 }
