@@ -22,6 +22,8 @@ public struct AssistSettings: Sendable {
     /// Settings a call needs but the configuration leaves empty (`assist.webcam`, `assist.microphone`): calls are
     /// refused naming them — never a test pattern sent in place of a webcam nobody configured.
     public var unconfigured: [String] = []
+    /// Where a missed call this counter placed is reported (the city SMS gateway); nil: not reported.
+    public var missedCallNotify: MissedCallNotifySettings?
 
     public init(janusURL: String, counterID: String, office: String, answersFor: [String], ringTimeout: Duration,
                 missedCallsPerMonthLimit: Int, roomSecret: String, media: MediaSettings, recordingsDirectory: String,
@@ -50,6 +52,8 @@ public struct AssistOverview: Sendable, Encodable {
     /// Missed calls this month per office, and the offices over the limit (to be escalated).
     public var missedThisMonth: [String: Int]
     public var escalate: [String]
+    /// The newest missed-call reminders and where they stand (pending, sent, failed).
+    public var reminders: [Reminder]
     /// The Janus the counters meet in (the console's assist view joins it from the browser).
     public var janusUrl: String
 }
@@ -453,21 +457,43 @@ public actor AssistService: Service {
     public func overview() throws(Problem) -> AssistOverview {
         let calls: [AssistCallRecord]
         let missed: [String: Int]
+        let reminders: [Reminder]
         do {
             calls = try store.assistCalls()
-            var components = Calendar(identifier: .gregorian).dateComponents(in: TimeZone.current, from: Date())
-            components.day = 1
-            components.hour = 0
-            components.minute = 0
-            components.second = 0
-            components.nanosecond = 0
-            missed = try store.missedAssistCalls(since: components.date ?? Date())
+            missed = try store.missedAssistCalls(since: Self.monthStart())
+            reminders = try store.reminders()
         } catch {
             throw Problem(code: "store-failed", status: 500, title: "存储出错 Storage error", detail: "\(error)", remedy: "See the service log.")
         }
         return AssistOverview(calls: calls, online: listeners.keys.sorted(), missedThisMonth: missed,
                               escalate: missed.filter { $0.value > settings.missedCallsPerMonthLimit }.keys.sorted(),
-                              janusUrl: settings.janusURL)
+                              reminders: reminders, janusUrl: settings.janusURL)
+    }
+
+    /// The first moment of this month, local time.
+    static func monthStart(_ now: Date = Date()) -> Date {
+        var components = Calendar(identifier: .gregorian).dateComponents(in: TimeZone.current, from: now)
+        components.day = 1
+        components.hour = 0
+        components.minute = 0
+        components.second = 0
+        components.nanosecond = 0
+        return components.date ?? now
+    }
+
+    /// The reminder a missed call this counter placed sends to the city SMS gateway, when one is configured.
+    func missedCallReminder(_ record: AssistCallRecord) -> (url: String, body: String)? {
+        guard record.state == .missed, record.role == .caller, let notify = settings.missedCallNotify else { return nil }
+        // This call is not counted yet: it is recorded missed together with its reminder.
+        let missedBefore = (try? store.missedAssistCalls(since: Self.monthStart()))?[record.office] ?? 0
+        let time = ISO8601DateFormatter.string(from: record.endedAt ?? Date(), timeZone: .current,
+                                               formatOptions: [.withInternetDateTime])
+        let body = notify.template.render([
+            "office": .text(record.office), "counter": .text(record.callerCounter), "hall": .text(notify.hall),
+            "caseNumber": .text(record.caseNumber), "time": .text(time), "missedThisMonth": .number(missedBefore + 1),
+            "callId": .text(record.id),
+        ])
+        return (notify.url, body)
     }
 
     // MARK: - Media and endings
@@ -512,8 +538,11 @@ public actor AssistService: Service {
         call.record.endedAt = Date()
         call.record.endedBy = endedBy
         call.record.problem = problem
-        // The end is recorded and told first; leaving the room and finishing the recording follow.
-        try? store.saveAssistCall(call.record)
+        // The end is recorded (a missed call with its reminder, in one transaction) and told first; leaving the room
+        // and finishing the recording follow.
+        do { try store.saveAssistCall(call.record, reminder: missedCallReminder(call.record)) } catch {
+            logger.error("assist: the call's end is not recorded", metadata: ["call": "\(call.record.id)", "error": "\(error)"])
+        }
         let event = switch state {
         case .missed: "assist.missed"
         case .failed: "assist.failed"

@@ -145,6 +145,7 @@ public final class Store: Sendable {
             // The MAC each audit record was chained with (`AuditMAC`); NULL on the records before the suites.
             try db.execute(sql: "ALTER TABLE audit ADD COLUMN mac TEXT")
         }
+        registerReminderMigrations(&migrator)
         return migrator
     }
 

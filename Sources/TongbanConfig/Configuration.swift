@@ -167,6 +167,19 @@ public struct TongbanConfiguration: Sendable, Equatable {
         public var videoBitrateKbps: Int
         /// libvpx cpu-used (Benchmarks/results/assist.md).
         public var encoderSpeed: Int
+        /// Where a missed call is reported (seed 003 art. 18: the city SMS gateway reminds the office); nil: not reported.
+        public var missedCallNotify: MissedCallNotify?
+
+        /// The city SMS gateway's endpoint for missed-call reminders.
+        public struct MissedCallNotify: Sendable, Equatable {
+            /// The gateway's HTTPS endpoint; each reminder is POSTed there as JSON with `Idempotency-Key: <call id>`.
+            public var url: String
+            /// A JSON body template file (`{{office}}`, `{{counter}}`, `{{hall}}`, `{{caseNumber}}`, `{{time}}`,
+            /// `{{missedThisMonth}}`, `{{callId}}` become JSON values); nil: the built-in body.
+            public var templateFile: String?
+            /// The longest wait between two attempts.
+            public var retryMaxSeconds: Int
+        }
 
         /// The settings a call needs that are left empty (`assist.webcam`, `assist.microphone`): calls are refused
         /// naming them.

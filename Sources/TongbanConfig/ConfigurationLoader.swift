@@ -313,7 +313,14 @@ public enum ConfigurationLoader {
                               microphone: try string("assist.microphone") ?? "",
                               documentCamera: try string("assist.documentCamera") ?? "", width: try integer("assist.width"),
                               height: try integer("assist.height"), framesPerSecond: try integer("assist.framesPerSecond"),
-                              videoBitrateKbps: try integer("assist.videoBitrateKbps"), encoderSpeed: try integer("assist.encoderSpeed")),
+                              videoBitrateKbps: try integer("assist.videoBitrateKbps"), encoderSpeed: try integer("assist.encoderSpeed"),
+                              missedCallNotify: try url("assist.missedCallNotify.url").map { endpoint throws(ConfigurationError) in
+                                  .init(url: endpoint,
+                                        templateFile: try string("assist.missedCallNotify.template").flatMap {
+                                            $0.isEmpty ? nil : DeviceQuirks.resolvePath($0, configFile: sourceFile)
+                                        },
+                                        retryMaxSeconds: try integer("assist.missedCallNotify.retryMaxSeconds"))
+                              }),
                 caseCore: .init(url: try url("caseCore.url"), caFile: try string("caseCore.caFile"),
                                 clientCertificate: certificate, clientKey: key,
                                 archiveDirectory: try string("caseCore.archiveDir").flatMap { $0.isEmpty ? nil : $0 },

@@ -161,17 +161,35 @@ struct Serve: AsyncParsableCommand {
         }
         // Video assistance, when a Janus is configured: with the configured webcam and microphone, or a test pattern
         // and tone where they are set to "test" (the demo); calls are refused while they are not configured.
+        // Missed calls reported to the city SMS gateway: the template is checked before the service starts.
+        var missedCallNotify: MissedCallNotifySettings?
+        if let notify = configuration.assist.missedCallNotify {
+            do {
+                let text: String
+                if let file = notify.templateFile {
+                    guard let contents = FileManager.default.contents(atPath: file) else { fail(StorageError(call: "open", path: file, errno: errno).problem, exitCode: 78) }
+                    text = String(decoding: contents, as: UTF8.self)
+                } else {
+                    text = ReminderTemplate.builtIn
+                }
+                missedCallNotify = MissedCallNotifySettings(url: notify.url, template: try ReminderTemplate(text: text, source: notify.templateFile ?? "the built-in template"),
+                                                            hall: configuration.counter.hall, retryMaxSeconds: notify.retryMaxSeconds)
+            } catch { fail(error, exitCode: 78) }
+        }
         let assist = configuration.assist.janusURL.map { janusURL in
             let settings = configuration.assist
-            return AssistService(settings: AssistSettings(
+            var assistSettings = AssistSettings(
                 janusURL: janusURL, counterID: configuration.counter.id, office: settings.office, answersFor: settings.answersFor,
                 ringTimeout: .seconds(settings.ringTimeoutSeconds), missedCallsPerMonthLimit: settings.missedCallsPerMonthLimit,
                 roomSecret: settings.roomSecret,
                 media: MediaSettings(settings),
                 recordingsDirectory: "\(configuration.dataDirectory)/recordings",
-                unconfigured: settings.unsetCallDevices),
-                store: store, intake: intake, events: events, logger: Logger(label: "tongban.assist"))
+                unconfigured: settings.unsetCallDevices)
+            assistSettings.missedCallNotify = missedCallNotify
+            return AssistService(settings: assistSettings, store: store, intake: intake, events: events, logger: Logger(label: "tongban.assist"))
         }
+        // Stored reminders are sent whether or not calls are on now (a counter switched off assistance still owes them).
+        let reminders = missedCallNotify.map { MissedCallReminders(store: store, retryMaxSeconds: $0.retryMaxSeconds, logger: Logger(label: "tongban.assist")) }
         await assist?.recoverInterrupted()
         var dependencies = APIDependencies(configuration: configuration, registry: registry, events: events,
                                            metrics: metrics, token: token, version: Tongban.version, startedAt: startedAt,
@@ -189,9 +207,12 @@ struct Serve: AsyncParsableCommand {
             }
         } catch let problem as Problem { fail(problem) }
 
+        var assistServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let assist { assistServices.append(.init(service: assist)) }
+        if let reminders { assistServices.append(.init(service: reminders)) }
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: registry), .init(service: idCard), .init(service: application), .init(service: outbox), .init(service: prints),
-                       .init(service: cameras)] + (assist.map { [.init(service: $0)] } ?? []) + [
+                       .init(service: cameras)] + assistServices + [
                        .init(service: RetentionService(store: store, policy: retention, logger: Logger(label: "tongban.retention")))]
                 + (usbContext.map { [.init(service: USBReaderAttachment(registry: registry, idCard: idCard, context: $0, interval: .milliseconds(configuration.devices.pollIntervalMilliseconds),
                                                       logger: Logger(label: "tongban.idcard")))] } ?? []),

@@ -530,3 +530,90 @@ extension AssistTests {
         #expect(size >= onDisk, "what was on disk at the crash (\(onDisk) bytes) is kept: \(size) bytes")
     }
 }
+
+extension AssistTests {
+    /// Seed 003 art. 18: a call nobody answers is reported to the city SMS gateway. The gateway is down when the call
+    /// is missed and the counter restarts meanwhile; once up it refuses the first attempt (503): the office is reminded
+    /// exactly once, with the call id as the idempotency key and the month's count in the body.
+    @Test(.enabled(if: Rig.available)) func aMissedCallRemindsTheOfficeOnceThroughAGatewayThatIsDownAWhile() async throws {
+        try #require(!Self.janusURL.isEmpty, "the rig has no Janus: scripts/rig up")
+        let directory = try makeTemporaryDirectory("reminder")
+        let gatewayPort = try await freePort()
+        let log = "\(directory)/gateway.jsonl"
+        let office = "office-\(UUID().uuidString.prefix(8))"
+        let token = CounterPair.token
+        func serve() async throws -> (ChildProcess, String) {
+            let server = try ChildProcess.serve(["--listen", "127.0.0.1:0", "--data-dir", "\(directory)/data"], environment: [
+                "TONGBAN_API_TOKEN": token, "TONGBAN_COUNTER_ID": "A-01", "TONGBAN_COUNTER_HALL": "示例大厅",
+                "TONGBAN_ASSIST_WEBCAM": "test", "TONGBAN_ASSIST_MICROPHONE": "test", "TONGBAN_ASSIST_JANUS_URL": Self.janusURL,
+                "TONGBAN_ASSIST_RING_TIMEOUT_SECONDS": "2", "TONGBAN_DEVICES_SIMULATE": "none",
+                "TONGBAN_ASSIST_MISSED_CALL_NOTIFY_URL": "http://127.0.0.1:\(gatewayPort)/sms",
+                "TONGBAN_ASSIST_MISSED_CALL_NOTIFY_RETRY_MAX_SECONDS": "2",
+            ])
+            guard let port = try await server.waitUntilReady() else { throw AssistTestError.notOnline(server.standardError) }
+            return (server, "http://127.0.0.1:\(port)")
+        }
+        func reminders(_ base: String) async throws -> [[String: Any]] {
+            let answer = try await curl(["-H", "Authorization: Bearer \(token)", "\(base)/v1/assists"])
+            return ((try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) as? [String: Any])?["reminders"] as? [[String: Any]] ?? []
+        }
+        /// Polls until `accepts` (a guard against hanging, not a timing check).
+        func reminder(_ base: String, where accepts: ([String: Any]) -> Bool) async throws -> [String: Any]? {
+            for _ in 0..<600 {
+                if let first = try await reminders(base).first, accepts(first) { return first }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return try await reminders(base).first
+        }
+
+        var (counter, base) = try await serve()
+        defer { kill(counter.process.processIdentifier, SIGKILL) }
+        let placed = try await curl(["-X", "POST", "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json",
+                                     "-d", #"{"office":"\#(office)","caseNumber":"AS2026120500001"}"#, "\(base)/v1/assists"])
+        #expect(placed.status == 201, "\(placed.body)")
+        let callID = try #require((try JSONSerialization.jsonObject(with: Data(placed.body.utf8)) as? [String: Any])?["id"] as? String)
+        // The gateway is down: the reminder waits, tried and named.
+        let waiting = try #require(try await reminder(base) { ($0["attempts"] as? Int ?? 0) >= 1 }, "no reminder stored")
+        #expect(waiting["id"] as? String == callID && waiting["state"] as? String == "pending" && waiting["lastError"] != nil, "\(waiting)")
+        #expect(try await counter.stop() == 0)
+
+        // The counter restarts; the gateway comes up and refuses the first attempt.
+        let gateway = try ChildProcess("/usr/bin/python3", ["\(packageRoot)/Tests/tools/sms_gateway.py", "--port", "\(gatewayPort)",
+                                                              "--fail-first", "1", "--log", log])
+        defer { kill(gateway.process.processIdentifier, SIGKILL) }
+        let listening = try await gateway.waitForLine(containing: "listening")
+        #expect(listening != nil, "gateway: \(gateway.standardError)")
+        (counter, base) = try await serve()
+        let sent = try await reminder(base) { $0["state"] as? String == "sent" }
+        #expect(sent?["state"] as? String == "sent", "\(sent ?? [:])")
+        #expect(try await counter.stop() == 0)
+
+        let requests = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(requests.map { $0["status"] as? Int } == [503, 200], "\(requests)")
+        #expect(requests.allSatisfy { $0["key"] as? String == callID && $0["duplicate"] as? Bool == false })
+        let body = try #require(requests.last?["body"] as? [String: Any])
+        #expect(body["office"] as? String == office && body["counter"] as? String == "A-01" && body["hall"] as? String == "示例大厅", "\(body)")
+        #expect(body["caseNumber"] as? String == "AS2026120500001" && body["missedThisMonth"] as? Int == 1 && body["callId"] as? String == callID)
+        #expect((body["time"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) } != nil, "\(body)")
+    }
+}
+
+extension AssistTests {
+    /// A reminder body is JSON whatever the office or case number holds; a template naming something unknown, or not
+    /// making a JSON object, stops the start with a message naming it.
+    @Test func reminderTemplatesMakeJSONOrAreRefused() throws {
+        let template = try ReminderTemplate(text: ReminderTemplate.builtIn)
+        let body = template.render(["office": .text(#"市场"监管"\局"#), "counter": .text("A-01"), "hall": .text("大厅\n二楼"),
+                                    "caseNumber": .text("AS1"), "time": .text("2026-12-05T10:00:00+08:00"), "missedThisMonth": .number(3),
+                                    "callId": .text("c1")])
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any], "\(body)")
+        #expect(parsed["office"] as? String == #"市场"监管"\局"# && parsed["hall"] as? String == "大厅\n二楼" && parsed["missedThisMonth"] as? Int == 3)
+        let custom = try ReminderTemplate(text: #"{"msg": {"to": {{office}}, "n": {{ missedThisMonth }}}}"#)
+        #expect(custom.render(["office": .text("o"), "missedThisMonth": .number(2)]) == #"{"msg": {"to": "o", "n": 2}}"#)
+        for bad in [#"{"to": {{phone}}}"#, #"{"to": "{{office}}"}"#, "短信：{{office}}"] {
+            #expect(throws: Problem.self, "\(bad)") { _ = try ReminderTemplate(text: bad, source: "reminder.json") }
+        }
+    }
+}

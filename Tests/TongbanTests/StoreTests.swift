@@ -8,10 +8,10 @@ import Testing
     @Test func opensInWALModeWithMigrationsApplied() throws {
         let store = try Store(directory: try makeTemporaryDirectory())
         #expect(try store.journalMode() == "wal")
-        #expect(try store.appliedMigrations() == ["v1", "v2-identity", "v3-scans", "v4-prints", "v5-assist", "v6-seams", "v7-deletions", "v8-text", "v9-crypto-suite"])
+        #expect(try store.appliedMigrations() == ["v1", "v2-identity", "v3-scans", "v4-prints", "v5-assist", "v6-seams", "v7-deletions", "v8-text", "v9-crypto-suite", "v10-reminders"])
         // Reopening applies nothing twice.
         let again = try Store(directory: store.directory)
-        #expect(try again.appliedMigrations() == ["v1", "v2-identity", "v3-scans", "v4-prints", "v5-assist", "v6-seams", "v7-deletions", "v8-text", "v9-crypto-suite"])
+        #expect(try again.appliedMigrations() == ["v1", "v2-identity", "v3-scans", "v4-prints", "v5-assist", "v6-seams", "v7-deletions", "v8-text", "v9-crypto-suite", "v10-reminders"])
     }
 
     @Test func durableWriteLeavesOnlyTheWholeFileWithPrivatePermissions() throws {
