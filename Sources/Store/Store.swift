@@ -310,6 +310,28 @@ public final class Store: Sendable {
     public func auditHead() -> String? {
         (try? AuditAnchor.read(from: "\(directory)/\(AuditAnchor.fileName)"))??.summary
     }
+
+    /// `verifyAudit()`, and then whether the log still holds the head the case core was last told of (`auditHead` of
+    /// the newest manifest it received, `<sequence>:<mac>`). The anchor alone cannot show a log cut back to an older
+    /// anchor put back in place; the case core's head can: its record must still be there, with the hash the MAC covers.
+    public func verifyAudit(againstHead head: String) throws(StoreError) -> AuditVerification {
+        let verification = try verifyAudit()
+        guard case .intact = verification else { return verification }
+        let parts = head.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let sequence = Int64(parts[0]), sequence >= 0 else {
+            return .broken(at: 0, reason: "\(head) is not a head the case core received (<sequence>:<mac>)")
+        }
+        let hash: String?
+        do { hash = try database.read { try String.fetchOne($0, sql: "SELECT hash FROM audit WHERE sequence = ?", arguments: [sequence]) } }
+        catch { throw .database("verify audit log", "\(error)") }
+        guard let hash else {
+            return .broken(at: sequence, reason: "record \(sequence), which the case core was told of, is not in the log (cut back)")
+        }
+        let statement = AuditAnchor.statement(sequence: sequence, hash: hash)
+        let matches = [AuditMAC.hmacSM3, .hmacSHA256].contains { keys.authenticationCode($0, for: statement) == parts[1] }
+        return matches ? verification
+            : .broken(at: sequence, reason: "record \(sequence) is not the one the case core was told of (the log was re-chained)")
+    }
 }
 
 /// One audit-log record.

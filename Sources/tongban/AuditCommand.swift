@@ -14,12 +14,18 @@ struct AuditCommand: ParsableCommand {
 
         @OptionGroup var options: ConfigurationOptions
 
+        @Option(help: ArgumentHelp("The audit head the case core last received (the newest manifest's auditHead, <sequence>:<mac>): the log must still hold it.",
+                                   valueName: "SEQUENCE:MAC"))
+        var head: String?
+
         func run() throws {
             let configuration = options.load()
             let store: Store
             do { store = try Store(directory: configuration.dataDirectory, cryptoSuite: configuration.security.cryptoSuite) } catch { fail(error.problem) }
             let verification: AuditVerification
-            do { verification = try store.verifyAudit() } catch { fail(error.problem) }
+            do throws(StoreError) {
+                if let head { verification = try store.verifyAudit(againstHead: head) } else { verification = try store.verifyAudit() }
+            } catch { fail(error.problem) }
             switch verification {
             case .intact(let records):
                 print("audit log intact: \(records) record(s) in \(configuration.dataDirectory)")

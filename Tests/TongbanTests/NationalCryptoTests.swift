@@ -140,6 +140,29 @@ import Testing
         try original.write(to: URL(fileURLWithPath: anchorPath))
         #expect(try store.verifyAudit() == .intact(records: 6))
 
+        // An older anchor put back with the records after it cut: the anchor alone cannot tell, the head the case core
+        // last received can.
+        let headAtSix = try #require(store.auditHead())
+        let copy = try makeTemporaryDirectory()
+        try FileManager.default.copyItem(atPath: directory, toPath: "\(copy)/data")
+        let rolledBack = try Store(directory: "\(copy)/data", cryptoSuite: .sm)
+        let standardKeys = try Store(directory: "\(copy)/data", cryptoSuite: .standard).keys
+        let recordThree = try #require(try rolledBack.auditRecords().first { $0.sequence == 3 })
+        let anchorAtThree = AuditAnchor.make(sequence: 3, hash: recordThree.hash, keys: standardKeys)
+        try await rolledBack.database.write { db in
+            try db.execute(sql: "DROP TRIGGER IF EXISTS audit_no_delete")
+            try db.execute(sql: "DELETE FROM audit WHERE sequence > 3")
+        }
+        try JSONEncoder().encode(try #require(anchorAtThree)).write(to: URL(fileURLWithPath: "\(copy)/data/audit.anchor"))
+        #expect(try rolledBack.verifyAudit() == .intact(records: 3), "the limit this closes")
+        guard case .broken(let at, let reason) = try rolledBack.verifyAudit(againstHead: headAtSix) else {
+            Issue.record("a log cut back to an old anchor passed against the case core's head \(headAtSix)")
+            return
+        }
+        #expect(at == 6 && reason.contains("cut back"), "\(reason)")
+        #expect(try store.verifyAudit(againstHead: headAtSix) == .intact(records: 6))
+        #expect(throws: Never.self) { _ = try store.verifyAudit(againstHead: "nonsense") }
+
         // And back to standard: everything sealed or chained under sm still opens and verifies.
         store = try Store(directory: directory, cryptoSuite: .standard)
         vault = try IdentityVault(store: store)
