@@ -44,6 +44,28 @@ public struct AssistSettings: Sendable {
     public func room(for office: String) -> UInt64 { VideoRoom.roomNumber(for: "office:\(office)") }
 }
 
+/// Where a missed-call reminder stands, as the overview shows it.
+public struct ReminderStatus: Sendable, Encodable {
+    /// The missed call's id.
+    public var id: String
+    public var state: Reminder.State
+    public var attempts: Int
+    public var createdAt: Date
+    public var nextAttemptAt: Date?
+    public var sentAt: Date?
+    public var lastError: String?
+
+    init(_ reminder: Reminder) {
+        id = reminder.id
+        state = reminder.state
+        attempts = reminder.attempts
+        createdAt = reminder.createdAt
+        nextAttemptAt = reminder.nextAttemptAt
+        sentAt = reminder.sentAt
+        lastError = reminder.lastError
+    }
+}
+
 /// The answer of `GET /v1/assists`.
 public struct AssistOverview: Sendable, Encodable {
     public var calls: [AssistCallRecord]
@@ -52,8 +74,9 @@ public struct AssistOverview: Sendable, Encodable {
     /// Missed calls this month per office, and the offices over the limit (to be escalated).
     public var missedThisMonth: [String: Int]
     public var escalate: [String]
-    /// The newest missed-call reminders and where they stand (pending, sent, failed).
-    public var reminders: [Reminder]
+    /// The newest missed-call reminders and where they stand (pending, sent, failed) — not their bodies (case numbers)
+    /// or the gateway's address.
+    public var reminders: [ReminderStatus]
     /// The Janus the counters meet in (the console's assist view joins it from the browser).
     public var janusUrl: String
 }
@@ -457,11 +480,11 @@ public actor AssistService: Service {
     public func overview() throws(Problem) -> AssistOverview {
         let calls: [AssistCallRecord]
         let missed: [String: Int]
-        let reminders: [Reminder]
+        let reminders: [ReminderStatus]
         do {
             calls = try store.assistCalls()
             missed = try store.missedAssistCalls(since: Self.monthStart())
-            reminders = try store.reminders()
+            reminders = try store.reminders().map(ReminderStatus.init)
         } catch {
             throw Problem(code: "store-failed", status: 500, title: "存储出错 Storage error", detail: "\(error)", remedy: "See the service log.")
         }

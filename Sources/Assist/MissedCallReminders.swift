@@ -38,9 +38,13 @@ public struct ReminderTemplate: Sendable, Equatable {
 
     /// A template, checked: every placeholder is known and the body it makes is a JSON object.
     public init(text: String, source: String = "the built-in template") throws(Problem) {
-        self.text = text
-        let unknown = Set(Self.names(in: text)).subtracting(Self.placeholders)
-        let sample = render(Dictionary(uniqueKeysWithValues: Self.placeholders.map { ($0, Value.text("x\"\\y")) }))
+        // A template saved by Notepad starts with a byte-order mark, which is not JSON.
+        self.text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
+        let unknown = Set(Self.names(in: self.text)).subtracting(Self.placeholders)
+        // Checked with each placeholder's real kind of value (the month's count is a number).
+        let sample = render(Dictionary(uniqueKeysWithValues: Self.placeholders.map {
+            ($0, $0 == "missedThisMonth" ? Value.number(12) : Value.text("x\"\\y"))
+        }))
         guard unknown.isEmpty,
               (try? JSONSerialization.jsonObject(with: Data(sample.utf8))) as? [String: Any] != nil else {
             throw Problem(code: "reminder-template-invalid", status: 500, title: "短信提醒模板无效 Reminder template invalid",
@@ -81,47 +85,65 @@ public struct MissedCallNotifySettings: Sendable {
     /// The hall named in the body.
     public var hall: String
     public var retryMaxSeconds: Int
+    /// The CA bundle for the gateway's certificate; nil: the system's.
+    public var caFile: String?
 
-    public init(url: String, template: ReminderTemplate, hall: String, retryMaxSeconds: Int) {
+    public init(url: String, template: ReminderTemplate, hall: String, retryMaxSeconds: Int, caFile: String? = nil) {
         self.url = url
         self.template = template
         self.hall = hall
         self.retryMaxSeconds = retryMaxSeconds
+        self.caFile = caFile
     }
 }
 
-/// Sends the stored missed-call reminders to the city SMS gateway: each POSTed as JSON with `Idempotency-Key: <call
-/// id>` until the gateway answers 2xx, retried with the outbox's backoff (a gateway that is down, 5xx, 408, 429 or no
-/// answer; `Retry-After` honoured); a 4xx refusal is kept as failed for the engineer. What is stored survives restarts; one call
-/// gives one reminder.
+/// Sends the stored missed-call reminders to the city SMS gateway (the configured URL, whatever it was when they were
+/// stored): each POSTed as JSON with `Idempotency-Key: <call id>` until the gateway answers 2xx (or 409: it holds that
+/// key already), retried with the outbox's backoff (a gateway that is down, 5xx, 408, 429 or no answer;
+/// `Retry-After` honoured); another 4xx, or a redirect (which would turn the POST into a GET, or carry the case
+/// number elsewhere), is kept as failed for the engineer. What is stored survives restarts; one call gives one
+/// reminder — sent at least once, and with its idempotency key a gateway that honours it sends one SMS.
 public actor MissedCallReminders: Service {
     let store: Store
+    let settings: MissedCallNotifySettings
     /// The outbox's backoff: exponential with jitter, `Retry-After` honoured.
     let backoff: Backoff
     let logger: Logger
 
-    public init(store: Store, retryMaxSeconds: Int, logger: Logger) {
+    public init(store: Store, settings: MissedCallNotifySettings, logger: Logger) {
         self.store = store
-        self.backoff = Backoff(maximumSeconds: Double(retryMaxSeconds))
+        self.settings = settings
+        self.backoff = Backoff(maximumSeconds: Double(settings.retryMaxSeconds))
         self.logger = logger
     }
 
+    /// The client the reminders go out through: the hall's CA, no redirects, a read timeout (a gateway that stops
+    /// answering half-way does not hold the service).
+    public static func makeClient(_ settings: MissedCallNotifySettings) throws(DeliveryError) -> HTTPClient {
+        try TusClient.makeHTTPClient(caFile: settings.caFile, clientCertificate: nil, clientKey: nil, settings: "assist.missedCallNotify",
+                                     readTimeout: .seconds(15), redirects: .disallow)
+    }
+
     public func run() async throws {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client: HTTPClient
+        do { client = try Self.makeClient(settings) } catch {
+            logger.error("missed-call reminders cannot be sent", metadata: ["error": "\(error)"])
+            return
+        }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let due: [Reminder]
             do { due = try store.dueReminders() } catch {
                 logger.error("cannot read the reminders", metadata: ["error": "\(error)"])
                 due = []
             }
-            for reminder in due { await send(reminder, client: client) }
+            for reminder in due where !Task.isShuttingDownGracefully && !Task.isCancelled { await send(reminder, client: client) }
             try? await Task.sleep(for: .seconds(1))
         }
         try? await client.shutdown()
     }
 
     func send(_ reminder: Reminder, client: HTTPClient) async {
-        var request = HTTPClientRequest(url: reminder.url)
+        var request = HTTPClientRequest(url: settings.url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
         request.headers.add(name: "Idempotency-Key", value: reminder.id)
@@ -132,9 +154,11 @@ public actor MissedCallReminders: Service {
         var retryAfter: Int?
         do {
             let response = try await client.execute(request, timeout: .seconds(15))
-            _ = try? await response.body.collect(upTo: 64 * 1024)
+            // The answer is decided by its status line; the body is read only to free the connection (under the
+            // client's read timeout).
             let status = Int(response.status.code)
-            if (200..<300).contains(status) {
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            if (200..<300).contains(status) || status == 409 {
                 do { try store.reminderSent(id: reminder.id) } catch {
                     logger.error("cannot record a sent reminder", metadata: ["call": "\(reminder.id)", "error": "\(error)"])
                 }
@@ -142,7 +166,7 @@ public actor MissedCallReminders: Service {
                 return
             }
             outcome = "HTTP \(status)"
-            permanent = (400..<500).contains(status) && status != 408 && status != 429
+            permanent = (300..<500).contains(status) && status != 408 && status != 429
             retryAfter = response.headers.first(name: "Retry-After").flatMap { Int($0) }
         } catch {
             outcome = "\(error)"

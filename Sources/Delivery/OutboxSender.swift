@@ -17,7 +17,8 @@ public struct Backoff: Sendable {
     }
 
     public func delay(afterAttempts attempts: Int, retryAfter: Int?) -> Double {
-        if let retryAfter { return min(Double(retryAfter), maximum * 4) }
+        // A Retry-After of 0 (or less) is not an invitation to retry in a tight loop.
+        if let retryAfter { return max(base, min(Double(retryAfter), maximum * 4)) }
         let exponential = min(maximum, base * pow(2, Double(min(attempts, 30))))
         return exponential * Double.random(in: 0.5...1.0)
     }

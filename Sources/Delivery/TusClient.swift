@@ -141,12 +141,15 @@ public struct TusClient: Sendable {
 }
 
 extension TusClient {
-    /// An HTTP client for the case core: the configured CA bundle (government extranets run their own CA) and, when
-    /// both are given, the client certificate and key for mutual TLS. Fails naming the file that cannot be used.
-    public static func makeHTTPClient(caFile: String?, clientCertificate: String?, clientKey: String?) throws(DeliveryError) -> HTTPClient {
+    /// An HTTP client for the case core (or another of the hall's services, named by `settings`): the configured CA
+    /// bundle (government extranets run their own CA) and, when both are given, the client certificate and key for
+    /// mutual TLS. Fails naming the file that cannot be used.
+    public static func makeHTTPClient(caFile: String?, clientCertificate: String?, clientKey: String?, settings: String = "caseCore",
+                                      readTimeout: TimeAmount = .seconds(60),
+                                      redirects: HTTPClient.Configuration.RedirectConfiguration? = nil) throws(DeliveryError) -> HTTPClient {
         var tls = TLSConfiguration.makeClientConfiguration()
         if let caFile {
-            guard FileManager.default.isReadableFile(atPath: caFile) else { throw .localFile("caseCore.caFile \(caFile) is not readable") }
+            guard FileManager.default.isReadableFile(atPath: caFile) else { throw .localFile("\(settings).caFile \(caFile) is not readable") }
             tls.trustRoots = .file(caFile)
         }
         if let clientCertificate, let clientKey {
@@ -154,11 +157,12 @@ extension TusClient {
                 tls.certificateChain = try NIOSSLCertificate.fromPEMFile(clientCertificate).map { .certificate($0) }
                 tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: clientKey, format: .pem))
             } catch {
-                throw .localFile("caseCore.clientCertificate/clientKey (\(clientCertificate), \(clientKey)) cannot be used: \(error)")
+                throw .localFile("\(settings).clientCertificate/clientKey (\(clientCertificate), \(clientKey)) cannot be used: \(error)")
             }
         }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        configuration.timeout = .init(connect: .seconds(10), read: readTimeout)
+        if let redirects { configuration.redirectConfiguration = redirects }
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 }

@@ -317,8 +317,8 @@ public final class Store: Sendable {
     public func verifyAudit(againstHead head: String) throws(StoreError) -> AuditVerification {
         let verification = try verifyAudit()
         guard case .intact = verification else { return verification }
-        let parts = head.split(separator: ":", maxSplits: 1).map(String.init)
-        guard parts.count == 2, let sequence = Int64(parts[0]), sequence >= 0 else {
+        let parts = head.trimmingCharacters(in: .whitespacesAndNewlines).lowercased().split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let sequence = Int64(parts[0]), sequence >= 1 else {
             return .broken(at: 0, reason: "\(head) is not a head the case core received (<sequence>:<mac>)")
         }
         let hash: String?

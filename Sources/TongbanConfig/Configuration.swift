@@ -179,6 +179,9 @@ public struct TongbanConfiguration: Sendable, Equatable {
             public var templateFile: String?
             /// The longest wait between two attempts.
             public var retryMaxSeconds: Int
+            /// The CA bundle the gateway's certificate is checked against (a government extranet's own CA); nil: the
+            /// system's.
+            public var caFile: String?
         }
 
         /// The settings a call needs that are left empty (`assist.webcam`, `assist.microphone`): calls are refused

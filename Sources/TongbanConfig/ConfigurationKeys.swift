@@ -97,6 +97,7 @@ public enum ConfigurationKeys {
         .init(path: "assist.missedCallNotify.url", kind: .url, defaultValue: nil),
         .init(path: "assist.missedCallNotify.template", kind: .string, defaultValue: ""),
         .init(path: "assist.missedCallNotify.retryMaxSeconds", kind: .integer(1...86_400), defaultValue: "300"),
+        .init(path: "assist.missedCallNotify.caFile", kind: .string, defaultValue: nil),
         .init(path: "caseCore.url", kind: .url, defaultValue: nil),
         .init(path: "caseCore.caFile", kind: .string, defaultValue: nil),
         .init(path: "caseCore.clientCertificate", kind: .string, defaultValue: nil),

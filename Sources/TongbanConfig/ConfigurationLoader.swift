@@ -315,11 +315,21 @@ public enum ConfigurationLoader {
                               height: try integer("assist.height"), framesPerSecond: try integer("assist.framesPerSecond"),
                               videoBitrateKbps: try integer("assist.videoBitrateKbps"), encoderSpeed: try integer("assist.encoderSpeed"),
                               missedCallNotify: try url("assist.missedCallNotify.url").map { endpoint throws(ConfigurationError) in
-                                  .init(url: endpoint,
-                                        templateFile: try string("assist.missedCallNotify.template").flatMap {
-                                            $0.isEmpty ? nil : DeviceQuirks.resolvePath($0, configFile: sourceFile)
-                                        },
-                                        retryMaxSeconds: try integer("assist.missedCallNotify.retryMaxSeconds"))
+                                  // Case numbers go to the gateway: over HTTPS, or plain HTTP only to this machine.
+                                  let parsed = URL(string: endpoint)
+                                  let host = parsed?.host ?? ""
+                                  guard parsed?.scheme == "https" || host == "127.0.0.1" || host == "localhost" || host == "::1" else {
+                                      throw ConfigurationError(source: raw("assist.missedCallNotify.url")!.source, key: "assist.missedCallNotify.url",
+                                                               message: "the SMS gateway must be reached over https (plain http only on loopback)")
+                                  }
+                                  return .init(url: endpoint,
+                                               templateFile: try string("assist.missedCallNotify.template").flatMap {
+                                                   $0.isEmpty ? nil : DeviceQuirks.resolvePath($0, configFile: sourceFile)
+                                               },
+                                               retryMaxSeconds: try integer("assist.missedCallNotify.retryMaxSeconds"),
+                                               caFile: try string("assist.missedCallNotify.caFile").flatMap {
+                                                   $0.isEmpty ? nil : DeviceQuirks.resolvePath($0, configFile: sourceFile)
+                                               })
                               }),
                 caseCore: .init(url: try url("caseCore.url"), caFile: try string("caseCore.caFile"),
                                 clientCertificate: certificate, clientKey: key,

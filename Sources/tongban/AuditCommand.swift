@@ -18,6 +18,14 @@ struct AuditCommand: ParsableCommand {
                                    valueName: "SEQUENCE:MAC"))
         var head: String?
 
+        func validate() throws {
+            guard let head else { return }
+            let parts = head.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let sequence = Int(parts[0]), sequence >= 1, parts[1].count == 64, parts[1].allSatisfy(\.isHexDigit) else {
+                throw ValidationError("--head takes the auditHead of a manifest the case core received: <sequence ≥ 1>:<64 hex digits>")
+            }
+        }
+
         func run() throws {
             let configuration = options.load()
             let store: Store

@@ -172,9 +172,17 @@ struct Serve: AsyncParsableCommand {
                 } else {
                     text = ReminderTemplate.builtIn
                 }
-                missedCallNotify = MissedCallNotifySettings(url: notify.url, template: try ReminderTemplate(text: text, source: notify.templateFile ?? "the built-in template"),
-                                                            hall: configuration.counter.hall, retryMaxSeconds: notify.retryMaxSeconds)
-            } catch { fail(error, exitCode: 78) }
+                let settings = MissedCallNotifySettings(url: notify.url, template: try ReminderTemplate(text: text, source: notify.templateFile ?? "the built-in template"),
+                                                        hall: configuration.counter.hall, retryMaxSeconds: notify.retryMaxSeconds, caFile: notify.caFile)
+                // The CA file is checked now: a gateway that can never be reached is a configuration error, not a
+                // reminder retried for ever.
+                do { try await MissedCallReminders.makeClient(settings).shutdown() } catch let error as DeliveryError {
+                    fail(Problem(code: "reminder-gateway-unusable", status: 500, title: "短信网关配置无效 SMS gateway settings unusable",
+                                 detail: "\(error)", remedy: "Check assist.missedCallNotify.caFile."), exitCode: 78)
+                }
+                missedCallNotify = settings
+            } catch let problem as Problem { fail(problem, exitCode: 78) } catch { fail(Problem(code: "reminder-gateway-unusable", status: 500,
+                title: "短信网关配置无效 SMS gateway settings unusable", detail: "\(error)", remedy: "Check assist.missedCallNotify."), exitCode: 78) }
         }
         let assist = configuration.assist.janusURL.map { janusURL in
             let settings = configuration.assist
@@ -189,7 +197,7 @@ struct Serve: AsyncParsableCommand {
             return AssistService(settings: assistSettings, store: store, intake: intake, events: events, logger: Logger(label: "tongban.assist"))
         }
         // Stored reminders are sent whether or not calls are on now (a counter switched off assistance still owes them).
-        let reminders = missedCallNotify.map { MissedCallReminders(store: store, retryMaxSeconds: $0.retryMaxSeconds, logger: Logger(label: "tongban.assist")) }
+        let reminders = missedCallNotify.map { MissedCallReminders(store: store, settings: $0, logger: Logger(label: "tongban.assist")) }
         await assist?.recoverInterrupted()
         var dependencies = APIDependencies(configuration: configuration, registry: registry, events: events,
                                            metrics: metrics, token: token, version: Tongban.version, startedAt: startedAt,

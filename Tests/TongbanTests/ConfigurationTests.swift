@@ -132,4 +132,17 @@ import Testing
         let error = #expect(throws: ConfigurationError.self) { try DeviceQuirks.load(from: path) }
         #expect(error?.message.contains("0400:C35A") == true)
     }
+
+    /// Case numbers go to the SMS gateway: over HTTPS, or plain HTTP only on this machine.
+    @Test func theSMSGatewayIsReachedOverHTTPS() throws {
+        let secure = try ConfigurationLoader.load(file: nil, environment: ["TONGBAN_ASSIST_MISSED_CALL_NOTIFY_URL": "https://sms.example.gov.cn/r"])
+        #expect(secure.assist.missedCallNotify?.url == "https://sms.example.gov.cn/r" && secure.assist.missedCallNotify?.retryMaxSeconds == 300)
+        let local = try ConfigurationLoader.load(file: nil, environment: ["TONGBAN_ASSIST_MISSED_CALL_NOTIFY_URL": "http://127.0.0.1:9/r"])
+        #expect(local.assist.missedCallNotify != nil)
+        #expect(try ConfigurationLoader.load(file: nil, environment: [:]).assist.missedCallNotify == nil)
+        let error = #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.load(file: nil, environment: ["TONGBAN_ASSIST_MISSED_CALL_NOTIFY_URL": "http://sms.example.gov.cn/r"])
+        }
+        #expect(error?.key == "assist.missedCallNotify.url")
+    }
 }

@@ -161,7 +161,13 @@ import Testing
         }
         #expect(at == 6 && reason.contains("cut back"), "\(reason)")
         #expect(try store.verifyAudit(againstHead: headAtSix) == .intact(records: 6))
-        #expect(throws: Never.self) { _ = try store.verifyAudit(againstHead: "nonsense") }
+        #expect(try store.verifyAudit(againstHead: " \(headAtSix.uppercased())\n") == .intact(records: 6))
+        for malformed in ["nonsense", "0:\(headAtSix.split(separator: ":")[1])", "6:", "6:00"] {
+            guard case .broken = try store.verifyAudit(againstHead: malformed) else {
+                Issue.record("\(malformed) passed as a head")
+                continue
+            }
+        }
 
         // And back to standard: everything sealed or chained under sm still opens and verifies.
         store = try Store(directory: directory, cryptoSuite: .standard)
