@@ -44,28 +44,6 @@ public struct AssistSettings: Sendable {
     public func room(for office: String) -> UInt64 { VideoRoom.roomNumber(for: "office:\(office)") }
 }
 
-/// Where a missed-call reminder stands, as the overview shows it.
-public struct ReminderStatus: Sendable, Encodable {
-    /// The missed call's id.
-    public var id: String
-    public var state: Reminder.State
-    public var attempts: Int
-    public var createdAt: Date
-    public var nextAttemptAt: Date?
-    public var sentAt: Date?
-    public var lastError: String?
-
-    init(_ reminder: Reminder) {
-        id = reminder.id
-        state = reminder.state
-        attempts = reminder.attempts
-        createdAt = reminder.createdAt
-        nextAttemptAt = reminder.nextAttemptAt
-        sentAt = reminder.sentAt
-        lastError = reminder.lastError
-    }
-}
-
 /// The answer of `GET /v1/assists`.
 public struct AssistOverview: Sendable, Encodable {
     public var calls: [AssistCallRecord]
@@ -76,7 +54,7 @@ public struct AssistOverview: Sendable, Encodable {
     public var escalate: [String]
     /// The newest missed-call reminders and where they stand (pending, sent, failed) — not their bodies (case numbers)
     /// or the gateway's address.
-    public var reminders: [ReminderStatus]
+    public var reminders: [Reminder]
     /// The Janus the counters meet in (the console's assist view joins it from the browser).
     public var janusUrl: String
 }
@@ -480,11 +458,11 @@ public actor AssistService: Service {
     public func overview() throws(Problem) -> AssistOverview {
         let calls: [AssistCallRecord]
         let missed: [String: Int]
-        let reminders: [ReminderStatus]
+        let reminders: [Reminder]
         do {
             calls = try store.assistCalls()
             missed = try store.missedAssistCalls(since: Self.monthStart())
-            reminders = try store.reminders().map(ReminderStatus.init)
+            reminders = try store.reminders()
         } catch {
             throw Problem(code: "store-failed", status: 500, title: "存储出错 Storage error", detail: "\(error)", remedy: "See the service log.")
         }
@@ -505,18 +483,17 @@ public actor AssistService: Service {
     }
 
     /// The reminder a missed call this counter placed sends to the city SMS gateway, when one is configured.
-    func missedCallReminder(_ record: AssistCallRecord) -> (url: String, body: String)? {
+    func missedCallReminder(_ record: AssistCallRecord) -> String? {
         guard record.state == .missed, record.role == .caller, let notify = settings.missedCallNotify else { return nil }
         // This call is not counted yet: it is recorded missed together with its reminder.
         let missedBefore = (try? store.missedAssistCalls(since: Self.monthStart()))?[record.office] ?? 0
         let time = ISO8601DateFormatter.string(from: record.endedAt ?? Date(), timeZone: .current,
                                                formatOptions: [.withInternetDateTime])
-        let body = notify.template.render([
+        return notify.template.render([
             "office": .text(record.office), "counter": .text(record.callerCounter), "hall": .text(notify.hall),
             "caseNumber": .text(record.caseNumber), "time": .text(time), "missedThisMonth": .number(missedBefore + 1),
             "callId": .text(record.id),
         ])
-        return (notify.url, body)
     }
 
     // MARK: - Media and endings

@@ -97,8 +97,7 @@ public struct MissedCallNotifySettings: Sendable {
     }
 }
 
-/// Sends the stored missed-call reminders to the city SMS gateway (the configured URL, whatever it was when they were
-/// stored): each POSTed as JSON with `Idempotency-Key: <call id>` until the gateway answers 2xx (or 409: it holds that
+/// Sends the stored missed-call reminders to the city SMS gateway (the configured URL): each POSTed as JSON with `Idempotency-Key: <call id>` until the gateway answers 2xx (or 409: it holds that
 /// key already), retried with the outbox's backoff (a gateway that is down, 5xx, 408, 429 or no answer;
 /// `Retry-After` honoured); another 4xx, or a redirect (which would turn the POST into a GET, or carry the case
 /// number elsewhere), is kept as failed for the engineer. What is stored survives restarts; one call gives one
@@ -131,24 +130,26 @@ public actor MissedCallReminders: Service {
             return
         }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let due: [Reminder]
+            let due: [(reminder: Reminder, body: String)]
             do { due = try store.dueReminders() } catch {
                 logger.error("cannot read the reminders", metadata: ["error": "\(error)"])
                 due = []
             }
-            for reminder in due where !Task.isShuttingDownGracefully && !Task.isCancelled { await send(reminder, client: client) }
+            for (reminder, body) in due where !Task.isShuttingDownGracefully && !Task.isCancelled {
+                await send(reminder, body: body, client: client)
+            }
             try? await Task.sleep(for: .seconds(1))
         }
         try? await client.shutdown()
     }
 
-    func send(_ reminder: Reminder, client: HTTPClient) async {
+    func send(_ reminder: Reminder, body: String, client: HTTPClient) async {
         var request = HTTPClientRequest(url: settings.url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
         request.headers.add(name: "Idempotency-Key", value: reminder.id)
         request.headers.add(name: "User-Agent", value: "tongban")
-        request.body = .bytes(ByteBuffer(string: reminder.body))
+        request.body = .bytes(ByteBuffer(string: body))
         let outcome: String
         var permanent = false
         var retryAfter: Int?

@@ -89,13 +89,13 @@ extension Store {
     }
 
     /// Records or updates a call; a new call and its end get audit records.
-    /// Records a call's state; with `reminder` (a missed call to be reported), the reminder is stored in the same
+    /// Records a call's state; with `reminder` (the JSON body reporting a missed call), the reminder is stored in the same
     /// transaction — a missed call recorded always has its reminder, once.
-    public func saveAssistCall(_ call: AssistCallRecord, reminder: (url: String, body: String)? = nil) throws(StoreError) {
+    public func saveAssistCall(_ call: AssistCallRecord, reminder: String? = nil) throws(StoreError) {
         do {
             let json = String(decoding: try JSONEncoder.tongban.encode(call), as: UTF8.self)
             try database.write { db in
-                if let reminder { try self.enqueueReminder(db, id: call.id, url: reminder.url, body: reminder.body, at: Date()) }
+                if let reminder { try self.enqueueReminder(db, id: call.id, body: reminder, at: Date()) }
                 let previous = try String.fetchOne(db, sql: "SELECT state FROM assistCall WHERE id = ?", arguments: [call.id])
                 try db.execute(sql: """
                     INSERT INTO assistCall (id, office, role, state, startedAt, record) VALUES (?, ?, ?, ?, ?, ?)

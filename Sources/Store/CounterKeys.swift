@@ -30,8 +30,12 @@ public struct CounterKeys: Sendable {
     let auditSM3Key: [UInt8]?
     /// The SM2 key that signs under `sm` (nil when it was never made).
     let signingKey: SM2PrivateKey?
+    /// Its public half, which checks the anchor's signatures.
+    let signingPublicKey: SM2PublicKey?
     /// Its public half as PEM, for the case core to pin (`tongban crypto public-key`).
     public let signingPublicKeyPEM: String?
+    /// The SM3 fingerprint (hex) of the public half's DER: what a manifest names its signer by.
+    public let signingKeyFingerprint: String?
 
     /// Loads the keys from `<directory>/keys`, making the ones `suite` needs.
     public init(directory: String, suite: CryptoSuite) throws(StoreError) {
@@ -52,7 +56,9 @@ public struct CounterKeys: Sendable {
             var pem = try KeyFile.read(signingPath)
             if pem == nil && suite == .sm { pem = try KeyFile.createExclusively(Array(try SM2PrivateKey().pemRepresentation().utf8), at: signingPath) }
             signingKey = try pem.map { try SM2PrivateKey(pemRepresentation: String(decoding: $0, as: UTF8.self)) }
-            signingPublicKeyPEM = try signingKey?.publicKey().pemRepresentation()
+            signingPublicKey = try signingKey?.publicKey()
+            signingPublicKeyPEM = try signingPublicKey?.pemRepresentation()
+            signingKeyFingerprint = try signingPublicKeyPEM.map(Self.fingerprint(ofPublicKeyPEM:))
         } catch let error as StorageError {
             throw .storage(error)
         } catch {
@@ -110,16 +116,14 @@ public struct CounterKeys: Sendable {
 
     /// Whether `signature` is this counter's SM2 signature of `statement`.
     func isValidSignature(_ signature: [UInt8], for statement: [UInt8]) -> Bool {
-        guard let signingKey, let publicKey = try? signingKey.publicKey() else { return false }
-        return publicKey.isValidSignature(signature, for: statement)
+        signingPublicKey?.isValidSignature(signature, for: statement) ?? false
     }
 
-    /// The SM3 fingerprint (hex) of the signing key's public half: what a manifest names its signer by.
-    public var signingKeyFingerprint: String? {
-        guard let signingPublicKeyPEM else { return nil }
-        let body = signingPublicKeyPEM.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
-        guard let der = Data(base64Encoded: body), let digest = try? SM3.hash(Array(der)) else { return nil }
-        return Data(digest).hexString
+    /// SM3 of the DER inside a PEM public key.
+    static func fingerprint(ofPublicKeyPEM pem: String) throws -> String {
+        let body = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
+        guard let der = Data(base64Encoded: body) else { throw LibCryptoError(call: "SM2 public key", message: "its PEM is not base64") }
+        return Data(try SM3.hash(Array(der))).hexString
     }
 }
 

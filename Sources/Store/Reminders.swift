@@ -2,9 +2,9 @@ import Foundation
 import GRDB
 import TongbanCore
 
-/// A message to a hall's gateway (the city SMS gateway's missed-call reminder, seed 003 art. 18) waiting to be sent:
-/// stored in the same transaction as what it reports, sent until the gateway takes it, at most once per subject (the
-/// id is the idempotency key the gateway sees).
+/// Where a message to a hall's gateway stands (the city SMS gateway's missed-call reminder, seed 003 art. 18): stored
+/// in the same transaction as what it reports, sent to the configured gateway until it takes it, one per subject (the
+/// id is the idempotency key the gateway sees). Its body (a case number) is read only by the sender.
 public struct Reminder: Codable, Sendable, Equatable {
     public enum State: String, Codable, Sendable {
         /// Waiting for its (next) attempt.
@@ -17,9 +17,6 @@ public struct Reminder: Codable, Sendable, Equatable {
 
     /// The subject's id (the missed call's): the gateway's `Idempotency-Key`.
     public var id: String
-    public var url: String
-    /// The JSON body, rendered when it was stored.
-    public var body: String
     public var state: State
     public var attempts: Int
     public var createdAt: Date
@@ -33,7 +30,6 @@ extension Store {
         migrator.registerMigration("v10-reminders") { db in
             try db.create(table: "reminder") { t in
                 t.primaryKey("id", .text)
-                t.column("url", .text).notNull()
                 t.column("body", .text).notNull()
                 t.column("state", .text).notNull()
                 t.column("attempts", .integer).notNull().defaults(to: 0)
@@ -46,19 +42,19 @@ extension Store {
     }
 
     /// Stores a reminder inside the caller's transaction; a second one for the same id is ignored (once per subject).
-    func enqueueReminder(_ db: Database, id: String, url: String, body: String, at time: Date) throws {
+    func enqueueReminder(_ db: Database, id: String, body: String, at time: Date) throws {
         try db.execute(sql: """
-            INSERT OR IGNORE INTO reminder (id, url, body, state, attempts, createdAt, nextAttemptAt) VALUES (?, ?, ?, 'pending', 0, ?, ?)
-            """, arguments: [id, url, body, time, time])
+            INSERT OR IGNORE INTO reminder (id, body, state, attempts, createdAt, nextAttemptAt) VALUES (?, ?, 'pending', 0, ?, ?)
+            """, arguments: [id, body, time, time])
     }
 
-    /// Reminders whose next attempt is due, oldest first.
-    public func dueReminders(now: Date = Date(), limit: Int = 20) throws(StoreError) -> [Reminder] {
+    /// Reminders whose next attempt is due, oldest first, each with the body to send.
+    public func dueReminders(now: Date = Date(), limit: Int = 20) throws(StoreError) -> [(reminder: Reminder, body: String)] {
         do {
             return try database.read { db in
                 try Row.fetchAll(db, sql: """
                     SELECT * FROM reminder WHERE state = 'pending' AND nextAttemptAt <= ? ORDER BY createdAt LIMIT ?
-                    """, arguments: [now, limit]).map(Self.reminder(row:))
+                    """, arguments: [now, limit]).map { (Self.reminder(row: $0), $0["body"]) }
             }
         } catch { throw .database("read due reminders", "\(error)") }
     }
@@ -94,7 +90,7 @@ extension Store {
     }
 
     static func reminder(row: Row) -> Reminder {
-        Reminder(id: row["id"], url: row["url"], body: row["body"], state: Reminder.State(rawValue: row["state"]) ?? .pending,
+        Reminder(id: row["id"], state: Reminder.State(rawValue: row["state"]) ?? .pending,
                  attempts: row["attempts"], createdAt: row["createdAt"], nextAttemptAt: row["nextAttemptAt"], sentAt: row["sentAt"],
                  lastError: row["lastError"])
     }

@@ -592,7 +592,8 @@ extension AssistTests {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
         #expect(requests.map { $0["status"] as? Int } == [503, 200], "\(requests)")
-        #expect(requests.allSatisfy { $0["key"] as? String == callID && $0["duplicate"] as? Bool == false })
+        #expect(requests.allSatisfy { $0["key"] as? String == callID && $0["contentType"] as? String == "application/json; charset=utf-8" },
+                "\(requests)")
         let body = try #require(requests.last?["body"] as? [String: Any])
         #expect(body["office"] as? String == office && body["counter"] as? String == "A-01" && body["hall"] as? String == "示例大厅", "\(body)")
         #expect(body["caseNumber"] as? String == "AS2026120500001" && body["missedThisMonth"] as? Int == 1 && body["callId"] as? String == callID)
