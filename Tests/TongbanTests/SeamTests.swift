@@ -242,9 +242,21 @@ import Testing
         defer { service.killIfRunning() }
         try Self.markedFile("\(directory)/card.jpg", marker: "PLAIN-IDCARD-BYTES", size: 4_000_000)
         let query = "case=TB-SEAL&material=%E8%BA%AB%E4%BB%BD%E8%AF%81&kind=idcard&fileName=card.jpg"
-        let upload = Task { try? await service.upload("\(directory)/card.jpg", query: query, extra: ["--limit-rate", "400K", "--max-time", "60"]) }
-        // Wait until part of it has been written (sealed) into files/.incoming, then kill (a generous limit: on a
-        // loaded machine the upload starts late).
+        // A client that sends the headers and the first megabyte of the 4 MB body, then waits: the upload is surely in
+        // the middle when the service is killed, however loaded the machine (a rate-limited curl could finish, or give
+        // up, before the check saw it).
+        let sender = try ChildProcess("/usr/bin/python3", ["-c", """
+            import socket, sys, time
+            body = open(sys.argv[1], "rb").read()
+            connection = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+            connection.sendall(("POST /v1/attachments?" + sys.argv[3] + " HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n"
+                                + "Authorization: Bearer " + sys.argv[4] + "\\r\\nContent-Type: image/jpeg\\r\\n"
+                                + "Content-Length: " + str(len(body)) + "\\r\\n\\r\\n").encode() + body[:1000000])
+            print("sent", flush=True)
+            time.sleep(600)
+            """, "\(directory)/card.jpg", "\(service.port)", query, Self.token])
+        defer { kill(sender.process.processIdentifier, SIGKILL) }
+        // Wait until part of it has been written (sealed) into files/.incoming, then kill.
         var partial = false
         for _ in 0..<2400 where !partial {
             let incoming = "\(data)/files/.incoming"
@@ -257,7 +269,7 @@ import Testing
         #expect(partial, "the upload never reached files/.incoming")
         #expect(Self.filesContaining("PLAIN-IDCARD-BYTES", under: data).isEmpty, "plain bytes while streaming in")
         _ = try await service.process.stop(signal: SIGKILL)
-        _ = await upload.value
+        kill(sender.process.processIdentifier, SIGKILL)
         let restarted = try await Service.start(data: data)
         defer { restarted.killIfRunning() }
         let incomingAfter = (try? FileManager.default.contentsOfDirectory(atPath: "\(data)/files/.incoming")) ?? []
